@@ -1,0 +1,52 @@
+"""Installs rpu_tf: robust unsupervised disentanglement (rPU-VAE) in TensorFlow/Keras."""
+import glob
+import os
+
+from setuptools import find_packages, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _version() -> str:
+    with open(os.path.join(HERE, "rpu_tf", "__init__.py")) as f:
+        for line in f:
+            if line.startswith("__version__"):
+                return line.split("=")[1].strip().strip('"')
+    raise RuntimeError("rpu_tf/__init__.py has no __version__ line")
+
+
+def _readme() -> str:
+    with open(os.path.join(HERE, "README.md"), encoding="utf-8") as f:
+        return f.read()
+
+
+setup(
+    name="rpu_tf",
+    version=_version(),
+    description=(
+        "Robust unsupervised disentanglement (rPU-VAE, PBT-VAE) in TensorFlow/Keras, "
+        "compatible with disentanglement_lib."
+    ),
+    long_description=_readme(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["rpu_tf", "rpu_tf.*"]),
+    include_package_data=True,
+    scripts=sorted(glob.glob("bin/rpu_*")),
+    install_requires=[
+        "tensorflow>=2.16,<3",  # Keras 3 as shipped with TF; no tf-keras.
+        "tensorflow-probability>=0.24",
+        "gin-config>=0.5",
+        "numpy>=2.0",
+        "scipy>=1.10",
+        "scikit-learn>=1.3",
+        "h5py>=3.8",
+        "absl-py>=1.4",
+    ],
+    extras_require={
+        # disentanglement_lib 1.5 is the metric oracle of the tests. Its metadata pins
+        # TF 1.14, so .ci/run installs it with --no-deps; these are what its metric and
+        # data modules import besides our own dependencies.
+        "test": ["pytest>=7", "pillow", "six"],
+    },
+)
