@@ -34,6 +34,8 @@ def compute_dci(ground_truth_data, representation_function: utils.Representation
     """Computes DCI on ``num_train`` training and ``num_test`` test points (drawn with replacement)."""
     del artifact_dir
     utils.require_factors(ground_truth_data, "DCI")
+    utils.check_positive_int(num_train, "num_train")
+    utils.check_positive_int(num_test, "num_test")
     logging.info("Generating training set.")
     mus_train, ys_train = utils.generate_batch_factor_code(
         ground_truth_data, representation_function, num_train, random_state, batch_size)

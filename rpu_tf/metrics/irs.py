@@ -37,6 +37,7 @@ def compute_irs(ground_truth_data, representation_function: utils.Representation
     """
     del artifact_dir
     utils.require_factors(ground_truth_data, "IRS")
+    utils.check_positive_int(num_train, "num_train")
     if not 0.0 <= diff_quantile <= 1.0:
         raise ValueError(f"diff_quantile must be in [0, 1], got {diff_quantile}.")
     logging.info("Generating training set.")

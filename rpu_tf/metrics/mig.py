@@ -46,6 +46,7 @@ def compute_mig(ground_truth_data, representation_function: utils.Representation
     """
     del artifact_dir
     utils.require_factors(ground_truth_data, "MIG")
+    utils.check_positive_int(num_train, "num_train")
     logging.info("Generating training set.")
     mus_train, ys_train = utils.generate_batch_factor_code(
         ground_truth_data, representation_function, num_train, random_state, batch_size)

@@ -39,6 +39,8 @@ def compute_modularity_explicitness(ground_truth_data, representation_function: 
     """
     del artifact_dir
     utils.require_factors(ground_truth_data, "Modularity/explicitness")
+    utils.check_positive_int(num_train, "num_train")
+    utils.check_positive_int(num_test, "num_test")
     mus_train, ys_train = utils.generate_batch_factor_code(
         ground_truth_data, representation_function, num_train, random_state, batch_size)
     mus_test, ys_test = utils.generate_batch_factor_code(

@@ -31,6 +31,8 @@ def compute_sap(ground_truth_data, representation_function: utils.Representation
     """Computes the SAP score; returns ``{"SAP_score": float}`` in [0, 1]."""
     del artifact_dir
     utils.require_factors(ground_truth_data, "SAP score")
+    utils.check_positive_int(num_train, "num_train")
+    utils.check_positive_int(num_test, "num_test")
     logging.info("Generating training set.")
     mus, ys = utils.generate_batch_factor_code(
         ground_truth_data, representation_function, num_train, random_state, batch_size)

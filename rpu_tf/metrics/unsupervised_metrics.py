@@ -73,7 +73,12 @@ def gaussian_total_correlation(cov: np.ndarray) -> float:
 
 def gaussian_wasserstein_correlation(cov: np.ndarray) -> float:
     """Squared 2-Wasserstein distance between N(0, cov) and the product of its marginals."""
+    import warnings
+
     import scipy.linalg
 
-    sqrtm = scipy.linalg.sqrtm(cov * np.expand_dims(np.diag(cov), axis=1))
+    with warnings.catch_warnings():
+        # A constant latent makes the matrix singular; its square root is still well defined.
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+        sqrtm = scipy.linalg.sqrtm(cov * np.expand_dims(np.diag(cov), axis=1))
     return float(np.real(2 * np.trace(cov) - 2 * np.trace(sqrtm)))
