@@ -74,6 +74,10 @@ def _generate_training_sample(ground_truth_data, representation_function, batch_
     factors2[:, index] = factors1[:, index]
     observation1 = ground_truth_data.sample_observations_from_factors(factors1, random_state)
     observation2 = ground_truth_data.sample_observations_from_factors(factors2, random_state)
-    representation1 = utils.check_representation(representation_function(observation1), batch_size)
-    representation2 = utils.check_representation(representation_function(observation2), batch_size)
-    return index, np.mean(np.abs(representation1 - representation2), axis=0)
+    representation1 = utils.check_representation(representation_function(observation1), batch_size,
+                                                 check_finite=False)
+    representation2 = utils.check_representation(representation_function(observation2), batch_size,
+                                                 check_finite=False)
+    feature_vector = utils.mean_over_batch(np.abs(representation1 - representation2))
+    utils.check_finite_summary(feature_vector, (representation1, representation2))
+    return index, feature_vector

@@ -101,14 +101,21 @@ def _generate_training_batch(ground_truth_data, representation_function, batch_s
     num_factors = ground_truth_data.num_factors
     votes = np.zeros((num_factors, global_variances.shape[0]), dtype=np.int64)
     active_global = global_variances[active_dims]
+    # Zero global variances (prune threshold 0) give NaN ratios, as in disentanglement_lib.
+    zero_global = bool(np.any(active_global == 0))
     for _ in range(num_points):
         factor_index = random_state.randint(num_factors)
         factors = ground_truth_data.sample_factors(batch_size, random_state)
         factors[:, factor_index] = factors[0, factor_index]
         observations = ground_truth_data.sample_observations_from_factors(factors, random_state)
-        representations = utils.check_representation(representation_function(observations), batch_size)
-        local_variances = np.var(representations, axis=0, ddof=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        representations = utils.check_representation(representation_function(observations), batch_size,
+                                                      check_finite=False)
+        local_variances = utils.var_over_batch(representations, ddof=1)
+        utils.check_finite_summary(local_variances, (representations,))
+        if not zero_global:
             argmin = np.argmin(local_variances[active_dims] / active_global)
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                argmin = np.argmin(local_variances[active_dims] / active_global)
         votes[factor_index, argmin] += 1
     return votes

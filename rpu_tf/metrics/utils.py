@@ -17,7 +17,7 @@ Gin scopes: ``discretizer`` (``discretizer_fn``, ``num_bins``), ``histogram_disc
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 import gin
 import numpy as np
@@ -32,10 +32,37 @@ class RepresentationError(ValueError):
 
 
 # --- checks --------------------------------------------------------------------------------
-def check_representation(representation: Any, batch: int,
-                         name: str = "representation_function") -> np.ndarray:
-    """Returns ``representation`` as a 2-D numeric array of ``batch`` finite rows, or raises."""
+def check_representation(representation: Any, batch: int, name: str = "representation_function",
+                         check_finite: bool = True) -> np.ndarray:
+    """Returns ``representation`` as a 2-D real array of ``batch`` (finite) rows, or raises.
+
+    ``check_finite=False`` skips the finiteness check; hot loops then check a small derived
+    vector with :func:`check_finite_summary` instead.
+    """
     rep = np.asarray(representation)
+    if rep.ndim == 2 and rep.shape[0] == batch and rep.shape[1] > 0 and rep.dtype.kind in "fiu" and (
+            not check_finite or np.isfinite(rep).all()):
+        return rep
+    return _raise_representation_error(rep, batch, name)
+
+
+def check_finite_summary(summary: np.ndarray, representations: Sequence[np.ndarray],
+                         name: str = "representation_function") -> None:
+    """Raises unless ``summary`` (e.g. per-latent variances of ``representations``) is finite.
+
+    Any NaN/inf code makes such a summary non-finite, so one check of a ``(D,)`` vector covers
+    the batch; on failure the codes are checked in full for a precise message.
+    """
+    if np.isfinite(summary).all():
+        return
+    for rep in representations:
+        check_representation(rep, rep.shape[0], name=name)
+    raise RepresentationError(
+        f"{name} returned codes so large that their statistics overflow ({summary.tolist()}); "
+        "rescale the representation.")
+
+
+def _raise_representation_error(rep: np.ndarray, batch: int, name: str):
     if rep.ndim != 2:
         raise RepresentationError(
             f"{name} returned an array of shape {rep.shape} for a batch of {batch} observations; "
@@ -47,7 +74,7 @@ def check_representation(representation: Any, batch: int,
             "return one row per observation, in order.")
     if rep.shape[1] == 0:
         raise RepresentationError(f"{name} returned 0 latents; it must return at least one.")
-    if rep.dtype == bool or not np.issubdtype(rep.dtype, np.number) or np.iscomplexobj(rep):
+    if rep.dtype.kind not in "fiu":
         raise RepresentationError(f"{name} returned dtype {rep.dtype}; it must return real numbers.")
     finite = np.isfinite(rep)
     if not finite.all():
@@ -56,7 +83,26 @@ def check_representation(representation: Any, batch: int,
             f"{name} returned {int((~finite).sum())} NaN/inf values in a batch of {batch} "
             f"(latents {bad_cols}); metrics are undefined on non-finite codes. Check the model "
             "for divergence (e.g. exploding log-variance) before scoring it.")
-    return rep
+    raise AssertionError("unreachable: representation passed every check")
+
+
+def mean_over_batch(x: np.ndarray) -> np.ndarray:
+    """``np.mean(x, axis=0)`` with the same ufunc calls (bit-identical), without its Python overhead."""
+    if x.dtype.kind in "iub":
+        x = x.astype(np.float64)
+    return np.add.reduce(x, axis=0) / x.shape[0]
+
+
+def var_over_batch(x: np.ndarray, ddof: int = 0) -> np.ndarray:
+    """``np.var(x, axis=0, ddof=ddof)`` for real arrays with numpy's own steps (bit-identical)."""
+    if x.dtype.kind in "iub":
+        x = x.astype(np.float64)
+    n = x.shape[0]
+    mean = np.add.reduce(x, axis=0, keepdims=True)
+    mean = np.true_divide(mean, n, out=mean, casting="unsafe")
+    d = np.asanyarray(x - mean)
+    np.multiply(d, d, out=d)
+    return np.add.reduce(d, axis=0) / max(n - ddof, 0)
 
 
 def check_positive_int(value: Any, name: str) -> int:
