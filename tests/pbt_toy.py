@@ -86,3 +86,19 @@ def make_pbt(run_dir, executor=None, sleep=0.0, **kwargs):
 if __name__ == "__main__":  # used by the kill/resume test: python tests/pbt_toy.py RUN_DIR SLEEP
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     make_pbt(sys.argv[1], sleep=float(sys.argv[2])).run()
+
+
+class CrashOnceTrainable(ToyTrainable):
+    """Kills its own process at its third member step, once (a marker file remembers)."""
+
+    def __init__(self, marker: str, **kwargs):
+        super().__init__(**kwargs)
+        self.marker = marker
+        self.calls = 0
+
+    def train(self, num_steps, seed):
+        self.calls += 1
+        if self.calls == 3 and not os.path.exists(self.marker):
+            open(self.marker, "w").close()
+            os._exit(1)
+        return super().train(num_steps, seed)
