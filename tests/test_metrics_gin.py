@@ -2,7 +2,8 @@
 
 Runs in a fresh interpreter that imports only ``rpu_tf.metrics`` (dlib registers the same
 short gin names, which would make them ambiguous in the test process). The child defines
-stand-ins for dlib's ``evaluation`` and ``dataset`` scopes, parses each metric file verbatim
+stand-ins for dlib's ``evaluation`` and ``dataset`` scopes where rpu_tf does not register
+them itself, parses each metric file verbatim
 (strictly: every name must resolve), shrinks the sizes with extra bindings, runs the metric
 through gin and compares with an explicit-argument call.
 """
@@ -129,13 +130,18 @@ CHILD = textwrap.dedent(r"""
     heavy_at_import = sorted(m for m in ("sklearn", "scipy", "tensorflow") if m in sys.modules)
     import metric_testdata as td
 
-    @gin.configurable("evaluation")
-    def evaluation(evaluation_fn=gin.REQUIRED, random_seed=gin.REQUIRED, name=""):
-        return evaluation_fn, random_seed
+    def registered(name):
+        return bool(gin.config._REGISTRY.get_all_matches(name))
 
-    @gin.configurable("dataset")
-    def dataset(name=gin.REQUIRED):
-        return name
+    # Stand-ins for dlib's pipeline scopes where rpu_tf does not (yet) register them.
+    if not registered("evaluation"):
+        @gin.configurable("evaluation")
+        def evaluation(evaluation_fn=gin.REQUIRED, random_seed=gin.REQUIRED, name=""):
+            pass
+    if not registered("dataset"):
+        @gin.configurable("dataset")
+        def dataset(name=gin.REQUIRED):
+            pass
 
     files, small = json.loads(sys.stdin.read())
     data = td.ToyGrid((3, 4, 5, 2), (0, 1, 2), noise=0.1)
@@ -161,8 +167,9 @@ CHILD = textwrap.dedent(r"""
             out["results"][name] = M.utils.make_predictor_fn()().__class__.__name__
             continue
         gin.parse_config(small.get(name, []))
-        fn, seed = evaluation()
-        assert dataset() == "auto"
+        fn, seed = gin.query_parameter("evaluation.evaluation_fn"), gin.query_parameter("evaluation.random_seed")
+        fn = fn.scoped_configurable_fn  # the @reference resolves to our gin-wrapped function
+        assert gin.query_parameter("dataset.name") == "auto"
         if name == "udr":
             models = [td.with_kl(td.noisy(data, seed=s), [1.0, 1.0, 1.0, 0.001]) for s in range(3)]
             via_gin = fn(data, models, np.random.RandomState(seed))

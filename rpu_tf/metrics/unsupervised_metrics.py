@@ -10,7 +10,10 @@ Where disentanglement_lib returns NaN this module defines the score:
 - constant latents are independent of all others and are left out of the total correlation
   (disentanglement_lib: ``log 0 - log 0 = NaN``); with no varying latent it is 0;
 - with zero total variance the normalised Wasserstein correlation is 0;
-- with a single latent there are no pairs of codes and ``mutual_info_score`` is 0.
+- with a single latent there are no pairs of codes and ``mutual_info_score`` is 0;
+- ``scipy.linalg.sqrtm`` can return a complex matrix with round-off imaginary parts for a
+  (near-)singular covariance; disentanglement_lib then returns a complex number, we return
+  its real part.
 """
 
 from __future__ import annotations
