@@ -101,6 +101,7 @@ def _generate_training_batch(ground_truth_data, representation_function, batch_s
     num_factors = ground_truth_data.num_factors
     votes = np.zeros((num_factors, global_variances.shape[0]), dtype=np.int64)
     active_global = global_variances[active_dims]
+    all_active = bool(active_dims.all())
     # Zero global variances (prune threshold 0) give NaN ratios, as in disentanglement_lib.
     zero_global = bool(np.any(active_global == 0))
     for _ in range(num_points):
@@ -112,10 +113,11 @@ def _generate_training_batch(ground_truth_data, representation_function, batch_s
                                                       check_finite=False)
         local_variances = utils.var_over_batch(representations, ddof=1)
         utils.check_finite_summary(local_variances, (representations,))
+        local = local_variances if all_active else local_variances[active_dims]
         if not zero_global:
-            argmin = np.argmin(local_variances[active_dims] / active_global)
+            argmin = (local / active_global).argmin()
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
-                argmin = np.argmin(local_variances[active_dims] / active_global)
+                argmin = (local / active_global).argmin()
         votes[factor_index, argmin] += 1
     return votes

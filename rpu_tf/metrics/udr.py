@@ -19,8 +19,9 @@ semantics are in ``shared/dlib_oracle.md``):
 
 Vectorised: the Lasso fits of model i against all other models are one multi-target fit
 (scikit-learn fits every target column independently, so coefficients are those of the
-separate fits, and ``random_state`` advances by the same number of draws); Spearman ranks every
-column once and correlates all pairs in one matrix product.
+separate fits, and ``random_state`` advances by the same number of draws), without the
+all-zero target columns of latents zeroed in step 2 (their coefficients are exactly 0);
+Spearman ranks every column once and correlates all pairs in one matrix product.
 
 Defined where disentanglement_lib fails or returns NaN:
 - fewer than two models: ``ValueError`` (there is no pair to compare);
@@ -44,6 +45,7 @@ from rpu_tf.metrics import utils
 
 UDRRepresentationFunction = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 DEAD_LATENT_KL = 0.01  # disentanglement_lib's hard-coded KL below which codes are zeroed
+_SKLEARN_RAND_R_MAX = 2147483647  # scikit-learn's coordinate descent seeds with randint(0, this)
 
 
 @gin.configurable("udr_sklearn", denylist=["ground_truth_data", "representation_functions", "random_state"])
@@ -156,6 +158,12 @@ def relative_strength_disentanglement(corr_matrix: np.ndarray) -> float:
 
 
 def _check_udr_output(output: Any, batch: int, model: int) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(output, tuple) and len(output) == 2:  # fast path of the checks below
+        codes, kl = output
+        if (type(codes) is np.ndarray and codes.ndim == 2 and codes.shape[0] == batch and codes.shape[1] > 0
+                and codes.dtype.kind in "fiu" and type(kl) is np.ndarray and kl.shape == (codes.shape[1],)
+                and np.isfinite(codes).all() and np.isfinite(kl).all()):
+            return codes, kl
     name = f"representation_functions[{model}]"
     if not isinstance(output, (tuple, list)) or len(output) != 2:
         raise utils.RepresentationError(
@@ -211,7 +219,13 @@ def _standardise(z: np.ndarray) -> np.ndarray:
 
 
 def _lasso_correlations(codes: list, random_state) -> np.ndarray:
-    """``raw[i, j] = |Lasso(alpha=0.1).fit(codes[i], codes[j]).coef_|.T``, shape ``(M, M, D, D)``."""
+    """``raw[i, j] = |Lasso(alpha=0.1).fit(codes[i], codes[j]).coef_|.T``, shape ``(M, M, D, D)``.
+
+    One multi-target fit per model i. Target columns that are all zero (latents zeroed for low
+    KL) have coefficients exactly 0 and are not fitted; scikit-learn's solver draws one number
+    from ``random_state`` per target column, so one number is drawn per skipped column too and
+    ``random_state`` ends where disentanglement_lib leaves it.
+    """
     from sklearn import linear_model
 
     num_models, dim = len(codes), codes[0].shape[1]
@@ -219,9 +233,15 @@ def _lasso_correlations(codes: list, random_state) -> np.ndarray:
     for i in range(num_models):
         others = [j for j in range(num_models) if j != i]
         targets = np.concatenate([codes[j] for j in others], axis=1)
-        model = linear_model.Lasso(random_state=random_state, alpha=0.1)
-        model.fit(codes[i], targets)
-        coef = np.abs(np.atleast_2d(model.coef_))  # (targets, features)
+        fitted = np.flatnonzero(targets.any(axis=0)) if codes[i].any() else np.zeros(0, dtype=np.int64)
+        coef = np.zeros((targets.shape[1], dim))  # (targets, features)
+        if fitted.size:
+            model = linear_model.Lasso(random_state=random_state, alpha=0.1)
+            model.fit(codes[i], targets[:, fitted])
+            coef[fitted] = np.abs(np.atleast_2d(model.coef_))
+        if isinstance(random_state, np.random.RandomState):
+            for _ in range(targets.shape[1] - fitted.size):
+                random_state.randint(0, _SKLEARN_RAND_R_MAX)
         for k, j in enumerate(others):
             raw[i, j] = coef[k * dim:(k + 1) * dim].T
     return raw
