@@ -86,7 +86,8 @@ def test_width_change_between_batches(data):
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(num_train=0), "num_train"), (dict(num_train=2.5), "num_train"), (dict(num_train=10, batch_size=0), "batch_size"),
+    (dict(num_train=0), "num_train"), (dict(num_train=2.5), "num_train"),
+    (dict(num_train=10, batch_size=0), "batch_size"),
 ])
 def test_bad_sizes(data, kwargs, match):
     with pytest.raises(ValueError, match=match):

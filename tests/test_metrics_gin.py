@@ -146,12 +146,14 @@ CHILD = textwrap.dedent(r"""
     files, small = json.loads(sys.stdin.read())
     data = td.ToyGrid((3, 4, 5, 2), (0, 1, 2), noise=0.1)
     explicit = {
-        "mig": lambda f, rs: M.compute_mig(data, f, rs, num_train=300, discretizer_fn=M.histogram_discretize, num_bins=20),
+        "mig": lambda f, rs: M.compute_mig(data, f, rs, num_train=300, discretizer_fn=M.histogram_discretize,
+                                           num_bins=20),
         "dci": lambda f, rs: M.compute_dci(data, f, rs, num_train=80, num_test=40),
         "sap_score": lambda f, rs: M.compute_sap(data, f, rs, num_train=100, num_test=50, continuous_factors=False),
         "factor_vae_metric": lambda f, rs: M.compute_factor_vae(data, f, rs, batch_size=8, num_train=30, num_eval=20,
                                                                 num_variance_estimate=100, prune_threshold=0.05),
-        "beta_vae_sklearn": lambda f, rs: M.compute_beta_vae_sklearn(data, f, rs, batch_size=8, num_train=40, num_eval=20),
+        "beta_vae_sklearn": lambda f, rs: M.compute_beta_vae_sklearn(data, f, rs, batch_size=8, num_train=40,
+                                                                     num_eval=20),
         "modularity_explicitness": lambda f, rs: M.compute_modularity_explicitness(
             data, f, rs, num_train=200, num_test=100, discretizer_fn=M.histogram_discretize, num_bins=20),
         "unsupervised": lambda f, rs: M.compute_unsupervised_metrics(
