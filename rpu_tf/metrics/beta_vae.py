@@ -78,6 +78,7 @@ def _generate_training_sample(ground_truth_data, representation_function, batch_
                                                  check_finite=False)
     representation2 = utils.check_representation(representation_function(observation2), batch_size,
                                                  check_finite=False)
-    feature_vector = utils.mean_over_batch(np.abs(representation1 - representation2))
+    difference = np.subtract(representation1, representation2)
+    feature_vector = utils.mean_over_batch(np.abs(difference, out=difference))
     utils.check_finite_summary(feature_vector, (representation1, representation2))
     return index, feature_vector
