@@ -57,12 +57,17 @@ def _generate_training_batch(ground_truth_data, representation_function, batch_s
     num_points = utils.check_positive_int(num_points, "num_train/num_eval")
     batch_size = utils.check_positive_int(batch_size, "batch_size")
     labels = np.zeros(num_points, dtype=np.int64)
-    features = []
+    points = None  # allocated once the width of the representation is known
     for i in range(num_points):
         labels[i], feature_vector = _generate_training_sample(
             ground_truth_data, representation_function, batch_size, random_state)
-        features.append(feature_vector)
-    return np.stack(features).astype(np.float64, copy=False), labels
+        if points is None:
+            points = np.zeros((num_points, feature_vector.shape[0]))
+        elif feature_vector.shape[0] != points.shape[1]:
+            raise utils.RepresentationError(
+                f"representation_function returned {feature_vector.shape[0]} latents after {points.shape[1]}.")
+        points[i] = feature_vector
+    return points, labels
 
 
 def _generate_training_sample(ground_truth_data, representation_function, batch_size: int,
