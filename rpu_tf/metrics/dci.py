@@ -16,6 +16,8 @@ raises a ``ValueError`` (no classifier can be fit).
 
 from __future__ import annotations
 
+import concurrent.futures
+import os
 from typing import Optional
 
 import gin
@@ -55,22 +57,76 @@ def _compute_dci(mus_train, ys_train, mus_test, ys_test) -> dict:
     }
 
 
-def compute_importance_gbt(x_train, y_train, x_test, y_test) -> tuple[np.ndarray, float, float]:
-    """Importance matrix ``(D, F)`` of gradient boosted trees and their mean train/test accuracy."""
+#: sklearn trees draw one ``randint(MAX_INT)`` seed each from the classifier's random state.
+_SKLEARN_MAX_INT = np.iinfo(np.int32).max
+
+
+def _gbt_seed_draws(model, y: np.ndarray) -> int:
+    """Seed draws one ``GradientBoostingClassifier.fit`` takes: one per tree it grows."""
+    num_classes = np.unique(y).size
+    return model.n_estimators * (1 if num_classes == 2 else num_classes)
+
+
+def compute_importance_gbt(x_train, y_train, x_test, y_test,
+                           num_workers: Optional[int] = None) -> tuple[np.ndarray, float, float]:
+    """Importance matrix ``(D, F)`` of gradient boosted trees and their mean train/test accuracy.
+
+    The per-factor classifiers are fit in ``num_workers`` threads (default: one per CPU core,
+    at most one per factor) with exactly the random numbers disentanglement_lib's sequential
+    loop gives them: classifier ``i`` starts from numpy's global state advanced by the seed
+    draws of classifiers ``0 .. i-1``, and the global state ends where the sequential loop
+    leaves it. Each classifier's end state is checked against that prediction; on any
+    mismatch (another scikit-learn's drawing pattern) the fits are redone sequentially.
+    """
     from sklearn import ensemble
 
     utils.require_varying_factors(y_train, "DCI")
     num_factors = y_train.shape[0]
+    features_train, features_test = x_train.T, x_test.T
+    global_state = np.random.mtrand._rand  # what GradientBoostingClassifier(random_state=None) uses
+    start = global_state.get_state()
+    models = [ensemble.GradientBoostingClassifier() for _ in range(num_factors)]
+    workers = num_workers if num_workers is not None else (os.cpu_count() or 1)
+    workers = max(1, min(int(workers), num_factors))
+    fitted = False
+    if workers > 1:
+        probe = np.random.RandomState()
+        probe.set_state(start)
+        states = []
+        for i, model in enumerate(models):
+            states.append(probe.get_state())
+            probe.randint(_SKLEARN_MAX_INT, size=_gbt_seed_draws(model, y_train[i, :]))
+        states.append(probe.get_state())
+        streams = []
+        for i, model in enumerate(models):
+            stream = np.random.RandomState()
+            stream.set_state(states[i])
+            model.set_params(random_state=stream)
+            streams.append(stream)
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            list(pool.map(lambda i: models[i].fit(features_train, y_train[i, :]), range(num_factors)))
+        fitted = all(_same_state(streams[i].get_state(), states[i + 1]) for i in range(num_factors))
+        if fitted:
+            global_state.set_state(states[-1])
+        else:
+            logging.warning("DCI: scikit-learn drew random numbers in an unexpected pattern; "
+                            "refitting sequentially for exact disentanglement_lib parity.")
+            global_state.set_state(start)
+            models = [ensemble.GradientBoostingClassifier() for _ in range(num_factors)]
+    if not fitted:
+        for i, model in enumerate(models):
+            model.fit(features_train, y_train[i, :])
     importance_matrix = np.zeros((x_train.shape[0], num_factors), dtype=np.float64)
     train_acc, test_acc = [], []
-    features_train, features_test = x_train.T, x_test.T
-    for i in range(num_factors):
-        model = ensemble.GradientBoostingClassifier()
-        model.fit(features_train, y_train[i, :])
+    for i, model in enumerate(models):
         importance_matrix[:, i] = np.abs(model.feature_importances_)
         train_acc.append(np.mean(model.predict(features_train) == y_train[i, :]))
         test_acc.append(np.mean(model.predict(features_test) == y_test[i, :]))
     return importance_matrix, float(np.mean(train_acc)), float(np.mean(test_acc))
+
+
+def _same_state(a, b) -> bool:
+    return all(np.array_equal(x, y) if isinstance(x, np.ndarray) else x == y for x, y in zip(a, b))
 
 
 def _one_minus_normalised_entropy(p: np.ndarray) -> np.ndarray:
