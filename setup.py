@@ -47,6 +47,9 @@ setup(
         # disentanglement_lib 1.5 is the metric oracle of the tests. Its metadata pins
         # TF 1.14, so .ci/run installs it with --no-deps; these are what its metric and
         # data modules import besides our own dependencies.
-        "test": ["pytest>=7", "pillow", "six"],
+        # pillow writes the tests' image files; ray runs the Ray executor's test.
+        "test": ["pytest>=7", "pillow", "six", "ray>=2.9"],
+        # Distributed PBT: members in Ray actors (rpu_tf.pbt.ray_executor).
+        "ray": ["ray>=2.9"],
     },
 )

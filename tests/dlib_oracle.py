@@ -3,8 +3,8 @@
 See ``shared/dlib_oracle.md``: gin 0.5's ``gin.tf`` cannot be imported without
 ``tf.estimator``, and dlib passes ``blacklist``/``whitelist`` to ``gin.configurable``, which
 gin 0.5 calls ``denylist``/``allowlist``. :func:`import_dlib` patches both before the first
-dlib import. Tests call ``dlib = import_dlib()`` (skips the test where dlib is not installed,
-fails it where ``RPU_REQUIRE_ORACLE=1``, as in CI).
+dlib import. Tests call ``dlib = import_dlib()``: where dlib is not installed the test
+fails with the install command, unless ``RPU_SKIP_ORACLE=1`` is set (then it is skipped).
 
 dlib registers gin names (``mig``, ``dci``, ``discretizer``, ...) that ours register too:
 in tests pass parameters as arguments, or bind with dlib's full module path.
@@ -54,9 +54,10 @@ def import_dlib(module: str = "disentanglement_lib"):
     try:
         importlib.import_module("disentanglement_lib")
     except ImportError:
-        if os.environ.get("RPU_REQUIRE_ORACLE") == "1":
-            pytest.fail("disentanglement_lib 1.5 is required (RPU_REQUIRE_ORACLE=1): "
-                        "pip install --no-deps disentanglement-lib==1.5")
-        pytest.skip("disentanglement_lib 1.5 not installed: pip install --no-deps disentanglement-lib==1.5")
+        hint = "pip install --no-deps disentanglement-lib==1.5"
+        if os.environ.get("RPU_SKIP_ORACLE") == "1":
+            pytest.skip(f"disentanglement_lib 1.5 not installed (RPU_SKIP_ORACLE=1): {hint}")
+        pytest.fail(f"disentanglement_lib 1.5 (the test oracle) is not installed: {hint}; "
+                    "or set RPU_SKIP_ORACLE=1 to skip the oracle tests.")
     _patch_gin()
     return importlib.import_module(module)

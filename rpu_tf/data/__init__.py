@@ -1,16 +1,47 @@
-"""Ground-truth and unlabelled data sets with disentanglement_lib's interface (no TensorFlow here)."""
+"""Ground-truth and unlabelled data sets with disentanglement_lib's interface (no TensorFlow here).
 
+Public API (see each module's docstring):
+
+- :class:`GroundTruthData`, :class:`FiniteGroundTruthData`: disentanglement_lib's interface
+  plus a finite index; :class:`UnlabelledDataError`.
+- :class:`Sprites`: built-in procedural dSprites; :class:`ColorVariant`, :class:`NoisyVariant`.
+- :class:`DSprites`, :class:`Shapes3D`: loaders for the public files.
+- :class:`ImageFolder`, :class:`ImageArray`, :func:`get_images`, :func:`get_celeba`: unlabelled.
+- :class:`ReducedData`: a subset with optional surrogate labels.
+- :func:`get_named_ground_truth_data`: data sets by name (gin scope ``dataset``).
+"""
+
+from rpu_tf.data.dsprites import DSprites
+from rpu_tf.data.factor_grid import FactorGrid, FactorGridData
 from rpu_tf.data.ground_truth_data import (
     FiniteGroundTruthData,
     GroundTruthData,
     UnlabelledDataError,
 )
-from rpu_tf.data.factor_grid import FactorGrid, FactorGridData
+from rpu_tf.data.images import ImageArray, ImageFolder, UnlabelledData, get_celeba, get_images
+from rpu_tf.data.named_data import get_named_ground_truth_data, known_dataset_names
+from rpu_tf.data.reduced import ReducedData
+from rpu_tf.data.shapes3d import Shapes3D
+from rpu_tf.data.sprites import Sprites
+from rpu_tf.data.variants import ColorVariant, NoisyVariant
 
 __all__ = [
+    "ColorVariant",
+    "DSprites",
     "FactorGrid",
     "FactorGridData",
     "FiniteGroundTruthData",
     "GroundTruthData",
+    "ImageArray",
+    "ImageFolder",
+    "NoisyVariant",
+    "ReducedData",
+    "Shapes3D",
+    "Sprites",
+    "UnlabelledData",
     "UnlabelledDataError",
+    "get_celeba",
+    "get_images",
+    "get_named_ground_truth_data",
+    "known_dataset_names",
 ]

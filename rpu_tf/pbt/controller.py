@@ -1,0 +1,423 @@
+"""The PBT controller: synchronous generations, truncation selection, crash-safe resume.
+
+Each generation every member trains ``generation_budget`` steps (or images), all are
+scored, then the bottom ``ceil(cutoff * N)`` members copy a uniformly chosen top member's
+state (weights and optimizer state) and hyperparameters (exploit) and perturb those
+hyperparameters (explore). The run stops on the :class:`~rpu_tf.pbt.stopping.StoppingRule`.
+
+Run directory (``run_dir``)::
+
+    pbt_config.json                  settings of the run; a resume must match them
+    generations.jsonl                one record per member per finished generation
+    population/gen_XXXXX.json        who trains what at the start of generation XXXXX
+    checkpoints/gen_XXXXX/member_YYYY.npz / .json   state and score after generation XXXXX
+    result.json                      the stop reason and the best member, once finished
+
+Every file is written atomically. Re-running on an interrupted directory resumes at the
+last finished member step; all randomness is derived from ``seed``, the generation and
+the member id, so the generation log equals that of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import json
+import logging
+import math
+import os
+import shutil
+import time
+from typing import Any, Callable, Optional, Sequence
+
+import gin
+import numpy as np
+
+from rpu_tf import utils
+from rpu_tf.pbt import storage
+from rpu_tf.pbt.executors import Executor
+from rpu_tf.pbt.hyperparameters import PAPER_PERTURB_FACTORS, HyperparameterSpace
+from rpu_tf.pbt.selection import check_cutoff, rank_members, truncation_plan
+from rpu_tf.pbt.stopping import StoppingRule
+from rpu_tf.pbt.trainable import MemberResult, MemberTask, State
+
+_TAG_INIT_HPARAMS, _TAG_INIT_WEIGHTS, _TAG_STEP, _TAG_EXPLOIT = 1, 2, 3, 4
+
+
+class ConfigMismatchError(ValueError):
+    """The run directory holds a run with other settings."""
+
+
+def derive_seed(*numbers: int) -> int:
+    """A 31-bit seed derived from integers (stable across processes and platforms)."""
+    return int(np.random.SeedSequence([int(n) for n in numbers]).generate_state(1)[0] & 0x7FFFFFFF)
+
+
+@dataclasses.dataclass
+class PBTResult:
+    """How a finished run ended and where its best member is."""
+
+    stop_reason: str
+    generations: int
+    best_member_id: int
+    best_score: float
+    best_details: dict
+    best_hyperparameters: dict
+    best_checkpoint: str
+    best_scores: list
+
+    def load_best_state(self) -> State:
+        return storage.load_state(self.best_checkpoint)
+
+
+@gin.configurable("pbt", denylist=["run_dir", "executor", "space", "fingerprint"])
+class PopulationBasedTraining:
+    """Synchronous PBT over a population of members.
+
+    Args:
+      run_dir: folder of this run (created; resumed if it holds an unfinished run).
+      executor: runs member steps (:class:`~rpu_tf.pbt.executors.LocalExecutor`, Ray, ...).
+      space: the hyperparameters, their initial distributions and bounds.
+      population_size: members after the first generation (paper: 56); at least 2.
+      cutoff: fraction copied and copying per generation, in (0, 0.5] (paper: 0.2).
+      perturb_factors: explore's multiplicative factors (paper: 2, 1.2, 0.8, 0.5).
+      resample_probability: probability that explore redraws a value from its initial
+        distribution instead of perturbing it (0 in the paper).
+      generation_budget: training per member per generation, in ``budget_unit``.
+      budget_unit: ``"steps"``, or ``"images"`` (steps = budget / the member's batch size).
+      initial_population_factor: the first generation has ``factor * population_size``
+        members and is cut to the best ``population_size`` after scoring (paper's code: 2).
+      stopping: when to stop (generations, convergence, minimum score).
+      seed: seeds every random decision of the run.
+      keep_generations: checkpoint generations kept on disk (>= 2 so a corrupted
+        checkpoint can be recomputed from the one before).
+      fingerprint: JSON-able description of what is trained (model, data, score); a resume
+        must match it.
+    """
+
+    def __init__(
+        self,
+        run_dir: str,
+        executor: Executor,
+        space: HyperparameterSpace,
+        population_size: int = 56,
+        cutoff: float = 0.2,
+        perturb_factors: Sequence[float] = PAPER_PERTURB_FACTORS,
+        resample_probability: float = 0.0,
+        generation_budget: int = 1000,
+        budget_unit: str = "steps",
+        initial_population_factor: float = 1.0,
+        stopping: Optional[StoppingRule] = None,
+        seed: int = 0,
+        keep_generations: int = 2,
+        fingerprint: Optional[dict] = None,
+    ):
+        if int(population_size) != population_size or population_size < 2:
+            raise ValueError(f"pbt.population_size must be an integer >= 2, got {population_size!r}.")
+        check_cutoff(cutoff)
+        if len(tuple(perturb_factors)) == 0 or any(f <= 0 for f in perturb_factors):
+            raise ValueError(f"pbt.perturb_factors must be non-empty positive factors, got {perturb_factors!r}.")
+        if not 0.0 <= resample_probability <= 1.0:
+            raise ValueError(f"pbt.resample_probability must be in [0, 1], got {resample_probability}.")
+        if budget_unit not in ("steps", "images"):
+            raise ValueError(f"pbt.budget_unit must be 'steps' or 'images', got {budget_unit!r}.")
+        if generation_budget < 1:
+            raise ValueError(f"pbt.generation_budget must be >= 1, got {generation_budget}.")
+        if budget_unit == "images" and "batch_size" not in space.names:
+            raise ValueError("pbt.budget_unit='images' needs a 'batch_size' hyperparameter.")
+        if initial_population_factor < 1:
+            raise ValueError("pbt.initial_population_factor must be >= 1.")
+        if keep_generations < 2:
+            raise ValueError("pbt.keep_generations must be >= 2.")
+        self.run_dir = run_dir
+        self.executor = executor
+        self.space = space
+        self.population_size = int(population_size)
+        self.cutoff = float(cutoff)
+        self.perturb_factors = tuple(float(f) for f in perturb_factors)
+        self.resample_probability = float(resample_probability)
+        self.generation_budget = int(generation_budget)
+        self.budget_unit = budget_unit
+        self.initial_population_factor = float(initial_population_factor)
+        self.stopping = stopping or StoppingRule()
+        self.seed = int(seed)
+        self.keep_generations = int(keep_generations)
+        self.fingerprint = fingerprint or {}
+        self.on_generation: Optional[Callable[[int, list[dict]], None]] = None
+
+    # --- paths ------------------------------------------------------------------------
+    def _path(self, *parts: str) -> str:
+        return os.path.join(self.run_dir, *parts)
+
+    def _population_path(self, generation: int) -> str:
+        return self._path("population", f"gen_{generation:05d}.json")
+
+    def checkpoint_path(self, generation: int, member_id: int, ext: str = "npz") -> str:
+        return self._path("checkpoints", f"gen_{generation:05d}", f"member_{member_id:04d}.{ext}")
+
+    # --- configuration ---------------------------------------------------------------------
+    def config(self) -> dict:
+        return {
+            "population_size": self.population_size, "cutoff": self.cutoff,
+            "perturb_factors": list(self.perturb_factors), "resample_probability": self.resample_probability,
+            "generation_budget": self.generation_budget, "budget_unit": self.budget_unit,
+            "initial_population_factor": self.initial_population_factor,
+            "stopping": dataclasses.asdict(self.stopping), "seed": self.seed,
+            "hyperparameters": self.space.describe(), "fingerprint": self.fingerprint,
+        }
+
+    def _check_or_write_config(self) -> None:
+        path = self._path("pbt_config.json")
+        current = json.loads(json.dumps(self.config()))
+        if os.path.exists(path):
+            stored = storage.read_json(path)
+            if stored != current:
+                diff = _dict_diff(stored, current)
+                raise ConfigMismatchError(
+                    f"{self.run_dir} holds a PBT run with other settings:\n" + "\n".join(diff)
+                    + "\nUse another directory, or --overwrite to start this one afresh."
+                )
+        else:
+            storage.atomic_write_json(path, current)
+
+    # --- population state --------------------------------------------------------------------
+    def _initial_population(self) -> dict:
+        n = math.ceil(self.population_size * self.initial_population_factor)
+        members = []
+        for member_id in range(n):
+            rs = np.random.RandomState(derive_seed(self.seed, _TAG_INIT_HPARAMS, member_id))
+            members.append({
+                "id": member_id, "hyperparameters": self.space.sample(rs), "parent": None,
+                "start_checkpoint": None, "init_seed": derive_seed(self.seed, _TAG_INIT_WEIGHTS, member_id),
+                "total_steps": 0,
+            })
+        return {"generation": 0, "members": members, "best_scores": [], "stop_reason": None}
+
+    def _load_population(self) -> dict:
+        """The newest readable population file, or the initial population."""
+        paths = sorted(glob.glob(self._path("population", "gen_*.json")), reverse=True)
+        for path in paths:
+            try:
+                return storage.read_json(path)
+            except (OSError, ValueError) as e:
+                logging.warning("PBT: population file %s is unreadable (%s); falling back to the one before.",
+                                path, e)
+        population = self._initial_population()
+        storage.atomic_write_json(self._population_path(0), population)
+        return population
+
+    # --- member steps -------------------------------------------------------------------------
+    def _num_steps(self, hyperparameters: dict) -> int:
+        if self.budget_unit == "steps":
+            return self.generation_budget
+        return max(1, int(round(self.generation_budget / hyperparameters["batch_size"])))
+
+    def _task(self, generation: int, member: dict) -> MemberTask:
+        return MemberTask(
+            member_id=member["id"], generation=generation, hyperparameters=dict(member["hyperparameters"]),
+            num_steps=self._num_steps(member["hyperparameters"]),
+            seed=derive_seed(self.seed, _TAG_STEP, generation, member["id"]),
+            init_seed=member["init_seed"] if member["start_checkpoint"] is None else None,
+        )
+
+    def _finished_result(self, generation: int, member_id: int) -> Optional[dict]:
+        """The stored result of a member step if it is complete and its state loads."""
+        meta_path = self.checkpoint_path(generation, member_id, "json")
+        if not os.path.exists(meta_path):
+            return None
+        try:
+            meta = storage.read_json(meta_path)
+        except (OSError, ValueError):
+            logging.warning("PBT: result %s is unreadable; the member step runs again.", meta_path)
+            return None
+        if meta.get("failed") is None and not os.path.exists(self.checkpoint_path(generation, member_id)):
+            logging.warning("PBT: checkpoint of member %d, generation %d is missing; it runs again.",
+                            member_id, generation)
+            return None
+        return meta
+
+    def _save_result(self, result: MemberResult, member: dict) -> dict:
+        if result.state is not None:
+            storage.save_state(self.checkpoint_path(result.generation, result.member_id), result.state)
+        meta = {
+            "generation": result.generation, "member_id": result.member_id, "parent": member["parent"],
+            "hyperparameters": member["hyperparameters"], "score": _finite_or_none(result.score),
+            "details": result.details, "metrics": {k: _finite_or_none(v) for k, v in result.metrics.items()},
+            "failed": result.failed,
+            "num_steps": result.num_steps, "total_steps": member["total_steps"] + result.num_steps,
+            "wall_time": result.wall_time,
+        }
+        storage.atomic_write_json(self.checkpoint_path(result.generation, result.member_id, "json"), meta)
+        return meta
+
+    def _load_start_state(self, task: MemberTask, population: dict) -> Optional[State]:
+        member = next(m for m in population["members"] if m["id"] == task.member_id)
+        path = member["start_checkpoint"]
+        if path is None:
+            return None
+        full = self._path(path)
+        try:
+            return storage.load_state(full)
+        except (storage.CorruptCheckpointError, FileNotFoundError) as e:
+            logging.warning("PBT: %s; recomputing it from the generation before.", e)
+            self._recompute_checkpoint(path)
+            return storage.load_state(full)
+
+    def _recompute_checkpoint(self, rel_path: str) -> None:
+        """Re-runs the member step that wrote ``rel_path`` (deterministic) from its own start."""
+        generation = int(rel_path.split("gen_")[1].split(os.sep)[0].split("/")[0])
+        member_id = int(rel_path.rsplit("member_", 1)[1].split(".")[0])
+        pop_path = self._population_path(generation)
+        if not os.path.exists(pop_path):
+            raise storage.CorruptCheckpointError(
+                f"checkpoint {rel_path} is unreadable and generation {generation}'s population file is gone; "
+                "the run cannot resume: use --overwrite to start afresh.")
+        population = storage.read_json(pop_path)
+        member = next(m for m in population["members"] if m["id"] == member_id)
+        task = self._task(generation, member)
+        for result in self.executor.run([task], lambda t: self._load_start_state(t, population)):
+            self._save_result(result, member)
+
+    # --- the run ----------------------------------------------------------------------------------
+    def run(self) -> PBTResult:
+        """Runs (or resumes) the population until a stopping criterion holds."""
+        os.makedirs(self.run_dir, exist_ok=True)
+        self._check_or_write_config()
+        result_path = self._path("result.json")
+        if os.path.exists(result_path):
+            logging.info("PBT run in %s is already finished.", self.run_dir)
+            return PBTResult(**storage.read_json(result_path))
+        population = self._load_population()
+        while True:
+            generation = population["generation"]
+            records = self._run_generation(population)
+            population, result = self._next_population(population, records)
+            if result is not None:
+                storage.atomic_write_json(result_path, dataclasses.asdict(result))
+                logging.info("PBT finished after %d generations (%s): best member %d, score %.4f.",
+                             result.generations, result.stop_reason, result.best_member_id, result.best_score)
+                return result
+            self._collect_garbage(generation + 1)
+
+    def _run_generation(self, population: dict) -> list[dict]:
+        generation = population["generation"]
+        members = {m["id"]: m for m in population["members"]}
+        records = {}
+        todo = []
+        for member in population["members"]:
+            done = self._finished_result(generation, member["id"])
+            if done is not None:
+                records[member["id"]] = done
+            else:
+                todo.append(self._task(generation, member))
+        if records:
+            logging.info("PBT generation %d: %d member steps already finished, %d to run.",
+                         generation, len(records), len(todo))
+        start = time.perf_counter()
+        progress = utils.progress(len(population["members"]), f"PBT generation {generation}", "members",
+                                  initial=len(records))
+        for result in self.executor.run(todo, lambda t: self._load_start_state(t, population)):
+            records[result.member_id] = self._save_result(result, members[result.member_id])
+            progress.update(1)
+            finite = [r["score"] for r in records.values() if r["score"] is not None]
+            if finite:
+                progress.set_postfix(best=f"{max(finite):.4f}")
+        progress.close()
+        ordered = [records[m["id"]] for m in population["members"]]
+        scores = [r["score"] for r in ordered if r["score"] is not None]
+        logging.info("PBT generation %d: best %.4f, median %.4f, %d failed, %.1fs.", generation,
+                     max(scores) if scores else float("nan"), float(np.median(scores)) if scores else float("nan"),
+                     sum(r["failed"] is not None for r in ordered), time.perf_counter() - start)
+        return ordered
+
+    def _next_population(self, population: dict, records: list[dict]):
+        generation = population["generation"]
+        ids = [r["member_id"] for r in records]
+        scores = [math.nan if r["score"] is None else r["score"] for r in records]
+        finite = [s for s in scores if math.isfinite(s)]
+        if not finite:
+            raise RuntimeError(
+                f"PBT generation {generation}: every member failed (NaN/Inf loss or score); lower the "
+                "learning-rate bounds or check the data. See the warnings above.")
+        best_scores = population["best_scores"] + [max(finite)]
+        ranked = rank_members(ids, scores)
+        by_id = {r["member_id"]: r for r in records}
+        keep_ids = ranked[:self.population_size]  # cut of a larger first generation
+        keep_set = set(keep_ids)
+        stop = self.stopping.check(best_scores)
+        self._append_log(generation, records, keep_set)
+        if stop is not None:
+            best = by_id[ranked[0]]
+            return population, PBTResult(
+                stop_reason=stop, generations=generation + 1, best_member_id=best["member_id"],
+                best_score=best["score"], best_details=best["details"],
+                best_hyperparameters=best["hyperparameters"],
+                best_checkpoint=self.checkpoint_path(generation, best["member_id"]),
+                best_scores=best_scores)
+        rs = np.random.RandomState(derive_seed(self.seed, _TAG_EXPLOIT, generation))
+        kept = [m for m in population["members"] if m["id"] in keep_set]
+        plan = truncation_plan([m["id"] for m in kept], [scores[ids.index(m["id"])] for m in kept],
+                               self.cutoff, rs)
+        members = []
+        for member in kept:  # population order, so explore's draws have a fixed order
+            mid = member["id"]
+            donor = plan.get(mid)
+            source = by_id[donor if donor is not None else mid]
+            hparams = dict(source["hyperparameters"])
+            if donor is not None:
+                hparams = self.space.perturb(hparams, rs, self.perturb_factors, self.resample_probability)
+            members.append({
+                "id": mid, "hyperparameters": hparams, "parent": donor,
+                "start_checkpoint": os.path.relpath(self.checkpoint_path(generation, source["member_id"]),
+                                                    self.run_dir),
+                "init_seed": member["init_seed"], "total_steps": source["total_steps"],
+            })
+            if donor is not None:
+                logging.info("PBT exploit: member %d (score %s) copies member %d (score %.4f).", mid,
+                             by_id[mid]["score"], donor, by_id[donor]["score"])
+        new_population = {"generation": generation + 1, "members": members, "best_scores": best_scores,
+                          "stop_reason": None}
+        storage.atomic_write_json(self._population_path(generation + 1), new_population)
+        return new_population, None
+
+    def _append_log(self, generation: int, records: list[dict], kept: set) -> None:
+        """Rewrites ``generations.jsonl`` atomically with this generation's records last."""
+        path = self._path("generations.jsonl")
+        lines = []
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                lines = [ln for ln in f if ln.strip() and json.loads(ln)["generation"] < generation]
+        for r in records:
+            entry = dict(r)
+            entry["kept"] = r["member_id"] in kept
+            lines.append(json.dumps(entry, sort_keys=True) + "\n")
+        storage.atomic_write_bytes(path, "".join(lines).encode())
+        if self.on_generation is not None:
+            self.on_generation(generation, records)
+
+    def _collect_garbage(self, generation: int) -> None:
+        """Removes checkpoint folders older than ``keep_generations`` before ``generation``."""
+        for folder in glob.glob(self._path("checkpoints", "gen_*")):
+            g = int(os.path.basename(folder)[4:])
+            if g < generation - self.keep_generations:
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def read_generation_log(run_dir: str) -> list[dict]:
+    """The records of ``generations.jsonl`` (one dict per member per generation)."""
+    path = os.path.join(run_dir, "generations.jsonl")
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(ln) for ln in f if ln.strip()]
+
+
+def _finite_or_none(x: float):
+    return float(x) if x is not None and math.isfinite(x) else None
+
+
+def _dict_diff(a: Any, b: Any, prefix: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for key in sorted(set(a) | set(b)):
+            out += _dict_diff(a.get(key, "<missing>"), b.get(key, "<missing>"), f"{prefix}{key}.")
+        return out
+    return [] if a == b else [f"  {prefix.rstrip('.')}: stored {a!r}, given {b!r}"]

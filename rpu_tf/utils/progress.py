@@ -1,0 +1,52 @@
+"""Progress reporting for long loops: tqdm when installed, else periodic log lines with ETA."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Optional
+
+
+class _LogProgress:
+    """A minimal tqdm stand-in that logs ``desc: n/total, rate, ETA`` every ``interval`` s."""
+
+    def __init__(self, total: Optional[int], initial: int, desc: str, unit: str, interval: float = 30.0):
+        self.total, self.n, self.desc, self.unit = total, initial, desc, unit
+        self.interval = interval
+        self._start = self._last = time.monotonic()
+        self._start_n = initial
+        self._postfix = ""
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        now = time.monotonic()
+        if now - self._last >= self.interval or (self.total is not None and self.n >= self.total):
+            self._last = now
+            rate = (self.n - self._start_n) / max(now - self._start, 1e-9)
+            eta = ""
+            if self.total is not None and rate > 0:
+                eta = f", ETA {max(self.total - self.n, 0) / rate:.0f}s"
+            total = f"/{self.total}" if self.total is not None else ""
+            logging.info("%s: %d%s %s (%.2f %s/s%s)%s", self.desc, self.n, total, self.unit, rate,
+                         self.unit, eta, self._postfix)
+
+    def set_postfix(self, **kwargs) -> None:
+        self._postfix = " " + " ".join(f"{k}={v}" for k, v in kwargs.items())
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def progress(total: Optional[int] = None, desc: str = "", unit: str = "it", initial: int = 0):
+    """A progress bar over ``total`` items (tqdm if importable, else log lines)."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return _LogProgress(total, initial, desc, unit)
+    return tqdm(total=total, initial=initial, desc=desc, unit=unit, leave=False, dynamic_ncols=True)
