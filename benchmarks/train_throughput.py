@@ -65,9 +65,9 @@ def _worker_tf(args, num_replicas: int) -> dict:
     from rpu_tf.data.ground_truth_data import GroundTruthData
     from rpu_tf.models import make_model
     from rpu_tf.training.replica_group import ReplicaGroup
-    from rpu_tf.training.runtime import configure_threads
+    from rpu_tf.training.runtime import configure_threads_for
 
-    configure_threads(args.intra_op_threads, args.inter_op_threads)
+    configure_threads_for(num_replicas, args.intra_op_threads, args.inter_op_threads)
     bank = _bank()
 
     class Bank(GroundTruthData):
@@ -194,9 +194,9 @@ def main() -> None:
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--num_replicas", type=int, default=5)
     parser.add_argument("--intra_op_threads", type=int, default=None,
-                        help="threads per op (default: the runtime's, all cores)")
+                        help="threads per op (default: rpu_tf's auto_threads per case)")
     parser.add_argument("--inter_op_threads", type=int, default=None,
-                        help="concurrent ops (default: the runtime's)")
+                        help="concurrent ops (default: rpu_tf's auto_threads per case)")
     parser.add_argument("--jit_compile", action="store_true", help="XLA-compile the TF steps")
     parser.add_argument("--no_fused", action="store_true", help="Keras' unfused Adam")
     parser.add_argument("--no_gradient_check", action="store_true",

@@ -501,12 +501,17 @@ def make_model(name: str, observation_shape: Optional[Sequence[int]] = None, **k
     return model
 
 
-def clone_model(model: BaseVAE, seed: Optional[int] = None) -> BaseVAE:
-    """A new, built model with ``model``'s configuration and a different initialisation ``seed``."""
+def clone_model(model: BaseVAE, seed: Optional[int] = None,
+                observation_shape: Optional[Sequence[int]] = None) -> BaseVAE:
+    """A new model with ``model``'s configuration and a different initialisation ``seed``.
+
+    The clone is built for ``observation_shape`` (default: ``model``'s, if it is built).
+    """
     config = model.get_config()
     config["seed"] = seed
     config.pop("name", None)
     clone = type(model).from_config(config)
-    if model.observation_shape is not None:
-        clone.build((None,) + tuple(model.observation_shape))
+    shape = observation_shape if observation_shape is not None else model.observation_shape
+    if shape is not None:
+        clone.build((None,) + tuple(int(s) for s in shape))
     return clone

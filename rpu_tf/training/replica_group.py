@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import logging
 import time
 from typing import Any, Mapping, Optional
 
@@ -40,6 +41,8 @@ from rpu_tf.training.errors import NonFiniteLossError
 from rpu_tf.training.optimizers import OPTIMIZER_RESOLVERS, AdamSpec
 from rpu_tf.utils.files import atomic_write_bytes
 from rpu_tf.utils.progress import progress as progress_bar
+
+logger = logging.getLogger(__name__)
 
 STATE_FORMAT = 1
 _LR_NAMES = {"vae": "learning_rate", "discriminator": "discriminator_learning_rate"}
@@ -105,9 +108,7 @@ class ReplicaGroup:
         seeds = _derive_seeds(random_seed, self.num_replicas)
         self.models: list[BaseVAE] = []
         for seed in seeds.init:
-            replica = clone_model(model, seed=seed)
-            replica.build((None,) + self.observation_shape)
-            self.models.append(replica)
+            self.models.append(clone_model(model, seed=seed, observation_shape=self.observation_shape))
         self._stream = ReplicaBatchStream(data, seeds.data)
         self._step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
         self._noise_seeds = tf.Variable(np.asarray(seeds.noise, np.int64), trainable=False,
@@ -235,7 +236,6 @@ class ReplicaGroup:
         seeds = _derive_seeds(seed, self.num_replicas)
         for model, init_seed in zip(self.models, seeds.init):
             fresh = clone_model(model, seed=init_seed)
-            fresh.build((None,) + self.observation_shape)
             model.set_weights(fresh.get_weights())
         for optimizer in self.optimizers.values():
             for variable in optimizer.variables:
@@ -303,7 +303,7 @@ class ReplicaGroup:
     # -- training and evaluation -----------------------------------------------------------
 
     def train(self, num_steps: int, seed: Optional[int] = None, progress: bool = False,
-              desc: str = "train") -> dict[str, float]:
+              desc: str = "train", log_every: int = 0) -> dict[str, float]:
         """Trains ``num_steps`` steps of the current batch size on every replica.
 
         Args:
@@ -312,6 +312,8 @@ class ReplicaGroup:
             per-generation seed); when None the group's streams continue.
           progress: show a progress bar with loss and images/s.
           desc: the progress bar's label.
+          log_every: when > 0, log the loss terms (means over replicas and the last
+            ``log_every`` steps) after the first step and every ``log_every`` steps.
 
         Returns:
           Means over steps and replicas of the loss terms (``loss``, ``reconstruction_loss``,
@@ -332,6 +334,8 @@ class ReplicaGroup:
             self._train_fn = self._build_train_fn()
         batch_size = self._batch_size
         sums: dict[str, np.ndarray] = {}
+        window: dict[str, np.ndarray] = {}
+        window_start = 0
         images_per_step = batch_size * self.num_replicas
         start = time.perf_counter()
         bar = progress_bar(total=num_steps, desc=desc, unit="step") if progress else None
@@ -346,6 +350,10 @@ class ReplicaGroup:
                                                  {k: v.tolist() for k, v in values.items()})
                     for key, value in values.items():
                         sums[key] = sums.get(key, 0.0) + value
+                        window[key] = window.get(key, 0.0) + value
+                    if log_every > 0 and (done == 1 or done % log_every == 0 or done == num_steps):
+                        self._log_window(desc, done, num_steps, window, done - window_start)
+                        window, window_start = {}, done
                     if bar is not None:
                         bar.update(1)
                         now = time.perf_counter()
@@ -362,6 +370,13 @@ class ReplicaGroup:
         metrics["images_per_second"] = num_steps * images_per_step / elapsed if elapsed > 0 else 0.0
         metrics["global_step"] = float(self.step)
         return metrics
+
+    def _log_window(self, desc: str, done: int, total: int, window: Mapping[str, Any],
+                    steps: int) -> None:
+        terms = ", ".join(f"{k} {float(np.mean(v)) / max(steps, 1):.3f}" for k, v in window.items()
+                          if k in ("loss", "reconstruction_loss", "kl_loss", "regularizer"))
+        logger.info("%s step %d/%d (global step %d): %s (mean of the last %d steps, %d replicas).",
+                    desc, done, total, self.step, terms, steps, self.num_replicas)
 
     def evaluate(self, num_batches: int, seed: int = 0,
                  batch_size: Optional[int] = None) -> dict[str, np.ndarray]:

@@ -1,7 +1,8 @@
 """Runtime settings of training (gin scope ``training``): threads, XLA, fused Adam, progress.
 
-Defaults suit any machine: TensorFlow picks thread counts from the available cores
-(``None``), runs on a GPU when one is visible, and XLA is off (measured slower on CPU for
+Defaults suit any machine: without a GPU, thread pools follow :func:`auto_threads` for the
+number of models trained per step (``None``; with a GPU, TensorFlow's defaults), a GPU is
+used when one is visible, and XLA is off (measured slower on CPU for
 these models; enable it with ``training.jit_compile = True`` to try it on a GPU).
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from typing import Optional
 
 import gin
@@ -22,8 +24,8 @@ class RuntimeOptions:
     """How training runs (not what it computes).
 
     Attributes:
-      intra_op_threads: threads inside one op (``None``: TensorFlow's default, all cores).
-      inter_op_threads: ops run concurrently, e.g. the replicas of a group (``None``: default).
+      intra_op_threads: threads inside one op (``None``: :func:`auto_threads`).
+      inter_op_threads: ops run concurrently, e.g. the replicas of a group (``None``: auto).
       jit_compile: compile train steps with XLA.
       fused_optimizer: fused Adam kernel per variable (same arithmetic as Keras' Adam).
       progress: show a progress bar while training.
@@ -47,6 +49,37 @@ def runtime_options(intra_op_threads: Optional[int] = None,
             raise ValueError(f"training.{name} must be >= 0 or None, got {value}.")
     return RuntimeOptions(intra_op_threads, inter_op_threads, bool(jit_compile),
                           bool(fused_optimizer), bool(progress))
+
+
+def auto_threads(num_replicas: int, cpu_count: Optional[int] = None) -> tuple[int, int]:
+    """CPU thread pools ``(intra_op, inter_op)`` for training ``num_replicas`` models per step.
+
+    One model: all cores inside each op, ops one at a time (``(cores, 1)``); its graph is
+    mostly a chain, so concurrent ops only oversubscribe the cores. K replicas: the K
+    independent sub-graphs run concurrently, ``inter = min(K, cores)``, each op with
+    ``cores // inter`` threads (measured on 2 cores: (2, 1) is best for one model,
+    (1, 2) for five replicas, by 1.3x to 2x over TensorFlow's default (2, 2) under load).
+    """
+    cores = max(1, int(cpu_count or os.cpu_count() or 1))
+    if int(num_replicas) <= 1:
+        return cores, 1
+    inter = min(int(num_replicas), cores)
+    return max(1, cores // inter), inter
+
+
+def configure_threads_for(num_replicas: int, intra_op_threads: Optional[int] = None,
+                          inter_op_threads: Optional[int] = None) -> tuple[int, int]:
+    """Sets the thread pools, filling ``None`` with :func:`auto_threads` when no GPU is visible.
+
+    With a GPU, ``None`` keeps TensorFlow's defaults. Returns the settings in effect.
+    """
+    if not tf.config.list_physical_devices("GPU"):
+        auto_intra, auto_inter = auto_threads(num_replicas)
+        intra_op_threads = auto_intra if intra_op_threads is None else intra_op_threads
+        inter_op_threads = auto_inter if inter_op_threads is None else inter_op_threads
+    configure_threads(intra_op_threads, inter_op_threads)
+    return (tf.config.threading.get_intra_op_parallelism_threads(),
+            tf.config.threading.get_inter_op_parallelism_threads())
 
 
 def configure_threads(intra_op_threads: Optional[int], inter_op_threads: Optional[int]) -> None:

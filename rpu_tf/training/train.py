@@ -94,7 +94,7 @@ def train(model_dir: str, overwrite: bool = False, model: BaseVAE = gin.REQUIRED
     if int(training_steps) < 0:
         raise ValueError(f"model.training_steps must be >= 0, got {training_steps}.")
     options = runtime.runtime_options()
-    runtime.configure_threads(options.intra_op_threads, options.inter_op_threads)
+    runtime.configure_threads_for(1, options.intra_op_threads, options.inter_op_threads)
     prepare_run_directory(model_dir, overwrite)
     start = time.time()
     dataset = named_data.get_named_ground_truth_data()
@@ -108,7 +108,8 @@ def train(model_dir: str, overwrite: bool = False, model: BaseVAE = gin.REQUIRED
                 type(trained).__name__, trained.num_latent, trained.encoder_fn,
                 trained.decoder_fn, dataset.name, tuple(group.observation_shape),
                 training_steps, group.batch_size, runtime.describe_devices())
-    metrics = group.train(int(training_steps), progress=options.progress, desc="rpu_train")
+    metrics = group.train(int(training_steps), progress=options.progress, desc="rpu_train",
+                          log_every=max(1, int(training_steps) // 10))
     logger.info("Trained %d steps at %.0f images/s; mean training loss %.3f.", group.step,
                 metrics.get("images_per_second", 0.0), metrics.get("loss", float("nan")))
 
