@@ -191,3 +191,37 @@ def test_unsupported_observation_shape_is_rejected_before_training():
                        decoder_fn="deconv_decoder", reconstruction_loss={"loss_fn": "l2_loss"})
     with pytest.raises(ValueError, match="conv_encoder supports observations of shape"):
         ReplicaGroup(model, BlobData(size=16), num_replicas=1)
+
+
+class _ScoredGroup(ReplicaGroup):
+    """A ReplicaGroup with a trivial score, to run it as an rpu_tf.pbt Trainable."""
+
+    def score(self, seed):
+        loss = self.evaluate(1, seed=seed)["loss"]
+        return -float(np.mean(loss)), {"loss": loss.tolist()}
+
+
+def test_group_runs_as_a_pbt_member_and_its_state_survives_pbt_storage(tmp_path):
+    from rpu_tf.pbt.storage import load_state, save_state
+    from rpu_tf.pbt.trainable import MemberTask, Trainable, run_member_step
+
+    group = _ScoredGroup(fc_model(), DATA, num_replicas=2, batch_size=8)
+    assert isinstance(group, Trainable)
+    hyper = {"learning_rate": 3e-4, "beta": 2.0, "batch_size": 6.0}
+    first = run_member_step(group, MemberTask(0, 0, hyper, num_steps=2, seed=11, init_seed=5))
+    assert first.failed is None and np.isfinite(first.score)
+    assert first.metrics["global_step"] == 2
+    path = str(tmp_path / "member.npz")
+    save_state(path, first.state)
+    state = load_state(path)
+    assert _state_equal(state, first.state)
+    # The same task from the stored state on another worker gives the same result.
+    other = _ScoredGroup(fc_model(), DATA, num_replicas=2, batch_size=8, random_seed=99)
+    task = MemberTask(0, 1, hyper, num_steps=2, seed=12, start_state=state)
+    a, b = run_member_step(group, task), run_member_step(other, task)
+    assert a.score == b.score and _state_equal(a.state, b.state)
+    # A diverging member is reported failed, not raised.
+    bad = run_member_step(_ScoredGroup(fc_model(), NaNAfter(after=0, size=16), num_replicas=1,
+                                       batch_size=4),
+                          MemberTask(1, 0, hyper, num_steps=2, seed=1, init_seed=2))
+    assert bad.failed and "NonFiniteLossError" in bad.failed and bad.state is None

@@ -100,8 +100,9 @@ def configure_threads(intra_op_threads: Optional[int], inter_op_threads: Optiona
         try:
             setter(int(value))
         except RuntimeError:
-            logger.warning("training.%s=%s ignored: TensorFlow's runtime is already initialised "
-                           "with %d (set it before any TensorFlow op runs).", name, value, getter())
+            current = getter() or "TensorFlow's default"
+            logger.warning("training.%s=%s ignored: TensorFlow's runtime is already running with "
+                           "%s (set it before any TensorFlow op runs).", name, value, current)
 
 
 def describe_devices() -> str:

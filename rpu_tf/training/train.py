@@ -133,6 +133,10 @@ def train_with_gin(model_dir: str, overwrite: bool = False,
     """Parses the gin files and bindings, runs :func:`train`, and clears the gin config."""
     gin.parse_config_files_and_bindings(list(gin_config_files or []), list(gin_bindings or []))
     try:
+        # Thread pools must be set before the first TensorFlow op, and gin builds the model
+        # (creating variables) when it calls train().
+        options = runtime.runtime_options()
+        runtime.configure_threads_for(1, options.intra_op_threads, options.inter_op_threads)
         return train(model_dir, overwrite)
     finally:
         gin.clear_config()
