@@ -1,0 +1,249 @@
+"""Training throughput: one beta-TCVAE, a 5-replica group in one step, and PyTorch.
+
+Prints images/s and peak memory (RSS of the measuring process, TensorFlow/PyTorch runtime
+included) for:
+
+- ``single``: one ``beta_tc_vae`` (conv_encoder/deconv_decoder, 64x64x1, batch 64), trained
+  by :class:`rpu_tf.training.ReplicaGroup` with ``K = 1`` (what ``rpu_train`` runs);
+- ``group``: ``K`` replicas (default 5) trained in one compiled step; images/s summed over
+  the replicas;
+- ``torch``: the same architecture, loss (Bernoulli + KL + (beta-1)·TC minibatch estimator)
+  and Adam in eager PyTorch with the same batch, when ``torch`` is importable.
+
+Every case runs in its own subprocess (so peak RSS is its own and thread settings apply
+before the runtime starts), rounds are interleaved (``--rounds``), and the median over all
+measurements is reported. Training data comes from an in-memory bank of pre-rendered
+sprites, sampled by random index (the input pipeline is not what is measured; rpu_tf still
+prefetches it in a background thread as in training).
+
+Usage: python benchmarks/train_throughput.py [--steps 30] [--rounds 3]
+       [--intra_op_threads 2] [--inter_op_threads 2] [--jit_compile] [--no_fused]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+BANK_SIZE = 4096
+NUM_LATENT = 10
+BETA = 6.0
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _bank(seed: int = 0) -> np.ndarray:
+    """``BANK_SIZE`` rendered sprites, float32 (n, 64, 64, 1)."""
+    from rpu_tf.data.sprites import Sprites
+
+    return Sprites().sample_observations(BANK_SIZE, np.random.RandomState(seed))
+
+
+# ---------------------------------------------------------------------------------------
+# Workers (one per subprocess).
+# ---------------------------------------------------------------------------------------
+
+def _worker_tf(args, num_replicas: int) -> dict:
+    import tensorflow as tf
+
+    from rpu_tf.data.ground_truth_data import GroundTruthData
+    from rpu_tf.models import make_model
+    from rpu_tf.training.replica_group import ReplicaGroup
+    from rpu_tf.training.runtime import configure_threads_for
+
+    configure_threads_for(num_replicas, args.intra_op_threads, args.inter_op_threads)
+    bank = _bank()
+
+    class Bank(GroundTruthData):
+        observation_shape = [64, 64, 1]
+
+        def sample_observations(self, num, random_state):
+            return bank[random_state.randint(BANK_SIZE, size=num)]
+
+    model = make_model("beta_tc_vae", beta=BETA, num_latent=NUM_LATENT, encoder_fn="conv_encoder",
+                       decoder_fn="deconv_decoder", reconstruction_loss={"loss_fn": "bernoulli_loss"})
+    group = ReplicaGroup(model, Bank(), num_replicas=num_replicas, batch_size=args.batch_size,
+                         random_seed=0, jit_compile=args.jit_compile,
+                         fused_optimizer=not args.no_fused,
+                         check_gradients=not args.no_gradient_check)
+    group.train(args.warmup)
+    rates = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        group.train(args.steps)
+        rates.append(num_replicas * args.batch_size * args.steps / (time.perf_counter() - start))
+    return {"images_per_second": rates, "peak_rss_mib": _peak_rss_mib(),
+            "threads": f"intra={tf.config.threading.get_intra_op_parallelism_threads() or 'auto'} "
+                       f"inter={tf.config.threading.get_inter_op_parallelism_threads() or 'auto'}",
+            "tracing_count": group.tracing_count()}
+
+
+def _worker_torch(args) -> dict:
+    import torch
+    from torch import nn
+
+    if args.intra_op_threads:
+        torch.set_num_threads(args.intra_op_threads)
+    if args.inter_op_threads:
+        torch.set_num_interop_threads(args.inter_op_threads)
+    torch.manual_seed(0)
+    bank = torch.from_numpy(np.ascontiguousarray(_bank().transpose(0, 3, 1, 2)))
+
+    class Unflatten(nn.Module):
+        def forward(self, x):
+            return x.view(-1, 64, 4, 4)
+
+    # TF "same" padding equals symmetric padding 1 for 4x4/2 and 0 for 2x2/2 here.
+    encoder = nn.Sequential(
+        nn.Conv2d(1, 32, 4, 2, 1), nn.ReLU(), nn.Conv2d(32, 32, 4, 2, 1), nn.ReLU(),
+        nn.Conv2d(32, 64, 2, 2, 0), nn.ReLU(), nn.Conv2d(64, 64, 2, 2, 0), nn.ReLU(),
+        nn.Flatten(), nn.Linear(1024, 256), nn.ReLU(), nn.Linear(256, 2 * NUM_LATENT))
+    decoder = nn.Sequential(
+        nn.Linear(NUM_LATENT, 256), nn.ReLU(), nn.Linear(256, 1024), nn.ReLU(), Unflatten(),
+        nn.ConvTranspose2d(64, 64, 4, 2, 1), nn.ReLU(), nn.ConvTranspose2d(64, 32, 4, 2, 1),
+        nn.ReLU(), nn.ConvTranspose2d(32, 32, 4, 2, 1), nn.ReLU(),
+        nn.ConvTranspose2d(32, 1, 4, 2, 1))
+    params = list(encoder.parameters()) + list(decoder.parameters())
+    optimizer = torch.optim.Adam(params, lr=1e-4, betas=(0.9, 0.999), eps=1e-8)
+    log_2pi = math.log(2 * math.pi)
+
+    def gaussian_log_density(x, mean, logvar):
+        return -0.5 * ((x - mean) ** 2 * torch.exp(-logvar) + logvar + log_2pi)
+
+    generator = torch.Generator().manual_seed(0)
+
+    def step():
+        x = bank[torch.randint(BANK_SIZE, (args.batch_size,), generator=generator)]
+        h = encoder(x)
+        mean, logvar = h[:, :NUM_LATENT], h[:, NUM_LATENT:]
+        z = mean + torch.exp(logvar / 2) * torch.randn_like(mean)
+        logits = decoder(z)
+        rec = nn.functional.binary_cross_entropy_with_logits(
+            logits, x, reduction="none").flatten(1).sum(1).mean()
+        kl = (0.5 * (mean ** 2 + logvar.exp() - logvar - 1).sum(1)).mean()
+        log_q = gaussian_log_density(z[:, None], mean[None], logvar[None])
+        tc = (torch.logsumexp(log_q.sum(2), 1) - torch.logsumexp(log_q, 1).sum(1)).mean()
+        loss = rec + kl + (BETA - 1) * tc
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    for _ in range(args.warmup):
+        step()
+    rates = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        for _ in range(args.steps):
+            step()
+        rates.append(args.batch_size * args.steps / (time.perf_counter() - start))
+    return {"images_per_second": rates, "peak_rss_mib": _peak_rss_mib(),
+            "threads": f"intra={torch.get_num_threads()} inter={torch.get_num_interop_threads()}",
+            "version": torch.__version__}
+
+
+# ---------------------------------------------------------------------------------------
+# Driver.
+# ---------------------------------------------------------------------------------------
+
+def _torch_available() -> bool:
+    try:
+        import importlib.util
+
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _run_worker(case: str, args) -> dict:
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", case]
+    for name in ("steps", "warmup", "repeats", "batch_size", "num_replicas",
+                 "intra_op_threads", "inter_op_threads"):
+        value = getattr(args, name)
+        if value is not None:
+            cmd += [f"--{name}", str(value)]
+    for name in ("jit_compile", "no_fused", "no_gradient_check"):
+        if getattr(args, name):
+            cmd.append(f"--{name}")
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=30, help="steps per measurement")
+    parser.add_argument("--warmup", type=int, default=5, help="steps before measuring (tracing)")
+    parser.add_argument("--repeats", type=int, default=2, help="measurements per round")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of all cases")
+    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--num_replicas", type=int, default=5)
+    parser.add_argument("--intra_op_threads", type=int, default=None,
+                        help="threads per op (default: rpu_tf's auto_threads per case)")
+    parser.add_argument("--inter_op_threads", type=int, default=None,
+                        help="concurrent ops (default: rpu_tf's auto_threads per case)")
+    parser.add_argument("--jit_compile", action="store_true", help="XLA-compile the TF steps")
+    parser.add_argument("--no_fused", action="store_true", help="Keras' unfused Adam")
+    parser.add_argument("--no_gradient_check", action="store_true",
+                        help="skip the finite-gradient check of each step")
+    parser.add_argument("--cases", default="single,group,torch")
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.worker:
+        if args.worker == "torch":
+            result = _worker_torch(args)
+        else:
+            result = _worker_tf(args, 1 if args.worker == "single" else args.num_replicas)
+        print(json.dumps(result))
+        return
+
+    cases = [c for c in args.cases.split(",") if c]
+    if "torch" in cases and not _torch_available():
+        print("torch is not installed: skipping the PyTorch comparison.")
+        cases.remove("torch")
+    labels = {"single": "rpu_tf beta_tc_vae, 1 model",
+              "group": f"rpu_tf beta_tc_vae, {args.num_replicas} replicas in one step",
+              "torch": "PyTorch beta_tc_vae, 1 model (eager)"}
+    results: dict[str, list[dict]] = {c: [] for c in cases}
+    load_before = os.getloadavg()
+    for _ in range(args.rounds):
+        for case in cases:
+            results[case].append(_run_worker(case, args))
+    load_after = os.getloadavg()
+
+    median = {c: statistics.median([r for res in results[c] for r in res["images_per_second"]])
+              for c in cases}
+    print(f"beta_tc_vae conv 64x64x1, batch {args.batch_size}, {args.steps} steps x "
+          f"{args.repeats} repeats x {args.rounds} rounds; XLA {'on' if args.jit_compile else 'off'}, "
+          f"{'Keras' if args.no_fused else 'fused'} Adam; cpus {os.cpu_count()}; "
+          f"load average {load_before[0]:.2f} -> {load_after[0]:.2f}")
+    print(f"{'case':<44} {'images/s':>9} {'min..max':>13} {'peak RSS MiB':>13}  threads")
+    for case in cases:
+        rates = [r for res in results[case] for r in res["images_per_second"]]
+        rss = max(res["peak_rss_mib"] for res in results[case])
+        print(f"{labels[case]:<44} {median[case]:>9.0f} {min(rates):>6.0f}..{max(rates):<6.0f} "
+              f"{rss:>13.0f}  {results[case][0]['threads']}")
+    if "single" in median and "torch" in median:
+        print(f"single / PyTorch: {median['single'] / median['torch']:.2f}x (target >= 1.2x)")
+    if "single" in median and "group" in median:
+        print(f"group / single:   {median['group'] / median['single']:.2f}x (target >= 1.15x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""``rpu_train``: trains a model from gin configs and writes disentanglement_lib's layout.
+
+Example::
+
+    rpu_train --gin_config=gin_configs/baselines/beta_tc_vae.gin \\
+        --gin_bindings="beta_tc_vae.beta = 6." --model_dir=runs/btc
+
+Without ``--model_dir`` the run goes to ``runs/<name of the first gin config>``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from absl import app, flags
+
+FLAGS = flags.FLAGS
+
+flags.DEFINE_multi_string("gin_config", [], "Gin config file(s), applied in order.")
+flags.DEFINE_multi_string("gin_bindings", [],
+                          'Gin binding(s) applied after the files, e.g. "beta_tc_vae.beta = 6."')
+flags.DEFINE_string("model_dir", None,
+                    "Run directory (default: runs/<first gin config's name>).")
+flags.DEFINE_boolean("overwrite", False, "Replace an existing run directory.")
+
+logger = logging.getLogger("rpu_train")
+
+
+def default_model_dir(gin_configs) -> str:
+    """``runs/<stem of the first gin config>``."""
+    if not gin_configs:
+        raise app.UsageError("Give --gin_config (and optionally --model_dir).")
+    stem = os.path.splitext(os.path.basename(gin_configs[0]))[0]
+    return os.path.join("runs", stem)
+
+
+def known_names() -> str:
+    """The model, architecture, loss and data set names gin configs can use."""
+    from rpu_tf.data.named_data import known_dataset_names
+    from rpu_tf.models import DECODERS, ENCODERS, MODELS, RECONSTRUCTION_LOSSES
+
+    return (f"models: {', '.join(sorted(MODELS))}; encoders: {', '.join(sorted(ENCODERS))}; "
+            f"decoders: {', '.join(sorted(DECODERS))}; reconstruction losses: "
+            f"{', '.join(sorted(RECONSTRUCTION_LOSSES))}; data sets: "
+            f"{', '.join(known_dataset_names())}")
+
+
+def explain(error: Exception) -> str:
+    """The error message, plus the known names when gin did not recognise a name."""
+    message = str(error)
+    if "No configurable matching" in message:
+        message += f"\nKnown names: {known_names()}."
+    return message
+
+
+def main(argv) -> int:
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("tensorflow").setLevel(logging.WARNING)  # SavedModel export chatter
+    from rpu_tf.training.errors import NonFiniteLossError
+    from rpu_tf.training.train import train_with_gin
+
+    model_dir = FLAGS.model_dir or default_model_dir(FLAGS.gin_config)
+    for path in FLAGS.gin_config:
+        if not os.path.isfile(path):
+            logger.error("Gin config %s not found.", path)
+            return 2
+    try:
+        train_with_gin(model_dir, FLAGS.overwrite, FLAGS.gin_config, FLAGS.gin_bindings)
+    except (FileExistsError, ValueError, TypeError, NonFiniteLossError) as error:
+        logger.error("%s", explain(error))
+        return 1
+    logger.info("Done: %s", os.path.join(model_dir, "model"))
+    return 0
+
+
+def run() -> None:
+    """Console entry point."""
+    app.run(lambda argv: sys.exit(main(argv)))
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,111 @@
+"""Writes result directories exactly as disentanglement_lib's ``utils/results.py`` does.
+
+For a pipeline step ``step`` (``train``, ``postprocess``, ``evaluation``) a result directory
+holds::
+
+    gin/{step}.gin                 the operative gin config
+    json/{step}_config.json        that config as {"scope.param": "value string"}
+    json/{step}_results.json       the step's results plus a "uuid"
+    aggregate/{step}.json          every json/*.json merged, keys prefixed by the file
+                                   stem: "train_config.model.batch_size", "train_results.loss"
+
+Gin values are kept as the strings gin prints (``"'sprites'"``, ``"64"``, ``"@beta_tc_vae()"``),
+as disentanglement_lib's aggregation expects.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import shutil
+import uuid
+from typing import Any, Mapping, Optional
+
+import gin
+import numpy as np
+
+from rpu_tf.utils.files import atomic_write_text
+
+
+def _json_default(obj: Any):
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
+def save_dict(path: str, values: Mapping[str, Any]) -> None:
+    """Writes ``values`` as indented JSON (numpy scalars and arrays converted), atomically."""
+    atomic_write_text(path, json.dumps(dict(values), indent=2, default=_json_default))
+
+
+def save_gin(path: str) -> None:
+    """Writes gin's operative config (the bindings actually used so far) to ``path``."""
+    atomic_write_text(path, gin.operative_config_str())
+
+
+def gin_dict(config_path: Optional[str] = None) -> dict[str, str]:
+    """``{"scope.param": "value"}`` from a gin file (or the operative config if None)."""
+    if config_path is None:
+        text = gin.operative_config_str()
+    else:
+        with open(config_path, encoding="utf-8") as f:
+            text = f.read()
+    result = {}
+    for line in text.split("\n"):
+        if not line.startswith("#") and " = " in line:
+            key, value = line.split(" = ", 1)
+            result[key] = value
+    return result
+
+
+def namespaced_dict(base_dict: Optional[Mapping[str, Any]] = None,
+                    **named_dicts: Mapping[str, Any]) -> dict[str, Any]:
+    """Merges dicts into one, prefixing each key with ``"{name}."``."""
+    result = {} if base_dict is None else copy.deepcopy(dict(base_dict))
+    for outer, inner in named_dicts.items():
+        for key, value in inner.items():
+            result[f"{outer}.{key}"] = value
+    return result
+
+
+def aggregate_json_results(json_dir: str) -> dict[str, Any]:
+    """Every ``*.json`` dict in ``json_dir`` merged with file-stem prefixes."""
+    named = {}
+    pattern = re.compile(r"(.*)\.json$")
+    for filename in sorted(os.listdir(json_dir)):
+        match = pattern.match(filename)
+        if match:
+            with open(os.path.join(json_dir, filename), encoding="utf-8") as f:
+                named[match.group(1)] = json.load(f)
+    return namespaced_dict(**named)
+
+
+def update_result_directory(result_directory: str, step_name: str,
+                            results_dict: dict[str, Any],
+                            old_result_directory: Optional[str] = None) -> dict[str, Any]:
+    """disentanglement_lib's one-stop update of a result directory; returns the aggregate.
+
+    Copies ``old_result_directory`` (if given) into ``result_directory``, adds a ``uuid`` to
+    ``results_dict``, writes ``gin/{step}.gin``, ``json/{step}_config.json``,
+    ``json/{step}_results.json`` and ``aggregate/{step}.json``.
+    """
+    if old_result_directory is not None:
+        shutil.copytree(old_result_directory, result_directory, dirs_exist_ok=True)
+    os.makedirs(result_directory, exist_ok=True)
+    results_dict["uuid"] = str(uuid.uuid4())
+    gin_path = os.path.join(result_directory, "gin", f"{step_name}.gin")
+    save_gin(gin_path)
+    json_dir = os.path.join(result_directory, "json")
+    save_dict(os.path.join(json_dir, f"{step_name}_config.json"), gin_dict(gin_path))
+    save_dict(os.path.join(json_dir, f"{step_name}_results.json"), results_dict)
+    aggregate = aggregate_json_results(json_dir)
+    save_dict(os.path.join(result_directory, "aggregate", f"{step_name}.json"), aggregate)
+    return aggregate

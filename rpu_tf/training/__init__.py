@@ -1,0 +1,30 @@
+"""Training: compiled train steps, replica groups, representation functions, export.
+
+Importing this package registers the ``vae_optimizer``, ``discriminator_optimizer``,
+``AdamOptimizer``, ``training`` and ``model`` gin configurables.
+"""
+
+from rpu_tf.training.errors import NonFiniteLossError
+from rpu_tf.training.optimizers import AdamSpec, FusedAdam
+from rpu_tf.training.replica_group import ReplicaGroup, read_state
+from rpu_tf.training.representation import (
+    encode,
+    gaussian_kl_per_latent,
+    group_representation_functions,
+    group_udr_representation_functions,
+    kl_per_latent,
+    mean_representation_function,
+    representation_function,
+    sampled_representation_function,
+    udr_representation_function,
+)
+from rpu_tf.training.runtime import RuntimeOptions, auto_threads, configure_threads, configure_threads_for
+from rpu_tf.training.train import train, train_with_gin
+
+__all__ = [
+    "AdamSpec", "FusedAdam", "NonFiniteLossError", "ReplicaGroup", "RuntimeOptions",
+    "auto_threads", "configure_threads", "configure_threads_for", "encode", "gaussian_kl_per_latent", "group_representation_functions",
+    "group_udr_representation_functions", "kl_per_latent", "mean_representation_function",
+    "read_state", "representation_function", "sampled_representation_function", "train",
+    "train_with_gin", "udr_representation_function",
+]

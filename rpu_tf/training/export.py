@@ -1,0 +1,87 @@
+"""Exports a trained model as a Keras file and a TensorFlow SavedModel.
+
+The SavedModel has disentanglement_lib's TF-Hub signatures (same names, inputs and outputs):
+
+- ``gaussian_encoder``: ``images`` float32 ``(None,) + observation_shape`` in [0, 1]
+  -> ``mean``, ``logvar`` ``(None, num_latent)``;
+- ``decoder``: ``latent_vectors`` ``(None, num_latent)`` -> ``images``, the decoder's logits
+  (apply a sigmoid for pixel intensities, as disentanglement_lib's consumers do);
+- ``reconstructions``: ``images`` -> ``images``, logits of the decoded sample of q(z|x).
+
+Load it with ``tf.saved_model.load(path).signatures["gaussian_encoder"](images=x)``; no
+rpu_tf import needed. The Keras file (``keras.saving.load_model``) needs ``import
+rpu_tf.models`` for the model classes.
+"""
+
+from __future__ import annotations
+
+import os
+
+import keras
+import tensorflow as tf
+
+from rpu_tf.models.vae import BaseVAE
+from rpu_tf.utils.files import atomic_write_dir
+
+SIGNATURES = ("gaussian_encoder", "decoder", "reconstructions")
+
+
+class _ExportModule(tf.Module):
+    """The model's networks plus the three signature functions."""
+
+    def __init__(self, model: BaseVAE):
+        super().__init__(name="rpu_vae")
+        if model.observation_shape is None:
+            raise ValueError("Build or train the model before exporting it.")
+        self.model = model
+        images = tf.TensorSpec((None,) + tuple(model.observation_shape), tf.float32, name="images")
+        latents = tf.TensorSpec((None, model.num_latent), tf.float32, name="latent_vectors")
+
+        @tf.function(input_signature=[images])
+        def gaussian_encoder(images):
+            mean, logvar = model.encode(images)
+            return {"mean": mean, "logvar": logvar}
+
+        @tf.function(input_signature=[latents])
+        def decoder(latent_vectors):
+            return {"images": model.decode(latent_vectors)}
+
+        @tf.function(input_signature=[images])
+        def reconstructions(images):
+            mean, logvar = model.encode(images)
+            return {"images": model.decode(model.sample_from_latent_distribution(mean, logvar))}
+
+        self.gaussian_encoder = gaussian_encoder
+        self.decoder = decoder
+        self.reconstructions = reconstructions
+
+
+def export_saved_model(model: BaseVAE, path: str) -> str:
+    """Writes ``model`` as a SavedModel directory at ``path`` (atomically); returns ``path``."""
+    module = _ExportModule(model)
+    signatures = {name: getattr(module, name) for name in SIGNATURES}
+    atomic_write_dir(path, lambda tmp: tf.saved_model.save(module, tmp, signatures=signatures))
+    return path
+
+
+def export_keras(model: BaseVAE, path: str) -> str:
+    """Writes ``model`` as a ``.keras`` file at ``path`` (atomically); returns ``path``."""
+    if not path.endswith(".keras"):
+        raise ValueError(f"Keras model files must end in .keras, got {path!r}.")
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, "." + os.path.basename(path) + ".tmp.keras")
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def load_keras(path: str) -> BaseVAE:
+    """Loads a ``.keras`` file written by :func:`export_keras`."""
+    import rpu_tf.models  # noqa: F401  (registers the model classes)
+
+    return keras.saving.load_model(path)

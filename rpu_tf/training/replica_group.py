@@ -1,0 +1,540 @@
+"""K replicas of one VAE, same hyperparameters, trained together in one ``tf.function`` step.
+
+A :class:`ReplicaGroup` is what a PBT-U-VAE member is in the paper: ``K`` (default 5) models
+of one architecture and one set of hyperparameters, each with its own initialisation, data
+stream and sampling noise. One compiled step takes a ``(K, batch, H, W, C)`` batch, computes
+the K losses in one graph (TensorFlow runs the K independent sub-graphs concurrently) and
+applies one Adam update to all K models' variables (Adam is elementwise, so this equals K
+separate optimizers). A single model is a group with ``K = 1``.
+
+Everything PBT changes is a variable read by the compiled step, so changing it never retraces:
+learning rate (the optimizer's variable), the model's hyperparameters (``beta``, ``gamma``,
+...: non-trainable model variables) and the batch size (the step's input signature has a
+``None`` batch dimension). The group's full state — weights, hyperparameters, optimizer
+slots and counters, global step, batch size, data-stream and noise seeds — round-trips through
+:meth:`get_state` / :meth:`set_state` as a nested dict of numpy arrays (the format
+``rpu_tf.pbt`` stores), through :meth:`save` / :meth:`load` (atomic ``.npz``), and is copied
+group-to-group with :meth:`copy_from` (PBT's exploit).
+
+It follows ``rpu_tf.pbt.Trainable`` except for ``score`` (the VAE-specific scorer lives above
+this layer): ``initialize(seed, hyperparameters)``, ``get_state()``, ``set_state(state)``,
+``set_hyperparameters(hyperparameters)``, ``train(num_steps, seed)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import logging
+import time
+from typing import Any, Mapping, Optional
+
+import numpy as np
+import tensorflow as tf
+
+from rpu_tf.data.ground_truth_data import GroundTruthData
+from rpu_tf.models import architectures
+from rpu_tf.models.vae import BaseVAE, clone_model, get_model_class
+from rpu_tf.training.data_stream import ReplicaBatchStream
+from rpu_tf.training.errors import NonFiniteLossError
+from rpu_tf.training.optimizers import OPTIMIZER_RESOLVERS, AdamSpec
+from rpu_tf.utils.files import atomic_write_bytes
+from rpu_tf.utils.progress import progress as progress_bar
+
+logger = logging.getLogger(__name__)
+
+STATE_FORMAT = 1
+_LR_NAMES = {"vae": "learning_rate", "discriminator": "discriminator_learning_rate"}
+_MAX_SEED = 2**31 - 1
+
+
+@dataclasses.dataclass(frozen=True)
+class _Seeds:
+    init: list[int]
+    data: list[int]
+    noise: list[int]
+
+
+def _derive_seeds(seed: int, num_replicas: int, with_init: bool = True) -> _Seeds:
+    """Per-replica seeds from one integer, in a fixed order (init, data, noise)."""
+    rs = np.random.RandomState(int(seed) % 2**32)
+    init = [int(s) for s in rs.randint(_MAX_SEED, size=num_replicas)] if with_init else []
+    data = [int(s) for s in rs.randint(2**32 - 1, size=num_replicas, dtype=np.int64)]
+    noise = [int(s) for s in rs.randint(_MAX_SEED, size=num_replicas)]
+    return _Seeds(init, data, noise)
+
+
+def _structure(model_config: Mapping[str, Any]) -> dict[str, Any]:
+    """The parts of a model config that fix the variables' shapes (not values, names, seed)."""
+    drop = {"name", "seed", "hyperparameters", "trainable", "dtype"}
+    return {k: v for k, v in model_config.items() if k not in drop}
+
+
+class ReplicaGroup:
+    """K replicas of ``model`` trained on ``data`` in one compiled step.
+
+    Args:
+      model: a (possibly unbuilt) model whose class, architecture and hyperparameters the
+        replicas copy; its own weights are not used.
+      data: the training data; its ``observation_shape`` must suit the architecture
+        (checked here, before anything trains).
+      num_replicas: K >= 1.
+      batch_size: images per replica per step.
+      random_seed: seeds the replicas' initialisations, data streams and noise.
+      optimizers: Adam settings per optimizer name (``"vae"``, and ``"discriminator"`` for
+        FactorVAE); missing ones are read from gin (``vae_optimizer``,
+        ``discriminator_optimizer``) or take disentanglement_lib's defaults.
+      jit_compile: compile the step with XLA (measured slower on CPU; try it on GPUs).
+      fused_optimizer: one fused kernel per variable for Adam (same arithmetic).
+      check_gradients: also treat non-finite gradients as a failed step.
+    """
+
+    def __init__(self, model: BaseVAE, data: GroundTruthData, num_replicas: int = 5,
+                 batch_size: int = 64, random_seed: int = 0,
+                 optimizers: Optional[Mapping[str, AdamSpec]] = None, jit_compile: bool = False,
+                 fused_optimizer: bool = True, check_gradients: bool = True):
+        if int(num_replicas) < 1:
+            raise ValueError(f"num_replicas must be >= 1, got {num_replicas}.")
+        self.num_replicas = int(num_replicas)
+        self.data = data
+        self.observation_shape = architectures.check_observation_shape(
+            data.observation_shape, model.encoder_fn, model.decoder_fn)
+        self.jit_compile = bool(jit_compile)
+        self.fused_optimizer = bool(fused_optimizer)
+        self.check_gradients = bool(check_gradients)
+        self._batch_size = self._check_batch_size(batch_size)
+
+        seeds = _derive_seeds(random_seed, self.num_replicas)
+        self.models: list[BaseVAE] = []
+        for seed in seeds.init:
+            self.models.append(clone_model(model, seed=seed, observation_shape=self.observation_shape))
+        self._stream = ReplicaBatchStream(data, seeds.data)
+        self._step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+        self._noise_seeds = tf.Variable(np.asarray(seeds.noise, np.int64), trainable=False,
+                                        name="noise_seeds")
+
+        objectives = [m.optimizer_objectives() for m in self.models]
+        self._objective_keys: dict[str, str] = {}
+        self._objective_vars: dict[str, list] = {}
+        for per_model in objectives:
+            for opt_name, key, variables in per_model:
+                self._objective_keys[opt_name] = key
+                self._objective_vars.setdefault(opt_name, []).extend(variables)
+        optimizers = dict(optimizers or {})
+        self.optimizer_specs: dict[str, AdamSpec] = {}
+        self.optimizers: dict[str, Any] = {}
+        for opt_name, variables in self._objective_vars.items():
+            if opt_name not in OPTIMIZER_RESOLVERS:
+                raise ValueError(f"Model asks for unknown optimizer {opt_name!r}; known: "
+                                 f"{', '.join(OPTIMIZER_RESOLVERS)}.")
+            spec = optimizers.pop(opt_name, None) or OPTIMIZER_RESOLVERS[opt_name]()
+            self.optimizer_specs[opt_name] = spec
+            optimizer = spec.build(fused=self.fused_optimizer, name=f"{opt_name}_adam")
+            optimizer.build(variables)
+            self.optimizers[opt_name] = optimizer
+        if optimizers:
+            raise ValueError(f"Optimizers {sorted(optimizers)} are not used by "
+                             f"{type(model).__name__}; it uses {sorted(self.optimizers)}.")
+        self._train_fn = None
+        self._eval_fn = None
+        self.last_train_metrics: dict[str, np.ndarray] = {}
+
+    # -- small accessors -------------------------------------------------------------------
+
+    @property
+    def model_class(self) -> type[BaseVAE]:
+        return type(self.models[0])
+
+    @property
+    def num_latent(self) -> int:
+        return self.models[0].num_latent
+
+    @property
+    def step(self) -> int:
+        """Completed updates (the global step)."""
+        return int(self._step.numpy())
+
+    @property
+    def batch_size(self) -> int:
+        return self._batch_size
+
+    def model(self, index: int) -> BaseVAE:
+        """Replica ``index``'s model (encoder/decoder for metrics and export)."""
+        return self.models[index]
+
+    def tracing_count(self) -> int:
+        """How many times the train step has been traced (1 once it has run)."""
+        return 0 if self._train_fn is None else self._train_fn.experimental_get_tracing_count()
+
+    # -- hyperparameters -------------------------------------------------------------------
+
+    @staticmethod
+    def _check_batch_size(batch_size) -> int:
+        value = float(batch_size)
+        if not np.isfinite(value) or value < 1 or value != round(value):
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+        return int(round(value))
+
+    def hyperparameter_names(self) -> list[str]:
+        """Names :meth:`set_hyperparameters` accepts."""
+        lrs = [_LR_NAMES[name] for name in self.optimizers]
+        return lrs + ["batch_size"] + list(self.model_class.hyperparameter_names)
+
+    def hyperparameters(self) -> dict[str, float]:
+        """Current values: learning rate(s), ``batch_size`` and the model's (``beta``, ...)."""
+        values: dict[str, float] = {}
+        for name, optimizer in self.optimizers.items():
+            values[_LR_NAMES[name]] = float(optimizer.learning_rate.numpy())
+        values["batch_size"] = self._batch_size
+        values.update(self.models[0].hyperparameters())
+        return values
+
+    def set_hyperparameters(self, hyperparameters: Optional[Mapping[str, float]] = None,
+                            **values: float) -> None:
+        """Sets hyperparameters by name for all replicas; no retracing, optimizer state kept.
+
+        Accepts a mapping (``rpu_tf.pbt`` style) and/or keywords:
+        ``set_hyperparameters({"learning_rate": 3e-4, "beta": 6, "batch_size": 32})``.
+        Names: see :meth:`hyperparameter_names`.
+        """
+        values = {**dict(hyperparameters or {}), **values}
+        known = self.hyperparameter_names()
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ValueError(f"Unknown hyperparameters {unknown} for a {self.model_class.__name__} "
+                             f"group; known: {', '.join(known)}.")
+        for name, value in values.items():
+            if name != "batch_size" and not np.isfinite(float(value)):
+                raise ValueError(f"Hyperparameter {name} must be finite, got {value!r}.")
+        if "batch_size" in values:
+            self._batch_size = self._check_batch_size(values.pop("batch_size"))
+        for opt_name, lr_name in _LR_NAMES.items():
+            if lr_name in values:
+                lr = float(values.pop(lr_name))
+                if lr <= 0:
+                    raise ValueError(f"{lr_name} must be > 0, got {lr}.")
+                self.optimizers[opt_name].learning_rate.assign(lr)
+        if values:
+            for model in self.models:
+                model.set_hyperparameters(**values)
+
+    # -- seeding ---------------------------------------------------------------------------
+
+    def reseed(self, seed: int) -> None:
+        """Draws new data streams and sampling noise from ``seed`` (weights untouched)."""
+        seeds = _derive_seeds(seed, self.num_replicas, with_init=False)
+        self._stream = ReplicaBatchStream(self.data, seeds.data)
+        self._noise_seeds.assign(np.asarray(seeds.noise, np.int64))
+
+    def initialize(self, seed: int, hyperparameters: Optional[Mapping[str, float]] = None) -> None:
+        """Fresh weights, optimizer state, step 0 and streams from ``seed``, as a new group.
+
+        ``ReplicaGroup(model, data, K, random_seed=s)`` and ``group.initialize(s)`` give the
+        same weights. ``hyperparameters`` (optional) are then set.
+        """
+        seeds = _derive_seeds(seed, self.num_replicas)
+        for model, init_seed in zip(self.models, seeds.init):
+            fresh = clone_model(model, seed=init_seed)
+            model.set_weights(fresh.get_weights())
+        for optimizer in self.optimizers.values():
+            for variable in optimizer.variables:
+                if variable is not optimizer.learning_rate:  # keep the learning rate
+                    variable.assign(np.zeros(variable.shape, variable.dtype))
+        self._step.assign(0)
+        self._stream = ReplicaBatchStream(self.data, seeds.data)
+        self._noise_seeds.assign(np.asarray(seeds.noise, np.int64))
+        if hyperparameters:
+            self.set_hyperparameters(hyperparameters)
+
+    # -- compiled steps --------------------------------------------------------------------
+
+    def _input_spec(self) -> tf.TensorSpec:
+        return tf.TensorSpec((self.num_replicas, None) + self.observation_shape, tf.float32,
+                             name="images")
+
+    def _replica_terms(self, images: tf.Tensor, seeds: tf.Tensor, step: tf.Tensor):
+        """Loss terms of every replica; ``seeds`` is ``(K, 2)``."""
+        xs = tf.unstack(images, num=self.num_replicas)
+        return [model.loss_terms(x, seed=seeds[k], step=step)
+                for k, (model, x) in enumerate(zip(self.models, xs))]
+
+    def _build_train_fn(self):
+        opt_names = list(self.optimizers)
+
+        def train_step(images):
+            step = self._step.read_value()
+            seeds = tf.stack([self._noise_seeds, tf.fill([self.num_replicas], step)], axis=1)
+            with tf.GradientTape(persistent=len(opt_names) > 1) as tape:
+                terms = self._replica_terms(images, seeds, step)
+                objectives = {
+                    name: tf.add_n([t[self._objective_keys[name]] for t in terms])
+                    for name in opt_names
+                }
+            grads = {name: tape.gradient(objectives[name], self._objective_vars[name])
+                     for name in opt_names}
+            stacked = {key: tf.stack([t[key] for t in terms]) for key in terms[0]}
+            finite = [tf.reduce_all(tf.math.is_finite(v)) for v in stacked.values()]
+            if self.check_gradients:
+                finite += [tf.math.is_finite(tf.linalg.global_norm(g)) for g in grads.values()]
+            ok = tf.reduce_all(tf.stack(finite))
+
+            def apply():
+                for name in opt_names:
+                    self.optimizers[name].apply_gradients(zip(grads[name], self._objective_vars[name]))
+                self._step.assign_add(1)
+                return tf.constant(True)
+
+            applied = tf.cond(ok, apply, lambda: tf.constant(False))
+            return stacked, applied
+
+        return tf.function(train_step, input_signature=[self._input_spec()],
+                           jit_compile=self.jit_compile)
+
+    def _build_eval_fn(self):
+        def eval_step(images, seeds):
+            terms = self._replica_terms(images, seeds, self._step.read_value())
+            return {key: tf.stack([t[key] for t in terms]) for key in terms[0]}
+
+        return tf.function(eval_step, input_signature=[
+            self._input_spec(), tf.TensorSpec((self.num_replicas, 2), tf.int64, name="seeds")],
+            jit_compile=self.jit_compile)
+
+    # -- training and evaluation -----------------------------------------------------------
+
+    def train(self, num_steps: int, seed: Optional[int] = None, progress: bool = False,
+              desc: str = "train", log_every: int = 0) -> dict[str, float]:
+        """Trains ``num_steps`` steps of the current batch size on every replica.
+
+        Args:
+          num_steps: steps (one update of every replica each).
+          seed: when given, data streams and noise are first redrawn from it (PBT's
+            per-generation seed); when None the group's streams continue.
+          progress: show a progress bar with loss and images/s.
+          desc: the progress bar's label.
+          log_every: when > 0, log the loss terms (means over replicas and the last
+            ``log_every`` steps) after the first step and every ``log_every`` steps.
+
+        Returns:
+          Means over steps and replicas of the loss terms (``loss``, ``reconstruction_loss``,
+          ``kl_loss``, ``regularizer``, ``elbo`` where defined, ...), plus
+          ``images_per_second`` (all replicas) and ``global_step``. Per-replica means are in
+          :attr:`last_train_metrics` (``{term: (K,) array}``).
+
+        Raises:
+          NonFiniteLossError: a step's loss or gradient was NaN/Inf; that update was not
+            applied, the group holds the state before it.
+        """
+        num_steps = int(num_steps)
+        if num_steps < 0:
+            raise ValueError(f"num_steps must be >= 0, got {num_steps}.")
+        if seed is not None:
+            self.reseed(seed)
+        if self._train_fn is None:
+            self._train_fn = self._build_train_fn()
+        batch_size = self._batch_size
+        sums: dict[str, np.ndarray] = {}
+        window: dict[str, np.ndarray] = {}
+        window_start = 0
+        images_per_step = batch_size * self.num_replicas
+        start = time.perf_counter()
+        bar = progress_bar(total=num_steps, desc=desc, unit="step") if progress else None
+        last_postfix = start
+        try:
+            with self._stream.prefetch(batch_size, num_steps) as batches:
+                for done, images in enumerate(batches, start=1):
+                    terms, applied = self._train_fn(images)
+                    values = {k: v.numpy() for k, v in terms.items()}
+                    if not bool(applied):
+                        raise NonFiniteLossError(self.step, self.hyperparameters(),
+                                                 {k: v.tolist() for k, v in values.items()})
+                    for key, value in values.items():
+                        sums[key] = sums.get(key, 0.0) + value
+                        window[key] = window.get(key, 0.0) + value
+                    if log_every > 0 and (done == 1 or done % log_every == 0 or done == num_steps):
+                        self._log_window(desc, done, num_steps, window, done - window_start)
+                        window, window_start = {}, done
+                    if bar is not None:
+                        bar.update(1)
+                        now = time.perf_counter()
+                        if now - last_postfix > 0.5 or done == num_steps:
+                            last_postfix = now
+                            bar.set_postfix(loss=f"{float(np.mean(values['loss'])):.2f}",
+                                            img_s=f"{done * images_per_step / (now - start):.0f}")
+        finally:
+            if bar is not None:
+                bar.close()
+        elapsed = time.perf_counter() - start
+        self.last_train_metrics = {k: v / max(num_steps, 1) for k, v in sums.items()}
+        metrics = {k: float(np.mean(v)) for k, v in self.last_train_metrics.items()}
+        metrics["images_per_second"] = num_steps * images_per_step / elapsed if elapsed > 0 else 0.0
+        metrics["global_step"] = float(self.step)
+        return metrics
+
+    def _log_window(self, desc: str, done: int, total: int, window: Mapping[str, Any],
+                    steps: int) -> None:
+        terms = ", ".join(f"{k} {float(np.mean(v)) / max(steps, 1):.3f}" for k, v in window.items()
+                          if k in ("loss", "reconstruction_loss", "kl_loss", "regularizer"))
+        logger.info("%s step %d/%d (global step %d): %s (mean of the last %d steps, %d replicas).",
+                    desc, done, total, self.step, terms, steps, self.num_replicas)
+
+    def evaluate(self, num_batches: int, seed: int = 0,
+                 batch_size: Optional[int] = None) -> dict[str, np.ndarray]:
+        """Mean loss terms per replica over ``num_batches`` fresh batches, without updating.
+
+        Data and noise come from ``seed`` (the training streams are not touched).
+        Returns ``{term: (K,) float64 array}``.
+        """
+        if int(num_batches) < 1:
+            raise ValueError(f"num_batches must be >= 1, got {num_batches}.")
+        if self._eval_fn is None:
+            self._eval_fn = self._build_eval_fn()
+        batch_size = self._check_batch_size(batch_size or self._batch_size)
+        seeds = _derive_seeds(seed, self.num_replicas, with_init=False)
+        stream = ReplicaBatchStream(self.data, seeds.data)
+        sums: dict[str, np.ndarray] = {}
+        with stream.prefetch(batch_size, int(num_batches)) as batches:
+            for i, images in enumerate(batches):
+                noise = np.stack([np.asarray(seeds.noise, np.int64),
+                                  np.full(self.num_replicas, i, np.int64)], axis=1)
+                terms = self._eval_fn(images, tf.constant(noise))
+                for key, value in terms.items():
+                    sums[key] = sums.get(key, 0.0) + value.numpy().astype(np.float64)
+        return {k: v / int(num_batches) for k, v in sums.items()}
+
+    # -- state -----------------------------------------------------------------------------
+
+    def _config(self) -> dict[str, Any]:
+        model_config = self.models[0].get_config()
+        return {
+            "format": STATE_FORMAT,
+            "model": self.model_class.gin_name,
+            "model_config": {k: v for k, v in model_config.items() if k not in ("name", "seed")},
+            "num_replicas": self.num_replicas,
+            "observation_shape": list(self.observation_shape),
+            "optimizers": {k: dataclasses.asdict(v) for k, v in self.optimizer_specs.items()},
+        }
+
+    def get_state(self) -> dict[str, Any]:
+        """The full state as a nested dict of numpy arrays (keys without '/').
+
+        ``{"config": <json str>, "replicas": {"0": {"000": w, ...}, ...},
+        "optimizers": {"vae": {"000": v, ...}}, "counters": {"step", "batch_size"},
+        "rng": {"noise_seeds": (K,), "data": {"0": {"key", "pos", "has_gauss",
+        "cached_gaussian"}, ...}}}``. Weights include the model hyperparameters; optimizer
+        variables include the learning rate.
+        """
+        data_rng = {}
+        for k, (_, key, pos, has_gauss, cached) in enumerate(self._stream.get_state()):
+            data_rng[str(k)] = {"key": np.asarray(key, np.uint32), "pos": np.int64(pos),
+                                "has_gauss": np.int64(has_gauss),
+                                "cached_gaussian": np.float64(cached)}
+        return {
+            "config": np.asarray(json.dumps(self._config(), sort_keys=True)),
+            "replicas": {str(k): {f"{i:03d}": w for i, w in enumerate(m.get_weights())}
+                         for k, m in enumerate(self.models)},
+            "optimizers": {name: {f"{i:03d}": v.numpy() for i, v in enumerate(opt.variables)}
+                           for name, opt in self.optimizers.items()},
+            "counters": {"step": np.int64(self.step), "batch_size": np.int64(self._batch_size)},
+            "rng": {"noise_seeds": self._noise_seeds.numpy(), "data": data_rng},
+        }
+
+    def _check_compatible(self, config: Mapping[str, Any]) -> None:
+        mine = self._config()
+        problems = []
+        if config.get("format") != STATE_FORMAT:
+            problems.append(f"state format {config.get('format')} (expected {STATE_FORMAT})")
+        for key in ("model", "num_replicas", "observation_shape"):
+            if config.get(key) != mine[key]:
+                problems.append(f"{key} {config.get(key)!r} (this group: {mine[key]!r})")
+        theirs = _structure(config.get("model_config", {}))
+        ours = _structure(mine["model_config"])
+        if theirs != ours:
+            problems.append(f"architecture {theirs} (this group: {ours})")
+        if sorted(config.get("optimizers", {})) != sorted(mine["optimizers"]):
+            problems.append(f"optimizers {sorted(config.get('optimizers', {}))}")
+        if problems:
+            raise ValueError("State does not fit this replica group: " + "; ".join(problems) + ".")
+
+    def set_state(self, state: Mapping[str, Any]) -> None:
+        """Takes on a state from :meth:`get_state` (of this or another compatible group)."""
+        config = json.loads(str(np.asarray(state["config"])))
+        self._check_compatible(config)
+        for k, model in enumerate(self.models):
+            weights = state["replicas"][str(k)]
+            model.set_weights([np.asarray(weights[key]) for key in sorted(weights)])
+        for name, optimizer in self.optimizers.items():
+            values = state["optimizers"][name]
+            keys = sorted(values)
+            if len(keys) != len(optimizer.variables):
+                raise ValueError(f"State has {len(keys)} {name} optimizer variables, this group "
+                                 f"{len(optimizer.variables)}.")
+            for variable, key in zip(optimizer.variables, keys):
+                variable.assign(np.asarray(values[key]))
+        self._step.assign(int(np.asarray(state["counters"]["step"])))
+        self._batch_size = self._check_batch_size(int(np.asarray(state["counters"]["batch_size"])))
+        self._noise_seeds.assign(np.asarray(state["rng"]["noise_seeds"], np.int64))
+        data_rng = state["rng"]["data"]
+        self._stream.set_state([
+            ("MT19937", np.asarray(s["key"], np.uint32), int(np.asarray(s["pos"])),
+             int(np.asarray(s["has_gauss"])), float(np.asarray(s["cached_gaussian"])))
+            for s in (data_rng[str(k)] for k in range(self.num_replicas))])
+
+    def copy_from(self, other: "ReplicaGroup") -> None:
+        """Copies ``other``'s complete state (PBT exploit): weights, optimizer, counters, streams."""
+        self.set_state(other.get_state())
+
+    def save(self, path: str) -> None:
+        """Writes the state to ``path`` (.npz) atomically (temp file, fsync, rename)."""
+        buffer = io.BytesIO()
+        np.savez(buffer, **_flatten(self.get_state()))
+        atomic_write_bytes(path, buffer.getvalue())
+
+    def load(self, path: str) -> None:
+        """Restores a state written by :meth:`save`."""
+        self.set_state(read_state(path))
+
+    @classmethod
+    def restore(cls, path: str, data: GroundTruthData, **options) -> "ReplicaGroup":
+        """A new group built from the configuration stored in ``path``, with its state.
+
+        ``options`` are :class:`ReplicaGroup` keyword arguments (``jit_compile``, ...).
+        """
+        state = read_state(path)
+        config = json.loads(str(np.asarray(state["config"])))
+        model_config = dict(config["model_config"])
+        prototype = get_model_class(config["model"]).from_config(model_config)
+        optimizers = {k: AdamSpec(**v) for k, v in config["optimizers"].items()}
+        group = cls(prototype, data, num_replicas=config["num_replicas"],
+                    optimizers=optimizers, **options)
+        group.set_state(state)
+        return group
+
+
+def _flatten(state: Mapping[str, Any], prefix: str = "") -> dict[str, np.ndarray]:
+    flat: dict[str, np.ndarray] = {}
+    for key, value in state.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, name + "/"))
+        else:
+            flat[name] = np.asarray(value)
+    return flat
+
+
+def _unflatten(flat: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    state: dict[str, Any] = {}
+    for name, value in flat.items():
+        node = state
+        *parents, leaf = name.split("/")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return state
+
+
+def read_state(path: str) -> dict[str, Any]:
+    """Reads a state file written by :meth:`ReplicaGroup.save` (nested dict of arrays)."""
+    with np.load(path, allow_pickle=False) as data:
+        return _unflatten({k: data[k] for k in data.files})
+

@@ -1,0 +1,128 @@
+"""Numpy-in, numpy-out representation functions of trained encoders, for metric code.
+
+disentanglement_lib's metrics take ``representation_function(observations) -> codes`` with
+``observations`` float32 ``(num,) + observation_shape`` in [0, 1] and codes
+``(num, num_latent)``; UDR takes functions returning ``(codes, kl_per_latent)``. These
+helpers build them from a :class:`~rpu_tf.models.vae.BaseVAE` (or every replica of a
+:class:`~rpu_tf.training.replica_group.ReplicaGroup`), encoding in batches of
+``batch_size`` with one compiled encoder per model (any number of images, no retracing).
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any, Callable, Optional
+
+import numpy as np
+import tensorflow as tf
+
+from rpu_tf.models.vae import BaseVAE
+
+RepresentationFunction = Callable[[np.ndarray], np.ndarray]
+UDRRepresentationFunction = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+_COMPILED_ENCODERS: "weakref.WeakKeyDictionary[BaseVAE, Any]" = weakref.WeakKeyDictionary()
+
+
+def _compiled_encoder(model: BaseVAE):
+    """A ``tf.function`` images -> (mean, log_var) for ``model`` (cached per model)."""
+    fn = _COMPILED_ENCODERS.get(model)
+    if fn is None:
+        if model.observation_shape is None:
+            raise ValueError("The model is not built yet: build it (or train it) before encoding.")
+        spec = tf.TensorSpec((None,) + tuple(model.observation_shape), tf.float32)
+        model_ref = weakref.ref(model)  # the cache must not keep the model alive
+        fn = tf.function(lambda images: model_ref().encode(images), input_signature=[spec])
+        _COMPILED_ENCODERS[model] = fn
+    return fn
+
+
+def encode(model: BaseVAE, observations: np.ndarray,
+           batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Means and log-variances of q(z|x), each float32 ``(num, num_latent)``."""
+    obs = np.asarray(observations, dtype=np.float32)
+    expected = tuple(model.observation_shape or ())
+    if obs.ndim != len(expected) + 1 or obs.shape[1:] != expected:
+        raise ValueError(f"Observations must have shape (num,) + {expected}, got {obs.shape}.")
+    if int(batch_size) < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+    fn = _compiled_encoder(model)
+    means, logvars = [], []
+    for start in range(0, obs.shape[0], int(batch_size)):
+        mean, logvar = fn(tf.constant(obs[start:start + int(batch_size)]))
+        means.append(mean.numpy())
+        logvars.append(logvar.numpy())
+    if not means:
+        empty = np.zeros((0, model.num_latent), np.float32)
+        return empty, empty.copy()
+    return np.concatenate(means), np.concatenate(logvars)
+
+
+def gaussian_kl_per_latent(mean: np.ndarray, logvar: np.ndarray) -> np.ndarray:
+    """KL(q(z_j|x) || N(0, 1)) per latent, averaged over the batch, ``(num_latent,)`` nats.
+
+    ``0.5 * (mu^2 + sigma^2 - log sigma^2 - 1)``, the real KL (not a proxy).
+    """
+    mean = np.asarray(mean, np.float64)
+    logvar = np.asarray(logvar, np.float64)
+    return np.mean(0.5 * (np.square(mean) + np.exp(logvar) - logvar - 1.0), axis=0)
+
+
+def kl_per_latent(model: BaseVAE, observations: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Per-latent KL to the prior of ``model`` averaged over ``observations``, ``(num_latent,)``."""
+    return gaussian_kl_per_latent(*encode(model, observations, batch_size))
+
+
+def mean_representation_function(model: BaseVAE, batch_size: int = 256) -> RepresentationFunction:
+    """``f(observations) -> mean of q(z|x)``, float32 ``(num, num_latent)``."""
+
+    def representation(observations: np.ndarray) -> np.ndarray:
+        return encode(model, observations, batch_size)[0]
+
+    return representation
+
+
+def sampled_representation_function(model: BaseVAE, random_state: np.random.RandomState,
+                                    batch_size: int = 256) -> RepresentationFunction:
+    """``f(observations) -> one sample of q(z|x)`` (noise from ``random_state``), float32."""
+
+    def representation(observations: np.ndarray) -> np.ndarray:
+        mean, logvar = encode(model, observations, batch_size)
+        noise = random_state.normal(size=mean.shape)
+        return (mean + np.exp(logvar / 2) * noise).astype(np.float32)
+
+    return representation
+
+
+def udr_representation_function(model: BaseVAE, batch_size: int = 256) -> UDRRepresentationFunction:
+    """``f(observations) -> (mean, kl_per_latent)`` as disentanglement_lib's UDR expects."""
+
+    def representation(observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        mean, logvar = encode(model, observations, batch_size)
+        return mean, gaussian_kl_per_latent(mean, logvar)
+
+    return representation
+
+
+def representation_function(model: BaseVAE, kind: str = "mean", batch_size: int = 256,
+                            random_state: Optional[np.random.RandomState] = None) -> RepresentationFunction:
+    """``kind`` ``"mean"`` or ``"sampled"`` (disentanglement_lib's postprocessing names)."""
+    if kind == "mean":
+        return mean_representation_function(model, batch_size)
+    if kind == "sampled":
+        if random_state is None:
+            raise ValueError("kind='sampled' needs a random_state for the sampling noise.")
+        return sampled_representation_function(model, random_state, batch_size)
+    raise ValueError(f"Unknown representation kind {kind!r}; known: 'mean', 'sampled'.")
+
+
+def group_representation_functions(group, kind: str = "mean", batch_size: int = 256,
+                                   random_state: Optional[np.random.RandomState] = None
+                                   ) -> list[RepresentationFunction]:
+    """One representation function per replica of a ``ReplicaGroup``."""
+    return [representation_function(m, kind, batch_size, random_state) for m in group.models]
+
+
+def group_udr_representation_functions(group, batch_size: int = 256) -> list[UDRRepresentationFunction]:
+    """One ``(mean, kl_per_latent)`` function per replica, for UDR over the group."""
+    return [udr_representation_function(m, batch_size) for m in group.models]

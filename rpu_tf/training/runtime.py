@@ -1,0 +1,115 @@
+"""Runtime settings of training (gin scope ``training``): threads, XLA, fused Adam, progress.
+
+Defaults suit any machine: without a GPU, thread pools follow :func:`auto_threads` for the
+number of models trained per step (``None``; with a GPU, TensorFlow's defaults), a GPU is
+used when one is visible, and XLA is off (measured slower on CPU for
+these models; enable it with ``training.jit_compile = True`` to try it on a GPU).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from typing import Optional
+
+import gin
+import tensorflow as tf
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class RuntimeOptions:
+    """How training runs (not what it computes).
+
+    Attributes:
+      intra_op_threads: threads inside one op (``None``: :func:`auto_threads`).
+      inter_op_threads: ops run concurrently, e.g. the replicas of a group (``None``: auto).
+      jit_compile: compile train steps with XLA.
+      fused_optimizer: fused Adam kernel per variable (same arithmetic as Keras' Adam).
+      progress: show a progress bar while training.
+    """
+
+    intra_op_threads: Optional[int] = None
+    inter_op_threads: Optional[int] = None
+    jit_compile: bool = False
+    fused_optimizer: bool = True
+    progress: bool = True
+
+
+@gin.configurable("training")
+def runtime_options(intra_op_threads: Optional[int] = None,
+                    inter_op_threads: Optional[int] = None, jit_compile: bool = False,
+                    fused_optimizer: bool = True, progress: bool = True) -> RuntimeOptions:
+    """Reads ``training.*`` from gin into :class:`RuntimeOptions`."""
+    for name, value in (("intra_op_threads", intra_op_threads),
+                        ("inter_op_threads", inter_op_threads)):
+        if value is not None and int(value) < 0:
+            raise ValueError(f"training.{name} must be >= 0 or None, got {value}.")
+    return RuntimeOptions(intra_op_threads, inter_op_threads, bool(jit_compile),
+                          bool(fused_optimizer), bool(progress))
+
+
+def auto_threads(num_replicas: int, cpu_count: Optional[int] = None) -> tuple[int, int]:
+    """CPU thread pools ``(intra_op, inter_op)`` for training ``num_replicas`` models per step.
+
+    One model: all cores inside each op, ops one at a time (``(cores, 1)``); its graph is
+    mostly a chain, so concurrent ops only oversubscribe the cores. K replicas: the K
+    independent sub-graphs run concurrently, ``inter = min(K, cores)``, each op with
+    ``cores // inter`` threads (measured on 2 cores: (2, 1) is best for one model,
+    (1, 2) for five replicas, by 1.3x to 2x over TensorFlow's default (2, 2) under load).
+    """
+    cores = max(1, int(cpu_count or os.cpu_count() or 1))
+    if int(num_replicas) <= 1:
+        return cores, 1
+    inter = min(int(num_replicas), cores)
+    return max(1, cores // inter), inter
+
+
+def configure_threads_for(num_replicas: int, intra_op_threads: Optional[int] = None,
+                          inter_op_threads: Optional[int] = None) -> tuple[int, int]:
+    """Sets the thread pools, filling ``None`` with :func:`auto_threads` when no GPU is visible.
+
+    With a GPU, ``None`` keeps TensorFlow's defaults. Returns the settings in effect.
+    """
+    if not tf.config.list_physical_devices("GPU"):
+        auto_intra, auto_inter = auto_threads(num_replicas)
+        intra_op_threads = auto_intra if intra_op_threads is None else intra_op_threads
+        inter_op_threads = auto_inter if inter_op_threads is None else inter_op_threads
+    configure_threads(intra_op_threads, inter_op_threads)
+    return (tf.config.threading.get_intra_op_parallelism_threads(),
+            tf.config.threading.get_inter_op_parallelism_threads())
+
+
+def configure_threads(intra_op_threads: Optional[int], inter_op_threads: Optional[int]) -> None:
+    """Sets TensorFlow's thread pools; must run before TensorFlow executes its first op.
+
+    Once TensorFlow's runtime is initialised the pools are fixed: a different request is
+    then logged as a warning and ignored (the process keeps its current settings).
+    """
+    for name, value, getter, setter in (
+            ("intra_op_threads", intra_op_threads,
+             tf.config.threading.get_intra_op_parallelism_threads,
+             tf.config.threading.set_intra_op_parallelism_threads),
+            ("inter_op_threads", inter_op_threads,
+             tf.config.threading.get_inter_op_parallelism_threads,
+             tf.config.threading.set_inter_op_parallelism_threads)):
+        if value is None or int(value) == getter():
+            continue
+        try:
+            setter(int(value))
+        except RuntimeError:
+            current = getter() or "TensorFlow's default"
+            logger.warning("training.%s=%s ignored: TensorFlow's runtime is already running with "
+                           "%s (set it before any TensorFlow op runs).", name, value, current)
+
+
+def describe_devices() -> str:
+    """A one-line description of the devices TensorFlow will use."""
+    gpus = tf.config.list_physical_devices("GPU")
+    threads = (f"intra_op={tf.config.threading.get_intra_op_parallelism_threads() or 'auto'}, "
+               f"inter_op={tf.config.threading.get_inter_op_parallelism_threads() or 'auto'}")
+    if gpus:
+        return f"{len(gpus)} GPU(s) ({', '.join(g.name for g in gpus)}); CPU threads {threads}"
+    return f"CPU only; threads {threads}"

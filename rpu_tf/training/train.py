@@ -1,0 +1,142 @@
+"""Single-model training (disentanglement_lib's baselines) with its result layout.
+
+``train_with_gin(model_dir, overwrite, gin_config_files, gin_bindings)`` parses gin, trains
+one model and writes, under the run directory ``model_dir`` (disentanglement_lib's
+"output directory")::
+
+    model_dir/model/results/gin/train.gin
+    model_dir/model/results/json/train_config.json
+    model_dir/model/results/json/train_results.json
+    model_dir/model/results/aggregate/train.json
+    model_dir/model/model.keras           Keras file (keras.saving.load_model)
+    model_dir/model/saved_model/          SavedModel: gaussian_encoder, decoder, reconstructions
+
+Gin parameters are disentanglement_lib's (scope ``model``): ``model.model = @beta_tc_vae()``,
+``model.training_steps``, ``model.random_seed``, ``model.batch_size``, ``model.eval_steps``
+(batches averaged for ``train_results.json``, default 1000), ``model.name``,
+``model.model_num``; the data set is ``dataset.name``. Runtime settings are ``training.*``
+(:mod:`rpu_tf.training.runtime`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from typing import Any, Optional, Sequence
+
+import gin
+import numpy as np
+
+from rpu_tf.data import named_data
+from rpu_tf.models.vae import BaseVAE
+from rpu_tf.results.layout import update_result_directory
+from rpu_tf.training import runtime
+from rpu_tf.training.export import export_keras, export_saved_model
+from rpu_tf.training.replica_group import ReplicaGroup
+
+logger = logging.getLogger(__name__)
+
+MODEL_SUBDIR = "model"
+KERAS_FILE = "model.keras"
+SAVED_MODEL_DIR = "saved_model"
+#: disentanglement_lib's evaluation metrics in train_results.json (plus loss, global_step).
+RESULT_KEYS = ("loss", "reconstruction_loss", "elbo", "regularizer", "kl_loss")
+
+
+def prepare_run_directory(model_dir: str, overwrite: bool) -> None:
+    """Refuses an existing non-empty ``model_dir`` unless ``overwrite``; then clears it.
+
+    With ``overwrite`` only a directory that looks like an ``rpu_train`` run (it has a
+    ``model/`` folder) is deleted, so a mistyped path cannot wipe unrelated files.
+    """
+    if not os.path.exists(model_dir):
+        return
+    if not os.path.isdir(model_dir):
+        raise FileExistsError(f"--model_dir {model_dir} exists and is not a directory.")
+    if not os.listdir(model_dir):
+        return
+    if not overwrite:
+        raise FileExistsError(
+            f"--model_dir {model_dir} already exists; choose another directory or pass "
+            "--overwrite to replace it.")
+    if not os.path.isdir(os.path.join(model_dir, MODEL_SUBDIR)):
+        raise FileExistsError(
+            f"Refusing to overwrite {model_dir}: it is not empty and does not look like an "
+            f"rpu_train run directory (no {MODEL_SUBDIR}/ folder). Delete it yourself if you "
+            "mean it.")
+    logger.warning("Overwriting %s.", model_dir)
+    shutil.rmtree(model_dir)
+
+
+@gin.configurable("model", denylist=["model_dir", "overwrite"])
+def train(model_dir: str, overwrite: bool = False, model: BaseVAE = gin.REQUIRED,
+          training_steps: int = gin.REQUIRED, random_seed: int = gin.REQUIRED,
+          batch_size: int = gin.REQUIRED, eval_steps: int = 1000, name: str = "",
+          model_num: Optional[int] = None) -> dict[str, Any]:
+    """Trains ``model`` on ``dataset.name`` and writes the run directory (see module doc).
+
+    Args:
+      model_dir: the run directory; the model goes to ``model_dir/model``.
+      overwrite: replace an existing run directory.
+      model: the model to train (gin: ``model.model = @beta_tc_vae()``).
+      training_steps: number of updates.
+      random_seed: seeds initialisation, data order, sampling noise and evaluation.
+      batch_size: images per step.
+      eval_steps: batches averaged for the reported losses after training.
+      name, model_num: free labels recorded in the gin config (not used).
+
+    Returns:
+      The results written to ``train_results.json``.
+    """
+    del name, model_num
+    if int(training_steps) < 0:
+        raise ValueError(f"model.training_steps must be >= 0, got {training_steps}.")
+    options = runtime.runtime_options()
+    runtime.configure_threads_for(1, options.intra_op_threads, options.inter_op_threads)
+    prepare_run_directory(model_dir, overwrite)
+    start = time.time()
+    dataset = named_data.get_named_ground_truth_data()
+    random_state = np.random.RandomState(random_seed)
+    group = ReplicaGroup(model, dataset, num_replicas=1, batch_size=batch_size,
+                         random_seed=int(random_state.randint(2**31 - 1)),
+                         jit_compile=options.jit_compile,
+                         fused_optimizer=options.fused_optimizer)
+    trained = group.model(0)
+    logger.info("Training %s (%d latents, %s/%s) on %s %s for %d steps of %d images; %s.",
+                type(trained).__name__, trained.num_latent, trained.encoder_fn,
+                trained.decoder_fn, dataset.name, tuple(group.observation_shape),
+                training_steps, group.batch_size, runtime.describe_devices())
+    metrics = group.train(int(training_steps), progress=options.progress, desc="rpu_train",
+                          log_every=max(1, int(training_steps) // 10))
+    logger.info("Trained %d steps at %.0f images/s; mean training loss %.3f.", group.step,
+                metrics.get("images_per_second", 0.0), metrics.get("loss", float("nan")))
+
+    output = os.path.join(model_dir, MODEL_SUBDIR)
+    export_keras(trained, os.path.join(output, KERAS_FILE))
+    export_saved_model(trained, os.path.join(output, SAVED_MODEL_DIR))
+
+    evaluation = group.evaluate(int(eval_steps), seed=int(random_state.randint(2**31 - 1)))
+    results: dict[str, Any] = {k: float(evaluation[k][0]) for k in RESULT_KEYS if k in evaluation}
+    results["global_step"] = group.step
+    results["elapsed_time"] = time.time() - start
+    update_result_directory(os.path.join(output, "results"), "train", results)
+    logger.info("Wrote %s (reconstruction_loss %.3f, elapsed %.1fs).", output,
+                results["reconstruction_loss"], results["elapsed_time"])
+    return results
+
+
+def train_with_gin(model_dir: str, overwrite: bool = False,
+                   gin_config_files: Optional[Sequence[str]] = None,
+                   gin_bindings: Optional[Sequence[str]] = None) -> dict[str, Any]:
+    """Parses the gin files and bindings, runs :func:`train`, and clears the gin config."""
+    gin.parse_config_files_and_bindings(list(gin_config_files or []), list(gin_bindings or []))
+    try:
+        # Thread pools must be set before the first TensorFlow op, and gin builds the model
+        # (creating variables) when it calls train().
+        options = runtime.runtime_options()
+        runtime.configure_threads_for(1, options.intra_op_threads, options.inter_op_threads)
+        return train(model_dir, overwrite)
+    finally:
+        gin.clear_config()

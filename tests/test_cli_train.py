@@ -1,0 +1,153 @@
+"""rpu_train / train_with_gin: disentanglement_lib's layout, exports, overwrite, bad input."""
+
+import json
+import os
+import subprocess
+import sys
+
+import gin
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from rpu_tf.cli import train as cli
+from rpu_tf.training import train_with_gin
+from rpu_tf.training.export import load_keras
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BASELINES = os.path.join(ROOT, "gin_configs", "baselines")
+TINY = [
+    "model.training_steps = 3",
+    "model.batch_size = 8",
+    "model.eval_steps = 2",
+    "sprites.num_orientations = 2",
+    "sprites.num_positions_x = 4",
+    "sprites.num_positions_y = 4",
+    "training.progress = False",
+]
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    model_dir = str(tmp_path_factory.mktemp("runs") / "btc")
+    results = train_with_gin(model_dir, False, [os.path.join(BASELINES, "beta_tc_vae.gin")],
+                             TINY + ["beta_tc_vae.beta = 3."])
+    return model_dir, results
+
+
+def test_writes_dlib_layout(trained_run):
+    model_dir, results = trained_run
+    out = os.path.join(model_dir, "model", "results")
+    for rel in ("gin/train.gin", "json/train_config.json", "json/train_results.json",
+                "aggregate/train.json"):
+        assert os.path.isfile(os.path.join(out, rel)), rel
+    with open(os.path.join(out, "json", "train_results.json")) as f:
+        saved = json.load(f)
+    assert set(saved) == {"loss", "reconstruction_loss", "elbo", "regularizer", "kl_loss",
+                          "global_step", "elapsed_time", "uuid"}
+    assert saved["global_step"] == 3 and saved == results
+    assert saved["elbo"] == pytest.approx(-(saved["reconstruction_loss"] + saved["kl_loss"]), rel=1e-6)
+    with open(os.path.join(out, "json", "train_config.json")) as f:
+        config = json.load(f)
+    assert config["beta_tc_vae.beta"] == "3.0"
+    assert config["dataset.name"] == "'sprites'"
+    assert config["model.model"] == "@beta_tc_vae()"
+    assert config["encoder.encoder_fn"] == "@conv_encoder"
+    assert all(isinstance(v, str) for v in config.values())
+    with open(os.path.join(out, "aggregate", "train.json")) as f:
+        aggregate = json.load(f)
+    assert aggregate["train_config.model.batch_size"] == "8"
+    assert aggregate["train_results.uuid"] == saved["uuid"]
+    with open(os.path.join(out, "gin", "train.gin")) as f:
+        assert "vae/AdamOptimizer.learning_rate = 0.0001" in f.read()
+    assert gin.config_str() == ""  # train_with_gin clears the config
+
+
+def test_saved_model_and_keras_file_give_the_same_encoding(trained_run):
+    model_dir, _ = trained_run
+    images = np.random.RandomState(0).uniform(size=(5, 64, 64, 1)).astype(np.float32)
+    keras_model = load_keras(os.path.join(model_dir, "model", "model.keras"))
+    loaded = tf.saved_model.load(os.path.join(model_dir, "model", "saved_model"))
+    assert {"gaussian_encoder", "decoder", "reconstructions"} <= set(loaded.signatures)
+    encoded = loaded.signatures["gaussian_encoder"](images=tf.constant(images))
+    mean, logvar = keras_model.encode(images)
+    np.testing.assert_allclose(encoded["mean"].numpy(), mean.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(encoded["logvar"].numpy(), logvar.numpy(), rtol=1e-5, atol=1e-6)
+    decoded = loaded.signatures["decoder"](latent_vectors=mean)["images"]
+    np.testing.assert_allclose(decoded.numpy(), keras_model.decode(mean).numpy(), rtol=1e-4, atol=1e-4)
+    assert loaded.signatures["reconstructions"](images=tf.constant(images))["images"].shape == images.shape
+    assert keras_model.hyperparameters() == {"beta": 3.0}
+
+
+def test_existing_model_dir_is_refused_unless_overwrite(trained_run, tmp_path):
+    model_dir, results = trained_run
+    config = [os.path.join(BASELINES, "vae.gin")]
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        train_with_gin(model_dir, False, config, TINY)
+    with open(os.path.join(model_dir, "model", "results", "json", "train_results.json")) as f:
+        assert json.load(f)["uuid"] == results["uuid"]  # untouched
+    other = tmp_path / "not_a_run"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep me")
+    with pytest.raises(FileExistsError, match="does not look like an rpu_train run"):
+        train_with_gin(str(other), True, config, TINY)
+    assert (other / "notes.txt").read_text() == "keep me"
+
+
+def test_overwrite_replaces_a_run(tmp_path):
+    model_dir = str(tmp_path / "run")
+    config = [os.path.join(BASELINES, "vae.gin")]
+    first = train_with_gin(model_dir, False, config, TINY + ["model.training_steps = 1"])
+    second = train_with_gin(model_dir, True, config, TINY + ["model.training_steps = 2"])
+    assert first["global_step"] == 1 and second["global_step"] == 2
+    with open(os.path.join(model_dir, "model", "results", "json", "train_results.json")) as f:
+        assert json.load(f)["uuid"] == second["uuid"]
+
+
+def test_unsupported_shape_fails_before_training(tmp_path):
+    model_dir = str(tmp_path / "run")
+    with pytest.raises(ValueError, match=r"conv_encoder supports observations of shape \(64, 64"):
+        train_with_gin(model_dir, False, [os.path.join(BASELINES, "beta_tc_vae.gin")],
+                       TINY + ["sprites.image_size = 32"])
+    assert not os.path.exists(os.path.join(model_dir, "model"))
+
+
+@pytest.mark.parametrize("config", sorted(os.listdir(BASELINES)))
+def test_baseline_configs_parse_and_build_their_model(config):
+    gin.clear_config()
+    try:
+        gin.parse_config_files_and_bindings([os.path.join(BASELINES, config)], [])
+        model = gin.query_parameter("model.model").scoped_configurable_fn()
+        stem = config[:-4]
+        assert model.gin_name == {"dip_vae_i": "dip_vae", "dip_vae_ii": "dip_vae"}.get(stem, stem)
+        assert (model.encoder_fn, model.decoder_fn, model.num_latent) == ("conv_encoder", "deconv_decoder", 10)
+        assert gin.query_parameter("dataset.name") == "sprites"
+        assert gin.query_parameter("model.training_steps") == 300000
+    finally:
+        gin.clear_config()
+
+
+def _run_cli(*args):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "bin", "rpu_train"), *args],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+def test_cli_refuses_an_existing_dir_and_lists_known_names(tmp_path):
+    existing = tmp_path / "run"
+    (existing / "model").mkdir(parents=True)
+    config = os.path.join(BASELINES, "beta_tc_vae.gin")
+    refused = _run_cli(f"--gin_config={config}", f"--model_dir={existing}")
+    assert refused.returncode == 1
+    assert "already exists" in refused.stderr and "--overwrite" in refused.stderr
+    unknown = _run_cli(f"--gin_config={config}", "--gin_bindings=model.model = @beta_vae()",
+                       f"--model_dir={tmp_path / 'new'}")
+    assert unknown.returncode == 1
+    assert "beta_vae" in unknown.stderr
+    assert "models: annealed_vae, beta_tc_vae, dip_vae, factor_vae, vae" in unknown.stderr
+    assert not (tmp_path / "new").exists()
+
+
+def test_default_model_dir_and_explain():
+    assert cli.default_model_dir(["gin_configs/quickstart.gin"]) == os.path.join("runs", "quickstart")
+    message = cli.explain(ValueError("No configurable matching 'conv_encodr'."))
+    assert "encoders: conv_encoder, fc_encoder" in message and "data sets:" in message
