@@ -60,8 +60,8 @@ def main(argv) -> int:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("tensorflow").setLevel(logging.WARNING)  # SavedModel export chatter
+    from rpu_tf.cli.pipelines import pipeline_function, select_pipeline
     from rpu_tf.training.errors import NonFiniteLossError
-    from rpu_tf.training.train import train_with_gin
 
     model_dir = FLAGS.model_dir or default_model_dir(FLAGS.gin_config)
     for path in FLAGS.gin_config:
@@ -69,7 +69,9 @@ def main(argv) -> int:
             logger.error("Gin config %s not found.", path)
             return 2
     try:
-        train_with_gin(model_dir, FLAGS.overwrite, FLAGS.gin_config, FLAGS.gin_bindings)
+        name = select_pipeline(FLAGS.gin_config, FLAGS.gin_bindings)
+        logger.info("Pipeline %s -> %s", name, model_dir)
+        pipeline_function(name)(model_dir, FLAGS.overwrite, FLAGS.gin_config, FLAGS.gin_bindings)
     except (FileExistsError, ValueError, TypeError, NonFiniteLossError) as error:
         logger.error("%s", explain(error))
         return 1

@@ -8,4 +8,6 @@ from rpu_tf.rpu.reduction import (
     reduce_indices,
 )
 
-__all__ = ["LatentIntervals", "ReductionResult", "active_latents", "find_intervals", "reduce_indices"]
+from rpu_tf.rpu.pbt_vae import PBTVAEResult, pbt_vae_with_gin, run_pbt_vae
+
+__all__ = ["PBTVAEResult", "pbt_vae_with_gin", "run_pbt_vae","LatentIntervals", "ReductionResult", "active_latents", "find_intervals", "reduce_indices"]

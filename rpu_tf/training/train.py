@@ -35,6 +35,7 @@ from rpu_tf.results.layout import update_result_directory
 from rpu_tf.training import runtime
 from rpu_tf.training.export import export_keras, export_saved_model
 from rpu_tf.training.replica_group import ReplicaGroup
+from rpu_tf.utils.gin_files import parse_gin
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +132,7 @@ def train_with_gin(model_dir: str, overwrite: bool = False,
                    gin_config_files: Optional[Sequence[str]] = None,
                    gin_bindings: Optional[Sequence[str]] = None) -> dict[str, Any]:
     """Parses the gin files and bindings, runs :func:`train`, and clears the gin config."""
-    gin.parse_config_files_and_bindings(list(gin_config_files or []), list(gin_bindings or []))
+    parse_gin(list(gin_config_files or []), list(gin_bindings or []))
     try:
         # Thread pools must be set before the first TensorFlow op, and gin builds the model
         # (creating variables) when it calls train().

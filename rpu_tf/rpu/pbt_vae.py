@@ -1,0 +1,182 @@
+"""PBT-VAE: population-based training of VAE replica groups (paper sections 3 and 4).
+
+``run_pbt_vae`` trains a population of members, each a group of ``num_replicas`` VAEs with
+shared hyperparameters (learning rate, β or the model's regulariser weight, batch size),
+scored by a gin-selected scorer:
+
+- PBT-U-VAE (UDR): ``pbt_vae.scorer = @udr_score()``, 5 replicas;
+- PBT-S-VAE (MIG): ``pbt_vae.scorer = @mig_score()``, 1 replica (``mig_score.num_labelled =
+  1000`` for the semi-supervised 1000-PBT-S-VAE);
+- any metric: ``pbt_vae.scorer = @metric_score()``.
+
+The population is :class:`rpu_tf.pbt.PopulationBasedTraining` (gin scope ``pbt``: population
+size, cutoff, perturbation factors, ...; ``pbt_stopping``: generations, convergence) in
+``run_dir/pbt``. Each generation trains every member on ``generation_images`` images (the
+paper's code: ``max(10000, data set size)``). The best member's best replica is exported to
+``run_dir/model`` in ``rpu_train``'s layout (Keras file, SavedModel, results).
+
+``pbt_vae_with_gin(model_dir, overwrite, gin_config_files, gin_bindings)`` is what
+``rpu_train`` calls for ``pipeline.name = "pbt_vae"``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import time
+from typing import Any, Callable, Optional, Sequence
+
+import gin
+
+from rpu_tf.data import named_data
+from rpu_tf.data.ground_truth_data import FiniteGroundTruthData, GroundTruthData
+from rpu_tf.models.vae import BaseVAE
+from rpu_tf.pbt import PopulationBasedTraining, make_executor, vae_hyperparameter_space
+from rpu_tf.pbt.controller import PBTResult
+from rpu_tf.results.layout import update_result_directory
+from rpu_tf.training import runtime
+from rpu_tf.training.pbt_member import VAEMemberFactory, best_replica, export_replica
+from rpu_tf.utils.gin_files import parse_gin
+
+logger = logging.getLogger(__name__)
+
+PBT_SUBDIR = "pbt"
+MODEL_SUBDIR = "model"
+
+
+@dataclasses.dataclass
+class PBTVAEResult:
+    """What a PBT-VAE run produced."""
+
+    pbt: PBTResult
+    best_replica: int
+    model_dir: str
+    factory: VAEMemberFactory
+
+    def load_best_member(self):
+        """A :class:`~rpu_tf.training.pbt_member.VAEMember` holding the best member's state."""
+        member = self.factory()
+        member.set_state(self.pbt.load_best_state())
+        return member
+
+
+def generation_images_for(data: GroundTruthData, generation_images: Optional[int],
+                          min_generation_images: int) -> int:
+    """Images each member trains per generation: given, or ``max(min, data set size)``."""
+    if generation_images is not None:
+        return int(generation_images)
+    size = data.num_observations if isinstance(data, FiniteGroundTruthData) else 0
+    return max(int(min_generation_images), int(size))
+
+
+def _describe(obj: Any) -> Any:
+    """A small JSON-able description of a scorer: its class and scalar settings."""
+    def small(value) -> bool:
+        if isinstance(value, dict):
+            return all(small(v) for v in value.values())
+        return isinstance(value, (int, float, str, bool, type(None)))
+
+    settings = {k: v for k, v in vars(obj).items() if not k.startswith("_") and small(v)} \
+        if hasattr(obj, "__dict__") else {}
+    return {type(obj).__name__: settings}
+
+
+@gin.configurable("pbt_vae", denylist=["run_dir", "data", "fingerprint"])
+def run_pbt_vae(run_dir: str, data: GroundTruthData, scorer: Callable = gin.REQUIRED,
+                model: BaseVAE = gin.REQUIRED, num_replicas: int = 5, executor: str = "local",
+                generation_images: Optional[int] = None, min_generation_images: int = 10000,
+                seed: int = 0, fingerprint: Optional[dict] = None) -> PBTVAEResult:
+    """Runs (or resumes) PBT-VAE on ``data`` and exports the best model to ``run_dir/model``.
+
+    Args:
+      run_dir: the run folder (PBT state in ``pbt/``, the exported model in ``model/``).
+      data: the training data set.
+      scorer: member scorer (``@udr_score()``, ``@mig_score()``, ...).
+      model: the model template, e.g. ``@beta_tc_vae()``; its hyperparameters are the
+        starting point, PBT draws learning rate, regulariser weight and batch size.
+      num_replicas: VAEs per member (paper: 5 for UDR, 1 for MIG).
+      executor: ``"local"`` or ``"ray"`` (settings in gin scope ``ray_executor``).
+      generation_images: images per member per generation; None: the paper's
+        ``max(min_generation_images, data set size)``.
+      min_generation_images: the floor of that rule (paper: 10000).
+      seed: seeds the population (hyperparameters, initialisations, data streams).
+      fingerprint: extra JSON-able description that a resume must match.
+    """
+    start = time.time()
+    factory = VAEMemberFactory(model, data, scorer, num_replicas,
+                               jit_compile=runtime.runtime_options().jit_compile)
+    space = vae_hyperparameter_space(beta_name=type(model).hyperparameter_names[0])
+    budget = generation_images_for(data, generation_images, min_generation_images)
+    description = {
+        "model": type(model).__name__,
+        "model_config": json.loads(json.dumps({k: v for k, v in model.get_config().items()
+                                               if k not in ("name", "seed", "trainable", "dtype")}, default=str)),
+        "num_replicas": int(num_replicas), "data": data.name,
+        "num_observations": getattr(data, "num_observations", None),
+        "scorer": json.loads(json.dumps(_describe(scorer), default=str)), **(fingerprint or {}),
+    }
+    runner = make_executor(executor, factory)
+    try:
+        pbt = PopulationBasedTraining(os.path.join(run_dir, PBT_SUBDIR), runner, space, generation_budget=budget,
+                                      budget_unit="images", seed=seed, fingerprint=description)
+        logger.info("PBT-VAE: %d members of %d %s on %s (%s), %d images per member and generation.",
+                    pbt.population_size, num_replicas, type(model).__name__, data.name,
+                    type(scorer).__name__, budget)
+        result = pbt.run()
+    finally:
+        runner.close()
+    out = PBTVAEResult(result, best_replica(result.best_details), os.path.join(run_dir, MODEL_SUBDIR), factory)
+    _export(out, data, time.time() - start)
+    return out
+
+
+def _export(result: PBTVAEResult, data: GroundTruthData, elapsed: float) -> None:
+    """Writes the best member's best replica and its results to ``result.model_dir``."""
+    member = result.load_best_member()
+    export_replica(member.group, result.best_replica, result.model_dir)
+    pbt = result.pbt
+    results = {
+        "score": pbt.best_score, "best_member_id": pbt.best_member_id, "best_replica": result.best_replica,
+        "generations": pbt.generations, "stop_reason": pbt.stop_reason, "global_step": member.group.step,
+        "elapsed_time": elapsed, **{f"hyperparameters.{k}": v for k, v in pbt.best_hyperparameters.items()},
+    }
+    update_result_directory(os.path.join(result.model_dir, "results"), "train", results)
+    logger.info("PBT-VAE finished (%s after %d generations): best member %d, replica %d, score %.4f -> %s",
+                pbt.stop_reason, pbt.generations, pbt.best_member_id, result.best_replica, pbt.best_score,
+                result.model_dir)
+
+
+def prepare_resumable_run_directory(model_dir: str, overwrite: bool, marker: str) -> None:
+    """Keeps an existing run (resume) unless ``overwrite``; refuses folders of other kinds.
+
+    ``marker`` is a sub-path that identifies this kind of run (e.g. ``pbt``).
+    """
+    import shutil
+
+    if not os.path.exists(model_dir) or not os.listdir(model_dir):
+        return
+    if not os.path.exists(os.path.join(model_dir, marker)):
+        raise FileExistsError(f"{model_dir} is not empty and holds no {marker}/ run to resume; choose another "
+                              "--model_dir (or delete it yourself).")
+    if overwrite:
+        logger.warning("Overwriting %s.", model_dir)
+        shutil.rmtree(model_dir)
+    else:
+        logger.info("Resuming the run in %s (pass --overwrite to start afresh).", model_dir)
+
+
+def pbt_vae_with_gin(model_dir: str, overwrite: bool = False, gin_config_files: Sequence[str] = (),
+                     gin_bindings: Sequence[str] = ()) -> PBTVAEResult:
+    """Parses gin, runs :func:`run_pbt_vae` on ``dataset.name`` in ``model_dir``, clears gin."""
+    parse_gin(gin_config_files, gin_bindings)
+    try:
+        options = runtime.runtime_options()
+        runtime.configure_threads_for(1, options.intra_op_threads, options.inter_op_threads)
+        prepare_resumable_run_directory(model_dir, overwrite, PBT_SUBDIR)
+        os.makedirs(model_dir, exist_ok=True)
+        data = named_data.get_named_ground_truth_data()
+        return run_pbt_vae(model_dir, data)
+    finally:
+        gin.clear_config()

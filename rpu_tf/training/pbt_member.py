@@ -1,0 +1,98 @@
+"""A VAE replica group as a PBT member: :class:`rpu_tf.pbt.Trainable` plus a scorer.
+
+One :class:`VAEMember` is built per PBT worker (its models and train step once) and takes
+on every member's state in turn. :class:`VAEMemberFactory` builds it from plain, picklable
+settings (model class and config, optimizer settings, data, scorer), so the Ray executor can
+build one in each actor without the gin config.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, Mapping, Optional
+
+from rpu_tf.data.ground_truth_data import GroundTruthData
+from rpu_tf.models.vae import BaseVAE, clone_model
+from rpu_tf.training.export import export_keras, export_saved_model
+from rpu_tf.training.optimizers import OPTIMIZER_RESOLVERS, AdamSpec
+from rpu_tf.training.replica_group import ReplicaGroup
+
+Scorer = Callable[[ReplicaGroup, int], tuple[float, dict]]
+
+
+class VAEMember:
+    """Trains and scores any member's state on one :class:`ReplicaGroup`."""
+
+    def __init__(self, group: ReplicaGroup, scorer: Scorer):
+        self.group = group
+        self.scorer = scorer
+
+    def initialize(self, seed: int, hyperparameters: Mapping[str, float]) -> None:
+        self.group.initialize(seed, hyperparameters)
+
+    def get_state(self) -> dict:
+        return self.group.get_state()
+
+    def set_state(self, state: dict) -> None:
+        self.group.set_state(state)
+
+    def set_hyperparameters(self, hyperparameters: Mapping[str, float]) -> None:
+        self.group.set_hyperparameters(hyperparameters)
+
+    def train(self, num_steps: int, seed: int) -> dict:
+        metrics = self.group.train(num_steps, seed=seed)
+        return {k: v for k, v in metrics.items() if k in ("loss", "reconstruction_loss", "kl_loss", "regularizer",
+                                                           "elbo", "images_per_second")}
+
+    def score(self, seed: int) -> tuple[float, dict]:
+        return self.scorer(self.group, seed)
+
+
+class VAEMemberFactory:
+    """Builds a :class:`VAEMember` from plain, picklable settings (for Ray actors too).
+
+    Args:
+      model: the model template (its class and config are kept, not the instance).
+      data: the training data set (pickled to actors).
+      scorer: the member scorer (a picklable callable, e.g. :class:`~rpu_tf.training.scoring.UDRScore`).
+      num_replicas: replicas per member (paper: 5 for PBT-U-VAE, 1 for PBT-S-VAE).
+      optimizers: Adam settings per optimizer name; None resolves them from gin now (in
+        this process), so workers need no gin config.
+      jit_compile: compile the train step with XLA.
+    """
+
+    def __init__(self, model: BaseVAE, data: GroundTruthData, scorer: Scorer, num_replicas: int,
+                 optimizers: Optional[Mapping[str, AdamSpec]] = None, jit_compile: bool = False):
+        self.model_class = type(model)
+        self.model_config = model.get_config()
+        self.data = data
+        self.scorer = scorer
+        self.num_replicas = int(num_replicas)
+        if optimizers is None:
+            built = clone_model(model, seed=0, observation_shape=data.observation_shape)
+            optimizers = {name: OPTIMIZER_RESOLVERS[name]() for name, _, _ in built.optimizer_objectives()}
+        self.optimizers = dict(optimizers)
+        self.jit_compile = bool(jit_compile)
+
+    def __call__(self) -> VAEMember:
+        template = self.model_class.from_config(dict(self.model_config))
+        group = ReplicaGroup(template, self.data, num_replicas=self.num_replicas,
+                             optimizers=self.optimizers, jit_compile=self.jit_compile)
+        return VAEMember(group, self.scorer)
+
+
+def export_replica(group: ReplicaGroup, replica: int, path: str) -> dict[str, str]:
+    """Writes replica ``replica`` of ``group`` as ``path/model.keras`` and ``path/saved_model``.
+
+    The layout is ``rpu_train``'s ``model/`` folder, so evaluation reads it alike.
+    """
+    if not 0 <= int(replica) < group.num_replicas:
+        raise ValueError(f"replica {replica} does not exist in a group of {group.num_replicas}.")
+    model = group.model(int(replica))
+    return {"keras": export_keras(model, os.path.join(path, "model.keras")),
+            "saved_model": export_saved_model(model, os.path.join(path, "saved_model"))}
+
+
+def best_replica(details: Mapping[str, Any]) -> int:
+    """The replica a member's score details name as best (0 when not given)."""
+    return int(details.get("best_replica", 0)) if details else 0

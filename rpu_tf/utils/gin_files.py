@@ -1,0 +1,35 @@
+"""Parsing gin configs: ``include`` statements resolve relative to the including file."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Sequence
+
+import gin
+
+
+def parse_gin(gin_config_files: Sequence[str] = (), gin_bindings: Sequence[str] = ()) -> None:
+    """Parses gin files then bindings; each file's folder is added to gin's search path.
+
+    So ``include "_shared_vae.gin"`` in ``gin_configs/pbt/x.gin`` finds its neighbour
+    wherever the command runs.
+    """
+    for path in gin_config_files:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"gin config {path} not found.")
+        folder = os.path.dirname(os.path.abspath(path))
+        if folder not in _search_paths:
+            gin.add_config_file_search_path(folder)
+            _search_paths.add(folder)
+    # gin first probes each include as given and logs an error when it is not found there,
+    # before it tries the search path; those probes are not errors here.
+    previous = logging.root.manager.disable
+    logging.disable(logging.ERROR)
+    try:
+        gin.parse_config_files_and_bindings(list(gin_config_files), list(gin_bindings))
+    finally:
+        logging.disable(previous)
+
+
+_search_paths: set = set()
