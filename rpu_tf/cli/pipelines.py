@@ -12,17 +12,8 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 import gin
-from rpu_tf.utils.gin_files import parse_gin
+from rpu_tf.utils.gin_files import PIPELINES, parse_gin, pipeline_name
 
-PIPELINES = ("single_model", "pbt_vae", "rpu_vae")
-
-
-@gin.configurable("pipeline")
-def pipeline_name(name: str = "single_model") -> str:
-    """The pipeline a gin config asks for (``pipeline.name``)."""
-    if name not in PIPELINES:
-        raise ValueError(f"unknown pipeline.name {name!r}; known: {', '.join(PIPELINES)}.")
-    return name
 
 
 def register_configurables() -> None:
@@ -33,7 +24,6 @@ def register_configurables() -> None:
     import rpu_tf.pbt  # noqa: F401
     import rpu_tf.rpu  # noqa: F401
     import rpu_tf.training  # noqa: F401
-    import rpu_tf.training.scoring  # noqa: F401
 
 
 def select_pipeline(gin_config_files: Sequence[str], gin_bindings: Sequence[str]) -> str:

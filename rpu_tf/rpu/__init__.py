@@ -9,5 +9,6 @@ from rpu_tf.rpu.reduction import (
 )
 
 from rpu_tf.rpu.pbt_vae import PBTVAEResult, pbt_vae_with_gin, run_pbt_vae
+from rpu_tf.rpu.recursive import RPUVAE, rpu_vae_with_gin, run_rpu_vae
 
-__all__ = ["PBTVAEResult", "pbt_vae_with_gin", "run_pbt_vae","LatentIntervals", "ReductionResult", "active_latents", "find_intervals", "reduce_indices"]
+__all__ = ["RPUVAE", "rpu_vae_with_gin", "run_rpu_vae", "PBTVAEResult", "pbt_vae_with_gin", "run_pbt_vae","LatentIntervals", "ReductionResult", "active_latents", "find_intervals", "reduce_indices"]

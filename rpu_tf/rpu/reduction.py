@@ -33,7 +33,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-from typing import Optional, Sequence
+from typing import Optional
 
 import gin
 import numpy as np

@@ -68,6 +68,24 @@ def gaussian_kl_per_latent(mean: np.ndarray, logvar: np.ndarray) -> np.ndarray:
     return np.mean(0.5 * (np.square(mean) + np.exp(logvar) - logvar - 1.0), axis=0)
 
 
+def encode_data_set(model: BaseVAE, data, indices: Optional[np.ndarray] = None, chunk_size: int = 4096,
+                    batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Means and log-variances of every observation of a finite data set (or ``indices``).
+
+    Reads ``chunk_size`` observations at a time through ``observations_from_indices``, so
+    memory stays bounded for large data sets. Returns float32 ``(n, num_latent)`` each.
+    """
+    if indices is None:
+        indices = np.arange(data.num_observations)
+    means, logvars = [], []
+    for start in range(0, len(indices), int(chunk_size)):
+        observations = data.observations_from_indices(indices[start:start + int(chunk_size)])
+        mean, logvar = encode(model, observations, batch_size)
+        means.append(mean)
+        logvars.append(logvar)
+    return np.concatenate(means), np.concatenate(logvars)
+
+
 def kl_per_latent(model: BaseVAE, observations: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Per-latent KL to the prior of ``model`` averaged over ``observations``, ``(num_latent,)``."""
     return gaussian_kl_per_latent(*encode(model, observations, batch_size))

@@ -26,6 +26,7 @@ import numpy as np
 
 from rpu_tf.metrics import mig as mig_metric
 from rpu_tf.metrics import surrogate_mig, udr
+from rpu_tf.metrics.utils import histogram_discretize
 from rpu_tf.training.representation import (
     group_representation_functions,
     group_udr_representation_functions,
@@ -83,10 +84,12 @@ class MIGScore:
         this many labelled observations (drawn once from ``label_seed``; paper: 1000).
       label_seed: seed of that subset.
       score_seed: seed of the sampled points (fully supervised variant).
+      num_bins: bins of the histogram discretizer (dlib's study: 20).
     """
 
     def __init__(self, num_train: int = 10000, batch_size: int = 64, num_labelled: Optional[int] = None,
-                 label_seed: int = 0, score_seed: Optional[int] = 0):
+                 label_seed: int = 0, score_seed: Optional[int] = 0, num_bins: int = 20):
+        self.num_bins = int(num_bins)
         self.num_train = int(num_train)
         self.batch_size = int(batch_size)
         self.num_labelled = None if num_labelled is None else int(num_labelled)
@@ -105,11 +108,14 @@ class MIGScore:
         functions = group_representation_functions(group, "mean")
         if self.num_labelled is not None:
             observations, labels = self.labelled_subset(group.data)
-            scores = [mig_metric.compute_mig_on_fixed_data(observations, labels, f, batch_size=self.batch_size)
-                      ["discrete_mig"] for f in functions]
+            scores = [mig_metric.compute_mig_on_fixed_data(observations, labels, f, batch_size=self.batch_size,
+                                                           discretizer_fn=histogram_discretize,
+                                                           num_bins=self.num_bins)["discrete_mig"]
+                      for f in functions]
             return _per_replica(scores, {"num_labelled": self.num_labelled})
         scores = [mig_metric.compute_mig(group.data, f, _random_state(self.score_seed, seed),
-                                         num_train=self.num_train, batch_size=self.batch_size)["discrete_mig"]
+                                         num_train=self.num_train, batch_size=self.batch_size,
+                                         discretizer_fn=histogram_discretize, num_bins=self.num_bins)["discrete_mig"]
                   for f in functions]
         return _per_replica(scores)
 
@@ -155,8 +161,9 @@ class SurrogateMIGScore:
     """
 
     def __init__(self, surrogate_labels, num_train: Optional[int] = 2000, batch_size: int = 64,
-                 score_seed: Optional[int] = 0):
+                 score_seed: Optional[int] = 0, num_bins: int = 20):
         self.surrogate_labels = surrogate_labels
+        self.num_bins = int(num_bins)
         self.num_train = num_train
         self.batch_size = int(batch_size)
         self.score_seed = score_seed
@@ -172,7 +179,8 @@ class SurrogateMIGScore:
         for function in group_representation_functions(group, "mean"):
             result = surrogate_mig.compute_surrogate_mig(
                 group.data, function, _random_state(self.score_seed, seed), surrogate_labels=self.surrogate_labels,
-                num_train=self._num_train(), batch_size=self.batch_size)
+                num_train=self._num_train(), batch_size=self.batch_size, discretizer_fn=histogram_discretize,
+                num_bins=self.num_bins)
             scores.append(result["surrogate_mig"])
             leaf_scores.append(result["leaf_run_scores"])
         return _per_replica(scores, {"leaf_run_scores": leaf_scores})

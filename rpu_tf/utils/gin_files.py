@@ -9,6 +9,19 @@ from typing import Sequence
 import gin
 
 
+#: What ``rpu_train`` can run (see :mod:`rpu_tf.cli.pipelines`).
+PIPELINES = ("single_model", "pbt_vae", "rpu_vae")
+
+
+@gin.configurable("pipeline")
+def pipeline_name(name: str = "single_model") -> str:
+    """The pipeline a gin config asks for (``pipeline.name``); registered here so every
+    ``*_with_gin`` entry point, which parses through :func:`parse_gin`, accepts it."""
+    if name not in PIPELINES:
+        raise ValueError(f"unknown pipeline.name {name!r}; known: {', '.join(PIPELINES)}.")
+    return name
+
+
 def parse_gin(gin_config_files: Sequence[str] = (), gin_bindings: Sequence[str] = ()) -> None:
     """Parses gin files then bindings; each file's folder is added to gin's search path.
 

@@ -1,0 +1,78 @@
+"""rPU-VAE end to end on tiny sprites: stages, labels, reduction, final model, resume."""
+
+import json
+import os
+
+import gin
+import numpy as np
+import pytest
+
+from rpu_tf.pbt import load_state
+from rpu_tf.rpu.recursive import RPUVAE, rpu_vae_with_gin
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+QUICKSTART = os.path.join(ROOT, "gin_configs", "quickstart.gin")
+TINY = [
+    "sprites.num_scales = 2", "sprites.num_orientations = 2", "sprites.num_positions_x = 8",
+    "sprites.num_positions_y = 8", "encoder.num_latent = 4",
+    "pbt.population_size = 2", "pbt_vae.num_replicas = 2", "pbt_vae.generation_images = 128",
+    "pbt_stopping.max_generations = 2", "batch_size_choices.high_exponent = 5",
+    "udr_score.num_data_points = 100", "rpu_vae.max_leaf_runs = 1", "rpu_vae.max_meta_epochs = 1",
+    "rpu_vae.udr_threshold = 0.0", "rpu_vae.evaluation_points = 200",
+    "active_latents.active_kl_threshold = 1e-4", "final/pbt.population_size = 2",
+    "surrogate_mig_score.num_train = 100",
+]
+
+
+@pytest.fixture(autouse=True)
+def clean_gin():
+    gin.clear_config()
+    yield
+    gin.clear_config()
+
+
+def test_rpu_vae_runs_all_stages_writes_the_run_directory_and_resumes(tmp_path):
+    run_dir = str(tmp_path / "rpu")
+    summary = rpu_vae_with_gin(run_dir, False, [QUICKSTART], TINY)
+    manifest = json.load(open(os.path.join(run_dir, "manifest.json")))
+    assert "initial" in manifest["stages"]
+    initial = manifest["stages"]["initial"]
+    assert initial["dataset_size"] == 3 * 2 * 2 * 8 * 8
+    assert initial["active_latents"], "the threshold is tiny: some latent must be active"
+    # Labels of the initial stage: one row per image, one column per active latent.
+    saved = load_state(os.path.join(run_dir, "stages", "initial", "labels.npz"))
+    assert saved["labels"].shape == (768, len(initial["active_latents"]))
+    np.testing.assert_array_equal(saved["root_indices"], np.arange(768))
+    for figure in ("traversals.png",):
+        assert os.path.getsize(os.path.join(run_dir, "stages", "initial", figure)) > 100
+    # A leaf-run stage, when the reduction found structure, trained on a strict subset.
+    leaf = {k: v for k, v in manifest["stages"].items() if k.startswith("leaf")}
+    for record in leaf.values():
+        assert record["dataset_size"] < 768
+        labels = load_state(os.path.join(run_dir, "stages", record["name"], "labels.npz"))
+        assert set(labels["root_indices"].tolist()) < set(range(768))
+    # The final model in rpu_train's layout, scored against the surrogate labels.
+    assert os.path.isdir(os.path.join(run_dir, "model", "saved_model"))
+    assert 0.0 <= manifest["final"]["best_score"] <= 1.0
+    gt = manifest["final"]["ground_truth"]
+    assert 0.0 <= gt["discrete_mig"] <= 1.0 and 0.0 <= gt["disentanglement"] <= 1.0
+    for metric in ("mig", "dci"):
+        assert os.path.exists(os.path.join(run_dir, "metrics", "mean", metric, "results", "aggregate",
+                                           "evaluation.json"))
+    # summary.json names, per stage and active latent, the ground-truth factor it tracks best.
+    on_disk = json.load(open(os.path.join(run_dir, "summary.json")))
+    assert on_disk["final"]["ground_truth"] == gt
+    tracked = on_disk["stages"][0]["factor_tracked"]
+    assert {t["factor"] for t in tracked} <= {"shape", "scale", "orientation", "position_x", "position_y"}
+    # Re-running continues from the manifest: nothing is trained again.
+    stamp = os.path.getmtime(os.path.join(run_dir, "stages", "initial", "labels.npz"))
+    again = rpu_vae_with_gin(run_dir, False, [QUICKSTART], TINY)
+    assert os.path.getmtime(os.path.join(run_dir, "stages", "initial", "labels.npz")) == stamp
+    assert again["final"] == summary["final"]
+
+
+def test_a_data_set_without_a_finite_index_is_refused():
+    from rpu_tf.data import GroundTruthData
+
+    with pytest.raises(ValueError, match="finite index"):
+        RPUVAE("unused", GroundTruthData())
