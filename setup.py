@@ -47,8 +47,11 @@ setup(
         # disentanglement_lib 1.5 is the metric oracle of the tests. Its metadata pins
         # TF 1.14, so .ci/run installs it with --no-deps; these are what its metric and
         # data modules import besides our own dependencies.
-        # pillow writes the tests' image files; ray runs the Ray executor's test.
-        "test": ["pytest>=7", "pillow", "six", "ray>=2.9"],
+        # pillow writes the tests' image files; ray runs the Ray executor's test;
+        # matplotlib draws the figures the tests check.
+        "test": ["pytest>=7", "pillow", "six", "ray>=2.9", "matplotlib"],
+        # Figures (reduction plots, comparisons, GIF traversals).
+        "viz": ["matplotlib", "pillow"],
         # Distributed PBT: members in Ray actors (rpu_tf.pbt.ray_executor).
         "ray": ["ray>=2.9"],
     },
