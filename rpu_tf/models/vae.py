@@ -33,7 +33,6 @@ from typing import Any, ClassVar, Mapping, Optional, Sequence
 
 import gin
 import keras
-import numpy as np
 import tensorflow as tf
 
 from rpu_tf.models import architectures
