@@ -17,7 +17,8 @@ sprites, sampled by random index (the input pipeline is not what is measured; rp
 prefetches it in a background thread as in training).
 
 Usage: python benchmarks/train_throughput.py [--steps 30] [--rounds 3]
-       [--intra_op_threads 2] [--inter_op_threads 2] [--jit_compile] [--no_fused]
+       [--intra_op_threads N] [--inter_op_threads N] [--torch_threads N] [--jit_compile]
+       [--no_fused] [--no_gradient_check] [--cases single,group,torch]
 """
 
 from __future__ import annotations
@@ -98,10 +99,8 @@ def _worker_torch(args) -> dict:
     import torch
     from torch import nn
 
-    if args.intra_op_threads:
-        torch.set_num_threads(args.intra_op_threads)
-    if args.inter_op_threads:
-        torch.set_num_interop_threads(args.inter_op_threads)
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
     torch.manual_seed(0)
     bank = torch.from_numpy(np.ascontiguousarray(_bank().transpose(0, 3, 1, 2)))
 
@@ -174,7 +173,7 @@ def _torch_available() -> bool:
 def _run_worker(case: str, args) -> dict:
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", case]
     for name in ("steps", "warmup", "repeats", "batch_size", "num_replicas",
-                 "intra_op_threads", "inter_op_threads"):
+                 "intra_op_threads", "inter_op_threads", "torch_threads"):
         value = getattr(args, name)
         if value is not None:
             cmd += [f"--{name}", str(value)]
@@ -197,6 +196,8 @@ def main() -> None:
                         help="threads per op (default: rpu_tf's auto_threads per case)")
     parser.add_argument("--inter_op_threads", type=int, default=None,
                         help="concurrent ops (default: rpu_tf's auto_threads per case)")
+    parser.add_argument("--torch_threads", type=int, default=None,
+                        help="PyTorch intra-op threads (default: PyTorch's, all cores)")
     parser.add_argument("--jit_compile", action="store_true", help="XLA-compile the TF steps")
     parser.add_argument("--no_fused", action="store_true", help="Keras' unfused Adam")
     parser.add_argument("--no_gradient_check", action="store_true",

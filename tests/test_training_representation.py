@@ -73,3 +73,18 @@ def test_udr_and_group_functions(group):
         representation.representation_function(group.model(0), kind="median")
     with pytest.raises(ValueError, match="random_state"):
         representation.representation_function(group.model(0), kind="sampled")
+
+
+def test_functions_plug_into_the_metric_code(group):
+    from rpu_tf.metrics.mig import compute_mig
+    from rpu_tf.metrics.udr import compute_udr_sklearn
+    from rpu_tf.metrics.utils import histogram_discretize
+
+    udr = compute_udr_sklearn(DATA, representation.group_udr_representation_functions(group),
+                              np.random.RandomState(0), batch_size=50, num_data_points=200)
+    assert len(udr["model_scores"]) == group.num_replicas
+    assert all(np.isfinite(s) for s in udr["model_scores"])
+    mig = compute_mig(DATA, representation.mean_representation_function(group.model(0)),
+                      np.random.RandomState(0), num_train=200, num_bins=10,
+                      discretizer_fn=histogram_discretize)
+    assert 0.0 <= mig["discrete_mig"] <= 1.0

@@ -59,7 +59,6 @@ def main(argv) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("tensorflow").setLevel(logging.WARNING)  # SavedModel export chatter
     from rpu_tf.cli.pipelines import pipeline_function, select_pipeline
     from rpu_tf.training.errors import NonFiniteLossError
 

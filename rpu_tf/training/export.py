@@ -15,6 +15,8 @@ rpu_tf.models`` for the model classes.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 
 import keras
@@ -56,11 +58,28 @@ class _ExportModule(tf.Module):
         self.reconstructions = reconstructions
 
 
+@contextlib.contextmanager
+def _quiet_saver_logs():
+    """Silences TensorFlow's INFO chatter while saving (fingerprints, sharding, renames)."""
+    from absl import logging as absl_logging
+
+    tf_logger = logging.getLogger("tensorflow")
+    old_verbosity, old_level = absl_logging.get_verbosity(), tf_logger.level
+    absl_logging.set_verbosity(absl_logging.WARNING)
+    tf_logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        absl_logging.set_verbosity(old_verbosity)
+        tf_logger.setLevel(old_level)
+
+
 def export_saved_model(model: BaseVAE, path: str) -> str:
     """Writes ``model`` as a SavedModel directory at ``path`` (atomically); returns ``path``."""
     module = _ExportModule(model)
     signatures = {name: getattr(module, name) for name in SIGNATURES}
-    atomic_write_dir(path, lambda tmp: tf.saved_model.save(module, tmp, signatures=signatures))
+    with _quiet_saver_logs():
+        atomic_write_dir(path, lambda tmp: tf.saved_model.save(module, tmp, signatures=signatures))
     return path
 
 
