@@ -24,7 +24,6 @@ this layer): ``initialize(seed, hyperparameters)``, ``get_state()``, ``set_state
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import logging
 import time
@@ -39,7 +38,7 @@ from rpu_tf.models.vae import BaseVAE, clone_model, get_model_class
 from rpu_tf.training.data_stream import ReplicaBatchStream
 from rpu_tf.training.errors import NonFiniteLossError
 from rpu_tf.training.optimizers import OPTIMIZER_RESOLVERS, AdamSpec
-from rpu_tf.utils.files import atomic_write_bytes
+from rpu_tf.utils.state_files import load_state, save_state
 from rpu_tf.utils.progress import progress as progress_bar
 
 logger = logging.getLogger(__name__)
@@ -486,9 +485,7 @@ class ReplicaGroup:
 
     def save(self, path: str) -> None:
         """Writes the state to ``path`` (.npz) atomically (temp file, fsync, rename)."""
-        buffer = io.BytesIO()
-        np.savez(buffer, **_flatten(self.get_state()))
-        atomic_write_bytes(path, buffer.getvalue())
+        save_state(path, self.get_state())
 
     def load(self, path: str) -> None:
         """Restores a state written by :meth:`save`."""
@@ -511,30 +508,7 @@ class ReplicaGroup:
         return group
 
 
-def _flatten(state: Mapping[str, Any], prefix: str = "") -> dict[str, np.ndarray]:
-    flat: dict[str, np.ndarray] = {}
-    for key, value in state.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            flat.update(_flatten(value, name + "/"))
-        else:
-            flat[name] = np.asarray(value)
-    return flat
-
-
-def _unflatten(flat: Mapping[str, np.ndarray]) -> dict[str, Any]:
-    state: dict[str, Any] = {}
-    for name, value in flat.items():
-        node = state
-        *parents, leaf = name.split("/")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    return state
-
-
 def read_state(path: str) -> dict[str, Any]:
     """Reads a state file written by :meth:`ReplicaGroup.save` (nested dict of arrays)."""
-    with np.load(path, allow_pickle=False) as data:
-        return _unflatten({k: data[k] for k in data.files})
+    return load_state(path)
 
