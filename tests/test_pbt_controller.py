@@ -236,3 +236,18 @@ def test_bad_hyperparameters():
         Hyperparameter("lr", choice_init([0.1]), None, 1.0)
     with pytest.raises(ValueError, match="perturb_factors is empty"):
         toy_space().perturb({"learning_rate": 0.1, "beta": 1.0, "batch_size": 8}, np.random.RandomState(0), ())
+
+
+def test_paper_distributions_and_their_bad_settings():
+    from rpu_tf.pbt import batch_size_choices, beta_choices, learning_rate_choices
+
+    assert batch_size_choices() == [8, 16, 32, 64, 128, 256, 512, 1024]
+    lrs = learning_rate_choices()
+    assert len(lrs) == 30 and lrs[0] == pytest.approx(1e-5) and lrs[-1] == pytest.approx(1.0)
+    assert beta_choices()[:9] == [1, 2, 3, 4, 5, 6, 8, 10, 13] and beta_choices()[-1] == 437
+    with pytest.raises(ValueError, match="batch_size_choices"):
+        batch_size_choices(6, 5)
+    with pytest.raises(ValueError, match="learning_rate_choices"):
+        learning_rate_choices(1.0, 0.1)
+    with pytest.raises(ValueError, match="beta_choices"):
+        beta_choices(num=1)

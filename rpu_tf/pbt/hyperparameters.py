@@ -30,12 +30,17 @@ PAPER_PERTURB_FACTORS = (2.0, 1.2, 0.8, 0.5)
 @gin.configurable("batch_size_choices")
 def batch_size_choices(low_exponent: int = 3, high_exponent: int = 10) -> list[int]:
     """Batch sizes ``2**low_exponent .. 2**high_exponent`` (paper: 8 .. 1024)."""
+    if not 0 <= low_exponent <= high_exponent:
+        raise ValueError(f"batch_size_choices needs 0 <= low_exponent <= high_exponent, got "
+                         f"{low_exponent}, {high_exponent}.")
     return [2 ** k for k in range(low_exponent, high_exponent + 1)]
 
 
 @gin.configurable("learning_rate_choices")
 def learning_rate_choices(low: float = 1e-5, high: float = 1.0, num: int = 30) -> list[float]:
     """``num`` log-spaced learning rates in ``[low, high]`` (paper: 30 in [1e-5, 1])."""
+    if not (0 < low <= high and num >= 1):
+        raise ValueError(f"learning_rate_choices needs 0 < low <= high and num >= 1, got {low}, {high}, {num}.")
     return [float(v) for v in np.logspace(np.log10(low), np.log10(high), num)]
 
 
@@ -47,6 +52,9 @@ def beta_choices(base: float = 1.5, low_exponent: float = 1.0, high_exponent: fl
     Paper: ``int(1.5**k)``, 24 values of k in [1, 15], first dropped: {1, 2, 3, ..., 437}.
     """
     ks = np.linspace(low_exponent, high_exponent, num)[drop_first:]
+    if ks.size == 0 or low_exponent > high_exponent:
+        raise ValueError(f"beta_choices gives no values for low_exponent={low_exponent}, "
+                         f"high_exponent={high_exponent}, num={num}, drop_first={drop_first}.")
     return [float(int(base ** k)) for k in ks]
 
 
