@@ -185,11 +185,12 @@ def locate_representation(path: str) -> Representation:
     return rep
 
 
-def prepare_output_dir(path: str, overwrite: bool, flag: str = "--overwrite") -> None:
+def prepare_output_dir(path: str, overwrite: bool, marker: str = RESULTS_DIR,
+                       flag: str = "--overwrite") -> None:
     """Refuses an existing non-empty output folder unless ``overwrite``; then removes it.
 
-    Only a folder that looks like a pipeline output (it has ``results/``) is removed, so a
-    mistyped path cannot delete unrelated files.
+    Only a folder that looks like such an output (it has ``marker``, by default
+    ``results/``) is removed, so a mistyped path cannot delete unrelated files.
     """
     if not os.path.exists(path):
         return
@@ -199,9 +200,9 @@ def prepare_output_dir(path: str, overwrite: bool, flag: str = "--overwrite") ->
         return
     if not overwrite:
         raise FileExistsError(f"Output {path} already exists; pass {flag} to replace it.")
-    if not os.path.isdir(os.path.join(path, RESULTS_DIR)):
+    if not os.path.exists(os.path.join(path, marker)):
         raise FileExistsError(
-            f"Refusing to overwrite {path}: it is not empty and has no {RESULTS_DIR}/ folder, so "
-            "it does not look like an evaluation output. Delete it yourself if you mean it.")
+            f"Refusing to overwrite {path}: it is not empty and has no {marker}, so it does "
+            "not look like an output of this step. Delete it yourself if you mean it.")
     logger.warning("Overwriting %s.", path)
     shutil.rmtree(path)
