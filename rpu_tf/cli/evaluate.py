@@ -37,8 +37,8 @@ def define_flags(values: flags.FlagValues) -> None:
     flags.DEFINE_multi_string("gin_config", [], "Metric config (gin_configs/metrics/mig.gin) or "
                               "list of them (gin_configs/metrics/study.txt).",
                               flag_values=values)
-    flags.DEFINE_multi_string("gin_bindings", [], 'Gin bindings for every metric, e.g. '
-                              "mig.num_train = 1000".', flag_values=values)
+    flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings for every metric and the "
+                              'postprocessing, e.g. "mig.num_train = 1000".', flag_values=values)
     flags.DEFINE_list("representations", ["mean", "sampled"],
                       "Postprocessings to evaluate (mean, sampled).", flag_values=values)
     flags.DEFINE_string("model_subdir", None, "Evaluate every folder matching this glob below "

@@ -121,11 +121,6 @@ def evaluate_model(model_dir: str, metric_configs: Sequence[str],
     configs = expand_metric_configs(metric_configs)
     for representation in representations:
         postprocess_bindings(representation)  # validates the name
-    for config in configs:  # unknown metrics and gin errors surface before any work
-        try:
-            parse_metric_config([config.path], list(gin_bindings))
-        finally:
-            gin.clear_config()
     models = find_models(model_dir, model_subdir)
     if not overwrite:
         existing = existing_outputs(models, representations, [c.name for c in configs])
@@ -133,6 +128,11 @@ def evaluate_model(model_dir: str, metric_configs: Sequence[str],
             raise FileExistsError(
                 f"Evaluation output already exists: {', '.join(existing)}; pass --overwrite "
                 "to replace it.")
+    for config in configs:  # unknown metrics and gin errors surface before any work
+        try:
+            parse_metric_config([config.path], list(gin_bindings))
+        finally:
+            gin.clear_config()
     written = []
     for model in models:
         for representation in representations:

@@ -76,8 +76,6 @@ def visualize_run(run_dir: str, output_dir: Optional[str] = None, overwrite: boo
       NotATrainedModelError: ``run_dir`` holds neither a trained model nor a PBT log.
       FileExistsError: outputs exist and ``overwrite`` is False.
     """
-    from rpu_tf.visualize.model import visualize
-
     if not os.path.isdir(run_dir):
         raise NotATrainedModelError(f"--model_dir {run_dir} does not exist.")
     logs = find_generation_logs(run_dir)
@@ -90,6 +88,8 @@ def visualize_run(run_dir: str, output_dir: Optional[str] = None, overwrite: boo
             f"writes them) or PBT logs ({GENERATIONS_FILE} below it).")
     written: list[str] = []
     if has_model:
+        from rpu_tf.visualize.model import visualize  # TensorFlow: only when there is a model
+
         for model in find_models(run_dir, model_subdir):
             target = output_dir
             if output_dir is not None and model_subdir is not None:
