@@ -55,7 +55,8 @@ def test_study_list_expands_to_the_seven_metrics():
     assert [c.name for c in configs] == list(STUDY)
     assert all(os.path.isfile(c.path) for c in configs)
     assert [c.name for c in expand_metric_configs([os.path.join(METRICS, "fig4.txt")])] == ["mig", "dci"]
-    assert sorted(os.path.basename(p)[:-4] for p in os.listdir(METRICS) if p.endswith(".gin")) == sorted(STUDY)
+    gin_files = [p[:-len(".gin")] for p in os.listdir(METRICS) if p.endswith(".gin")]
+    assert sorted(gin_files) == sorted(STUDY)
 
 
 def test_metric_config_errors(tmp_path):
@@ -129,7 +130,8 @@ def test_existing_output_is_refused_before_any_work(tmp_path, caplog):
     existing = tmp_path / "run" / "metrics" / "sampled" / "dci" / "results"
     existing.mkdir(parents=True)
     (existing / "keep.json").write_text("{}")
-    code = cli.main(["rpu_evaluate", f"--model_dir={run}", f"--gin_config={os.path.join(METRICS, 'fig4.txt')}"])
+    code = cli.main(["rpu_evaluate", f"--model_dir={run}",
+                     f"--gin_config={os.path.join(METRICS, 'fig4.txt')}"])
     assert code == 1
     assert f"Evaluation output already exists: {os.path.join(run, 'metrics', 'sampled', 'dci')}; pass " \
            "--overwrite" in caplog.text

@@ -80,11 +80,28 @@ def ensure_postprocessed(model: TrainedModel, representation: str,
         if is_current(model, output, bindings):
             logger.info("Reusing %s.", output)
             return output
-        raise FileExistsError(
-            f"{output} exists but is incomplete, or was made from another trained model or "
-            "with other postprocessing settings; pass --overwrite to redo it.")
+        raise FileExistsError(_stale_message([output]))
     postprocess_with_gin(model.model_dir, output, overwrite, [], bindings)
     return output
+
+
+def _stale_message(paths: Sequence[str]) -> str:
+    return (f"Cannot reuse the postprocessed representation(s) {', '.join(paths)}: incomplete, "
+            "or made from another trained model or with other postprocessing settings; pass "
+            "--overwrite to redo them.")
+
+
+def stale_representations(models: Sequence[TrainedModel], representations: Sequence[str],
+                          gin_bindings: Sequence[str] = ()) -> list[str]:
+    """Postprocessed folders that exist but cannot be reused (see :func:`is_current`)."""
+    stale = []
+    for model in models:
+        for representation in representations:
+            path = model.postprocessed_dir(representation)
+            if os.path.isdir(path) and os.listdir(path) and not is_current(
+                    model, path, postprocess_bindings(representation, gin_bindings)):
+                stale.append(path)
+    return stale
 
 
 def existing_outputs(models: Sequence[TrainedModel], representations: Sequence[str],
@@ -119,6 +136,8 @@ def evaluate_model(model_dir: str, metric_configs: Sequence[str],
       inputs are wrong or an output exists without ``overwrite``.
     """
     configs = expand_metric_configs(metric_configs)
+    if not representations:
+        raise ValueError("Give at least one representation (mean, sampled).")
     for representation in representations:
         postprocess_bindings(representation)  # validates the name
     models = find_models(model_dir, model_subdir)
@@ -128,6 +147,9 @@ def evaluate_model(model_dir: str, metric_configs: Sequence[str],
             raise FileExistsError(
                 f"Evaluation output already exists: {', '.join(existing)}; pass --overwrite "
                 "to replace it.")
+        stale = stale_representations(models, representations, gin_bindings)
+        if stale:
+            raise FileExistsError(_stale_message(stale))
     for config in configs:  # unknown metrics and gin errors surface before any work
         try:
             parse_metric_config([config.path], list(gin_bindings))
