@@ -47,12 +47,13 @@ setup(
         # disentanglement_lib 1.5 is the metric oracle of the tests. Its metadata pins
         # TF 1.14, so .ci/run installs it with --no-deps; these are what its metric and
         # data modules import besides our own dependencies.
-        # pillow writes the tests' image files; ray runs the Ray executor's test;
-        # matplotlib draws the figures the tests check.
-        "test": ["pytest>=7", "pillow", "six", "ray>=2.9", "matplotlib"],
-        # Figures (reduction plots, comparisons, GIF traversals).
-        "viz": ["matplotlib", "pillow"],
+        # pillow writes the tests' image files; ray runs the Ray executor's test; matplotlib
+        # draws the figures under test; pandas and simplejson are what disentanglement_lib's
+        # aggregate_results (the aggregated-results oracle) imports.
+        "test": ["pytest>=7", "pillow", "six", "simplejson", "ray>=2.9", "matplotlib", "pandas"],
         # Distributed PBT: members in Ray actors (rpu_tf.pbt.ray_executor).
         "ray": ["ray>=2.9"],
+        # Figures and images: rpu_visualize, rpu_compare, rPU-VAE reduction plots.
+        "viz": ["matplotlib", "pillow"],
     },
 )

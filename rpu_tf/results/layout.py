@@ -109,3 +109,50 @@ def update_result_directory(result_directory: str, step_name: str,
     aggregate = aggregate_json_results(json_dir)
     save_dict(os.path.join(result_directory, "aggregate", f"{step_name}.json"), aggregate)
     return aggregate
+
+
+def _bracket_depth(text: str) -> int:
+    """Open minus closed brackets in ``text``, ignoring those inside quoted strings."""
+    depth, quote, escaped = 0, None, False
+    for char in text:
+        if quote is not None:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = None
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+    return depth
+
+
+def read_gin_bindings(path: str) -> dict[str, str]:
+    """``{"scope.param": "value"}`` of a gin file, with values that span several lines.
+
+    :func:`gin_dict` is disentanglement_lib's reader (one line per binding, which is what
+    its JSON configs hold); gin's operative config wraps long values (``key = \\`` and an
+    indented value, or a bracketed value over several lines), which this joins, so every
+    value parses back with ``gin.parse_config(f"{key} = {value}")``.
+    """
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    result: dict[str, str] = {}
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if line.startswith("#") or " = " not in line or line[:1].isspace():
+            continue
+        key, value = line.split(" = ", 1)
+        value = value.rstrip()
+        while i < len(lines) and (value.endswith("\\") or _bracket_depth(value) > 0):
+            value = value[:-1].rstrip() if value.endswith("\\") else value
+            value = (value + " " + lines[i].strip()).strip()
+            i += 1
+        result[key.strip()] = value
+    return result

@@ -1,0 +1,95 @@
+"""``rpu_evaluate``: disentanglement metrics of trained models, in disentanglement_lib's layout.
+
+Examples::
+
+    rpu_evaluate --model_dir=runs/btc --gin_config=gin_configs/metrics/mig.gin
+    rpu_evaluate --model_dir=runs/btc --gin_config=gin_configs/metrics/study.txt
+    rpu_evaluate --model_dir=runs/btc --gin_config=gin_configs/metrics/fig4.txt \\
+        --gin_bindings="mig.num_train = 1000" --representations=mean
+    rpu_evaluate --model_dir=runs/rpu --model_subdir='meta_epoch_*/best' \\
+        --gin_config=gin_configs/metrics/mig.gin
+
+``--model_dir`` is a run directory of ``rpu_train`` (or a PBT/rPU-VAE run: anything with
+``model/saved_model`` and ``model/results/gin/train.gin``). Each ``--gin_config`` is one
+metric config (or a ``.txt`` list of them); ``--gin_bindings`` apply to every metric and to
+postprocessing. Results go to ``RUN/metrics/{mean,sampled}/<metric>/results/`` after
+postprocessing into ``RUN/postprocessed/{mean,sampled}/``; aggregate them with
+``rpu_aggregate``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Sequence
+
+from absl import flags
+
+from rpu_tf.cli.flag_parsing import (HelpShown, UsageError, configure_logging, parse,
+                                     run_main)
+
+logger = logging.getLogger("rpu_evaluate")
+
+
+def define_flags(values: flags.FlagValues) -> None:
+    flags.DEFINE_string("model_dir", None, "Run directory of the trained model (rpu_train "
+                        "--model_dir), or its model/ folder.", flag_values=values)
+    flags.DEFINE_multi_string("gin_config", [], "Metric config (gin_configs/metrics/mig.gin) or "
+                              "list of them (gin_configs/metrics/study.txt).",
+                              flag_values=values)
+    flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings for every metric and the "
+                              'postprocessing, e.g. "mig.num_train = 1000".', flag_values=values)
+    flags.DEFINE_list("representations", ["mean", "sampled"],
+                      "Postprocessings to evaluate (mean, sampled).", flag_values=values)
+    flags.DEFINE_string("model_subdir", None, "Evaluate every folder matching this glob below "
+                        "--model_dir that holds a trained model (e.g. 'meta_epoch_*/best', "
+                        "'**') instead of the run's own model.", flag_values=values)
+    flags.DEFINE_boolean("overwrite", False, "Replace existing outputs.", flag_values=values)
+
+
+def _headline(path: str) -> str:
+    """``metric (representation): key=value`` of a written evaluation.json."""
+    with open(path, encoding="utf-8") as f:
+        result = json.load(f)
+    name = str(result.get("evaluation_config.evaluation.name", "")).strip("'")
+    rep = str(result.get("postprocess_config.postprocess.name", "")).strip("'")
+    scores = [f"{k.split('.', 1)[1]}={v:.4f}" for k, v in result.items()
+              if k.startswith("evaluation_results.") and isinstance(v, (int, float))
+              and not k.endswith(("elapsed_time", "num_active_dims"))]
+    return f"{name} ({rep}): {', '.join(scores[:4])}"
+
+
+def main(argv: Sequence[str]) -> int:
+    try:
+        values = parse(argv, define_flags, __doc__)
+    except HelpShown:
+        return 0
+    except UsageError as error:
+        logger.error("%s", error)
+        return 2
+    configure_logging()
+    if not values.model_dir or not values.gin_config:
+        logger.error("Give --model_dir and at least one --gin_config (e.g. "
+                     "--gin_config=gin_configs/metrics/study.txt).")
+        return 2
+    from rpu_tf.evaluation import NotATrainedModelError, UnknownMetricError, evaluate_model
+
+    try:
+        written = evaluate_model(values.model_dir, values.gin_config, values.gin_bindings,
+                                 values.representations, values.overwrite, values.model_subdir)
+    except (NotATrainedModelError, UnknownMetricError, FileExistsError, FileNotFoundError,
+            ValueError, TypeError) as error:
+        logger.error("%s", error)
+        return 1
+    for path in written:
+        logger.info("%s  [%s]", _headline(path), path)
+    return 0
+
+
+def run() -> None:
+    """Console entry point."""
+    run_main(main)
+
+
+if __name__ == "__main__":
+    run()

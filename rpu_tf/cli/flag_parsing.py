@@ -1,0 +1,60 @@
+"""Flag parsing for the CLIs that run in-process in tests (own ``FlagValues`` per call).
+
+Each call builds a fresh ``absl.flags.FlagValues``, so several CLIs (and repeated calls of
+one) can run in one process without duplicate-flag errors or values left over from an
+earlier parse. ``main(argv) -> exit code`` functions use :func:`parse`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Callable, Sequence
+
+from absl import flags
+
+HELP_FLAGS = ("-h", "--help", "--helpshort", "--helpfull", "-?")
+
+
+class UsageError(Exception):
+    """Bad command line; the message says what is wrong (exit code 2)."""
+
+
+class HelpShown(Exception):
+    """``--help`` was given and the help text was written (exit code 0)."""
+
+
+def parse(argv: Sequence[str], define: Callable[[flags.FlagValues], None],
+          doc: str) -> flags.FlagValues:
+    """Parses ``argv`` (``argv[0]`` is the program) with the flags ``define`` declares.
+
+    Raises:
+      HelpShown: after writing ``doc`` and the flag help to stdout.
+      UsageError: unknown flags, bad values or positional arguments.
+    """
+    values = flags.FlagValues()
+    define(values)
+    argv = list(argv) or ["rpu"]
+    if any(arg in HELP_FLAGS for arg in argv[1:]):
+        sys.stdout.write(doc.strip() + "\n\nFlags:\n" + values.get_help() + "\n")
+        raise HelpShown()
+    try:
+        rest = values(argv)
+    except flags.Error as error:
+        raise UsageError(str(error)) from None
+    if len(rest) > 1:
+        raise UsageError(f"Unexpected arguments: {' '.join(rest[1:])}")
+    return values
+
+
+def configure_logging() -> None:
+    """INFO log lines with time and logger name; TensorFlow's own chatter at WARNING."""
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in ("tensorflow", "absl"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def run_main(main: Callable[[list[str]], int]) -> None:
+    """Console entry point: ``sys.exit(main(sys.argv))``."""
+    sys.exit(main(sys.argv))

@@ -1,0 +1,78 @@
+"""``dataset.name = "auto"``: evaluate on the data set a model was trained on.
+
+disentanglement_lib's postprocessing and evaluation steps replace ``"auto"`` by the
+``dataset.name`` in the previous step's gin config (``train.gin`` for postprocessing,
+``postprocess.gin`` for evaluation). Our data sets have their own gin settings (the
+sprites grid, a data root, ...), so the data set's bindings of the previous step are
+carried along too (:data:`DATA_CONFIGURABLES`); a binding the current config sets itself
+wins. The operative config of each step then names the full data set, as
+disentanglement_lib's does.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import gin
+
+from rpu_tf.data import named_data  # noqa: F401  (registers the data set configurables)
+from rpu_tf.results.layout import read_gin_bindings
+
+logger = logging.getLogger(__name__)
+
+#: Gin configurables that define a data set: ``dataset`` and each data set's own scope in
+#: :mod:`rpu_tf.data` (kept equal to the registered ones by the tests).
+DATA_CONFIGURABLES = ("dataset", "sprites", "dsprites", "shapes3d", "images", "celeba")
+
+
+def _configurable(key: str) -> str:
+    """``"scope/sprites.num_scales"`` -> ``"sprites"``."""
+    return key.rsplit(".", 1)[0].rsplit("/", 1)[-1]
+
+
+def _is_bound(key: str) -> bool:
+    try:
+        gin.query_parameter(key)
+    except ValueError:
+        return False
+    return True
+
+
+def dataset_bindings(gin_path: str) -> dict[str, str]:
+    """The data set's bindings (``dataset.name`` and its settings) in a step's gin file."""
+    return {key: value for key, value in read_gin_bindings(gin_path).items()
+            if _configurable(key) in DATA_CONFIGURABLES}
+
+
+def resolve_auto_dataset(previous_gin: str) -> bool:
+    """Binds the previous step's data set if ``dataset.name`` is ``"auto"``.
+
+    Args:
+      previous_gin: the previous step's operative config (``results/gin/train.gin`` or
+        ``results/gin/postprocess.gin``).
+
+    Returns:
+      Whether ``"auto"`` was resolved.
+
+    Raises:
+      FileNotFoundError, ValueError: the previous config is missing or names no data set.
+    """
+    if not _is_bound("dataset.name") or gin.query_parameter("dataset.name") != "auto":
+        return False
+    if not os.path.isfile(previous_gin):
+        raise FileNotFoundError(
+            f'dataset.name = "auto" needs the previous step\'s gin config {previous_gin}, which '
+            'does not exist; bind the data set explicitly (dataset.name = "...").')
+    bindings = dataset_bindings(previous_gin)
+    if "dataset.name" not in bindings:
+        raise ValueError(
+            f'dataset.name = "auto", but {previous_gin} binds no dataset.name; bind the data '
+            'set explicitly (dataset.name = "...").')
+    with gin.unlock_config():
+        for key, value in bindings.items():
+            if key == "dataset.name" or not _is_bound(key):
+                gin.parse_config(f"{key} = {value}")
+    logger.info("dataset.name = 'auto' resolved to %s (from %s).", bindings["dataset.name"],
+                previous_gin)
+    return True

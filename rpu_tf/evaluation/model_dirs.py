@@ -1,0 +1,208 @@
+"""Where trained models, representations and their outputs live in a run directory.
+
+A run directory (``rpu_train --model_dir=RUN``; the rPU-VAE and PBT runs export their final
+model the same way) is disentanglement_lib's "output directory"::
+
+    RUN/model/saved_model/                    SavedModel: gaussian_encoder, decoder, reconstructions
+    RUN/model/model.keras                     Keras file
+    RUN/model/results/gin/train.gin           and json/, aggregate/ (the train step)
+    RUN/postprocessed/{mean,sampled}/         representation SavedModel + results (postprocess)
+    RUN/metrics/{mean,sampled}/<metric>/results/{gin,json,aggregate}/   (evaluation)
+    RUN/visualizations/                       reconstructions, samples, traversals, GIFs
+
+Every folder below a run that has this ``model/`` layout (e.g. each metaEpoch's best
+replica, once a run exports them) can be evaluated with a glob (:func:`find_models`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import logging
+import os
+import shutil
+from typing import Optional
+
+from rpu_tf.training.train import MODEL_SUBDIR, SAVED_MODEL_DIR
+
+logger = logging.getLogger(__name__)
+
+RESULTS_DIR = "results"
+POSTPROCESSED_DIR = "postprocessed"
+METRICS_DIR = "metrics"
+VISUALIZATIONS_DIR = "visualizations"
+
+
+class NotATrainedModelError(FileNotFoundError):
+    """A folder lacks the files of a trained model or of a postprocessed representation."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainedModel:
+    """A trained model inside its run directory."""
+
+    run_dir: str  # outputs (postprocessed/, metrics/, visualizations/) go here
+    model_dir: str  # run_dir/model
+
+    @property
+    def saved_model(self) -> str:
+        return os.path.join(self.model_dir, SAVED_MODEL_DIR)
+
+    @property
+    def results_dir(self) -> str:
+        return os.path.join(self.model_dir, RESULTS_DIR)
+
+    @property
+    def train_gin(self) -> str:
+        return os.path.join(self.results_dir, "gin", "train.gin")
+
+    @property
+    def train_results(self) -> str:
+        return os.path.join(self.results_dir, "json", "train_results.json")
+
+    def postprocessed_dir(self, representation: str) -> str:
+        return os.path.join(self.run_dir, POSTPROCESSED_DIR, representation)
+
+    def metric_dir(self, representation: str, metric: str) -> str:
+        return os.path.join(self.run_dir, METRICS_DIR, representation, metric)
+
+    @property
+    def visualizations_dir(self) -> str:
+        return os.path.join(self.run_dir, VISUALIZATIONS_DIR)
+
+
+def _model_files_missing(model_dir: str) -> list[str]:
+    required = [os.path.join(SAVED_MODEL_DIR, "saved_model.pb"),
+                os.path.join(RESULTS_DIR, "gin", "train.gin")]
+    return [rel for rel in required if not os.path.isfile(os.path.join(model_dir, rel))]
+
+
+def is_trained_model(path: str) -> bool:
+    """Whether ``path`` is a run directory (or its ``model/`` folder) with a trained model."""
+    return (not _model_files_missing(os.path.join(path, MODEL_SUBDIR))
+            or not _model_files_missing(path))
+
+
+def locate_model(path: str) -> TrainedModel:
+    """The trained model of run directory ``path`` (or of ``path`` = ``RUN/model``).
+
+    Raises:
+      NotATrainedModelError: saying which files were expected and which are missing.
+    """
+    if not os.path.isdir(path):
+        raise NotATrainedModelError(
+            f"--model_dir {path} does not exist. Expected a run directory written by "
+            f"rpu_train --model_dir={path}.")
+    nested = os.path.join(path, MODEL_SUBDIR)
+    if not _model_files_missing(nested):
+        return TrainedModel(run_dir=path, model_dir=nested)
+    if not _model_files_missing(path) and os.path.basename(os.path.normpath(path)) == MODEL_SUBDIR:
+        return TrainedModel(run_dir=os.path.dirname(os.path.normpath(path)), model_dir=path)
+    # Report against RUN/model, unless the user pointed at a model folder itself.
+    looks_like_model = os.path.isdir(os.path.join(path, SAVED_MODEL_DIR)) and not os.path.isdir(nested)
+    checked = path if looks_like_model else nested
+    missing = ", ".join(os.path.join(checked, rel) for rel in _model_files_missing(checked))
+    raise NotATrainedModelError(
+        f"{path} is not a trained model: expected {os.path.join(path, MODEL_SUBDIR, SAVED_MODEL_DIR)}/ "
+        f"(a SavedModel with a gaussian_encoder signature) and "
+        f"{os.path.join(path, MODEL_SUBDIR, RESULTS_DIR, 'gin', 'train.gin')}, as "
+        f"rpu_train --model_dir={path} writes them; missing: {missing}.")
+
+
+def find_models(run_dir: str, model_subdir: Optional[str] = None) -> list[TrainedModel]:
+    """The trained models to work on.
+
+    Args:
+      run_dir: a run directory (see the module docstring).
+      model_subdir: None for the run's own model; else a glob relative to ``run_dir``
+        (``**`` allowed, e.g. ``meta_epoch_*/best`` or ``**``): every matching folder
+        that has the model layout, sorted.
+
+    Raises:
+      NotATrainedModelError: no model found (the message says what was expected).
+    """
+    if model_subdir is None:
+        return [locate_model(run_dir)]
+    if not os.path.isdir(run_dir):
+        raise NotATrainedModelError(f"--model_dir {run_dir} does not exist.")
+    matches = sorted(glob.glob(os.path.join(run_dir, model_subdir), recursive=True))
+    models, seen = [], set()
+    for match in matches:
+        if not os.path.isdir(match) or os.path.basename(os.path.normpath(match)) == MODEL_SUBDIR:
+            continue
+        if is_trained_model(match):
+            model = locate_model(match)
+            if model.model_dir not in seen:
+                seen.add(model.model_dir)
+                models.append(model)
+    if not models:
+        raise NotATrainedModelError(
+            f"No folder matching {os.path.join(run_dir, model_subdir)} holds a trained model "
+            f"(<folder>/{MODEL_SUBDIR}/{SAVED_MODEL_DIR}/ and "
+            f"<folder>/{MODEL_SUBDIR}/{RESULTS_DIR}/gin/train.gin); {len(matches)} paths matched.")
+    logger.info("Found %d trained models below %s.", len(models), run_dir)
+    return models
+
+
+@dataclasses.dataclass(frozen=True)
+class Representation:
+    """A postprocessed representation (disentanglement_lib's postprocessing output)."""
+
+    path: str
+
+    @property
+    def saved_model(self) -> str:
+        return os.path.join(self.path, SAVED_MODEL_DIR)
+
+    @property
+    def results_dir(self) -> str:
+        return os.path.join(self.path, RESULTS_DIR)
+
+    @property
+    def postprocess_gin(self) -> str:
+        return os.path.join(self.results_dir, "gin", "postprocess.gin")
+
+    @property
+    def aggregate(self) -> str:
+        return os.path.join(self.results_dir, "aggregate", "postprocess.json")
+
+
+def locate_representation(path: str) -> Representation:
+    """The representation in ``path`` (``RUN/postprocessed/<name>``).
+
+    Raises:
+      NotATrainedModelError: saying what was expected.
+    """
+    rep = Representation(path)
+    required = [os.path.join(rep.saved_model, "saved_model.pb"), rep.postprocess_gin, rep.aggregate]
+    missing = [p for p in required if not os.path.isfile(p)]
+    if missing:
+        raise NotATrainedModelError(
+            f"{path} is not a postprocessed representation: expected a SavedModel with a "
+            f"'representation' signature in {rep.saved_model}/ and the postprocess results "
+            f"in {rep.results_dir}/ (written by postprocess_with_gin, or rpu_evaluate on the "
+            f"run directory); missing: {', '.join(missing)}.")
+    return rep
+
+
+def prepare_output_dir(path: str, overwrite: bool, marker: str = RESULTS_DIR,
+                       flag: str = "--overwrite") -> None:
+    """Refuses an existing non-empty output folder unless ``overwrite``; then removes it.
+
+    Only a folder that looks like such an output (it has ``marker``, by default
+    ``results/``) is removed, so a mistyped path cannot delete unrelated files.
+    """
+    if not os.path.exists(path):
+        return
+    if not os.path.isdir(path):
+        raise FileExistsError(f"Output {path} exists and is not a directory.")
+    if not os.listdir(path):
+        return
+    if not overwrite:
+        raise FileExistsError(f"Output {path} already exists; pass {flag} to replace it.")
+    if not os.path.exists(os.path.join(path, marker)):
+        raise FileExistsError(
+            f"Refusing to overwrite {path}: it is not empty and has no {marker}, so it does "
+            "not look like an output of this step. Delete it yourself if you mean it.")
+    logger.warning("Overwriting %s.", path)
+    shutil.rmtree(path)
