@@ -251,3 +251,16 @@ def test_paper_distributions_and_their_bad_settings():
         learning_rate_choices(1.0, 0.1)
     with pytest.raises(ValueError, match="beta_choices"):
         beta_choices(num=1)
+
+
+def test_atomic_writes_get_the_usual_permissions(tmp_path):
+    from rpu_tf.utils.files import atomic_write_bytes, atomic_write_dir
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_bytes(str(tmp_path / "f.json"), b"{}")
+        atomic_write_dir(str(tmp_path / "d"), lambda d: open(os.path.join(d, "x"), "w").close())
+    finally:
+        os.umask(old)
+    assert (tmp_path / "f.json").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "d").stat().st_mode & 0o777 == 0o755

@@ -177,8 +177,8 @@ class RPUVAE:
         kl = gaussian_kl_per_latent(means, logvars)
         active = active_latents(kl)
         best = float(result.pbt.best_score)
-        figures.save_png(os.path.join(stage_dir, "traversals.png"),
-                         figures.traversal_grid(model, data.observations_from_indices([0])[0], active))
+        figures.save_traversals(os.path.join(stage_dir, "traversals.png"), model,
+                                data.observations_from_indices([0])[0], kl, active)
         end_reason, labels, kept = None, None, None
         if best < self.udr_threshold:
             end_reason = f"best UDR {best:.3f} is below udr_threshold={self.udr_threshold}"

@@ -18,6 +18,7 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -38,6 +39,7 @@ def atomic_write_dir(path: str, write: Callable[[str], None]) -> None:
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=parent)
     try:
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
         write(tmp)
         if os.path.isdir(path):
             old = tmp + ".old"
@@ -50,6 +52,12 @@ def atomic_write_dir(path: str, write: Callable[[str], None]) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _fsync_dir(parent)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_dir(folder: str) -> None:
