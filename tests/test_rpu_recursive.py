@@ -46,12 +46,19 @@ def test_rpu_vae_runs_all_stages_writes_the_run_directory_and_resumes(tmp_path):
     np.testing.assert_array_equal(saved["root_indices"], np.arange(768))
     for figure in ("traversals.png",):
         assert os.path.getsize(os.path.join(run_dir, "stages", "initial", figure)) > 100
-    # A leaf-run stage, when the reduction found structure, trained on a strict subset.
+    # A leaf-run stage, when the reduction found structure, trained on exactly the subset
+    # the initial stage kept (indices relative to the full data set).
     leaf = {k: v for k, v in manifest["stages"].items() if k.startswith("leaf")}
     for record in leaf.values():
         assert record["dataset_size"] < 768
         labels = load_state(os.path.join(run_dir, "stages", record["name"], "labels.npz"))
-        assert set(labels["root_indices"].tolist()) < set(range(768))
+        np.testing.assert_array_equal(labels["root_indices"], saved["kept_root_indices"])
+    if saved["kept"].size:
+        reduction = saved["reduction"]
+        assert set(reduction) == {str(j) for j in range(len(initial["active_latents"]))}
+        for entry in reduction.values():
+            start, stop = entry["chosen_interval"]
+            assert 0 <= start < stop <= 768 and entry["peaks"].ndim == 1
     # The final model in rpu_train's layout, scored against the surrogate labels.
     assert os.path.isdir(os.path.join(run_dir, "model", "saved_model"))
     assert 0.0 <= manifest["final"]["best_score"] <= 1.0

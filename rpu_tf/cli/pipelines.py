@@ -19,11 +19,13 @@ from rpu_tf.utils.gin_files import PIPELINES, parse_gin, pipeline_name
 def register_configurables() -> None:
     """Imports every module that registers gin names configs may use."""
     import rpu_tf.data  # noqa: F401
+    import rpu_tf.evaluation  # noqa: F401
     import rpu_tf.metrics  # noqa: F401
     import rpu_tf.models  # noqa: F401
     import rpu_tf.pbt  # noqa: F401
     import rpu_tf.rpu  # noqa: F401
     import rpu_tf.training  # noqa: F401
+    import rpu_tf.visualize  # noqa: F401
 
 
 def select_pipeline(gin_config_files: Sequence[str], gin_bindings: Sequence[str]) -> str:

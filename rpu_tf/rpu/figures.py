@@ -11,6 +11,12 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+# Imported here, not in the functions: rpu_tf.visualize registers gin configurables, which
+# must happen before a run's gin config is parsed and locked.
+from rpu_tf.visualize.dependencies import MissingDependencyError, pyplot
+from rpu_tf.visualize.images import save_figure
+from rpu_tf.visualize.model import plot_latent_overview
+
 logger = logging.getLogger(__name__)
 
 def save_traversals(path: str, model, observation: np.ndarray, kl: np.ndarray,
@@ -19,9 +25,6 @@ def save_traversals(path: str, model, observation: np.ndarray, kl: np.ndarray,
     latent, labelled with its KL, active latents at full contrast. Returns the path, or None
     when matplotlib is not installed."""
     import tensorflow as tf
-
-    from rpu_tf.visualize.dependencies import MissingDependencyError
-    from rpu_tf.visualize.model import plot_latent_overview
 
     code = model.encode(np.asarray(observation, np.float32)[None])[0].numpy()[0]
 
@@ -39,9 +42,6 @@ def plot_reduction(path: str, codes: np.ndarray, latents: Sequence, kept: Option
                    latent_ids: Sequence[int]) -> Optional[str]:
     """Fig. 3 style plot, one panel per active latent: sorted codes, their gaps, the peaks
     and the kept points. Returns the path, or None when matplotlib is not installed."""
-    from rpu_tf.visualize.dependencies import MissingDependencyError, pyplot
-    from rpu_tf.visualize.images import save_figure
-
     try:
         plt = pyplot()
     except MissingDependencyError as error:

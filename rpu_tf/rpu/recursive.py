@@ -161,11 +161,18 @@ class RPUVAE:
         with gin.config_scope("metaepoch"):
             result = run_pbt_vae(stage_dir, data, scorer=UDRScore(), seed=self.seed + self._stage_counter,
                                  fingerprint={"stage": name})
-        record, labels, kept = self._label_and_reduce(name, stage_dir, result, data, leaf_run, meta_epoch, rank)
+        record, labels, kept, reduction = self._label_and_reduce(name, stage_dir, result, data, leaf_run,
+                                                                 meta_epoch, rank)
+        root = _root_indices(data)
+        no_kept = np.zeros(0, np.int64)
         storage.save_state(labels_path, {
-            "root_indices": _root_indices(data), "labels": labels if labels is not None else np.zeros((0, 0)),
+            "root_indices": root, "labels": labels if labels is not None else np.zeros((0, 0)),
             "kl": np.asarray(record.kl), "active": np.asarray(record.active_latents, np.int64),
-            "kept": kept if kept is not None else np.zeros(0, np.int64)})
+            "kept": kept if kept is not None else no_kept,
+            "kept_root_indices": root[kept] if kept is not None else no_kept,
+            # Per active latent: its peaks (sorted positions) and the chosen interval (start,
+            # stop) in sorted order, the rank of that interval among the latent's candidates.
+            "reduction": _reduction_record(reduction)})
         manifest["stages"][name] = record.to_json()
         self._save_manifest(manifest)
         return record, labels, kept
@@ -179,7 +186,7 @@ class RPUVAE:
         best = float(result.pbt.best_score)
         figures.save_traversals(os.path.join(stage_dir, "traversals.png"), model,
                                 data.observations_from_indices([0])[0], kl, active)
-        end_reason, labels, kept = None, None, None
+        end_reason, labels, kept, reduction = None, None, None, None
         if best < self.udr_threshold:
             end_reason = f"best UDR {best:.3f} is below udr_threshold={self.udr_threshold}"
         elif active.size == 0:
@@ -200,7 +207,7 @@ class RPUVAE:
         logger.info("rPU-VAE %s: best UDR %.3f, active latents %s (KL %s)%s.", name, best, active.tolist(),
                     np.round(kl[active], 2).tolist(),
                     f", kept {kept.size} of {data.num_observations}" if kept is not None else f"; {end_reason}")
-        return record, labels, kept
+        return record, labels, kept, reduction
 
     # --- the recursion -------------------------------------------------------------------------
     def run(self) -> dict:
@@ -293,6 +300,20 @@ class RPUVAE:
             out.append({"latent": int(latent), "factor": names[best],
                         "mutual_information": {n: float(v) for n, v in zip(names, row)}})
         return out
+
+
+def _reduction_record(reduction) -> dict:
+    """Peaks and chosen intervals of a reduction, per active latent, as arrays."""
+    if reduction is None:
+        return {}
+    out = {}
+    for j, latent in enumerate(reduction.latents):
+        entry = {"peaks": np.asarray(latent.peaks, np.int64), "threshold": np.asarray(latent.threshold)}
+        if j < len(reduction.chosen) and latent.intervals:
+            entry["chosen_rank"] = np.asarray(reduction.chosen[j], np.int64)
+            entry["chosen_interval"] = np.asarray(latent.intervals[reduction.chosen[j]], np.int64)
+        out[str(j)] = entry
+    return out
 
 
 def _root_indices(data: FiniteGroundTruthData) -> np.ndarray:

@@ -25,11 +25,12 @@ import tensorflow as tf
 from rpu_tf.models.vae import BaseVAE
 from rpu_tf.utils.files import atomic_write_dir
 
-SIGNATURES = ("gaussian_encoder", "decoder", "reconstructions")
+SIGNATURES = ("gaussian_encoder", "decoder", "reconstructions", "representation")
 
 
 class _ExportModule(tf.Module):
-    """The model's networks plus the three signature functions."""
+    """The model's networks plus the signature functions (``representation``: the mean of
+    q(z|x), disentanglement_lib's "mean" postprocessing)."""
 
     def __init__(self, model: BaseVAE):
         super().__init__(name="rpu_vae")
@@ -53,9 +54,14 @@ class _ExportModule(tf.Module):
             mean, logvar = model.encode(images)
             return {"images": model.decode(model.sample_from_latent_distribution(mean, logvar))}
 
+        @tf.function(input_signature=[images])
+        def representation(images):
+            return {"default": model.encode(images)[0]}
+
         self.gaussian_encoder = gaussian_encoder
         self.decoder = decoder
         self.reconstructions = reconstructions
+        self.representation = representation
 
 
 @contextlib.contextmanager
