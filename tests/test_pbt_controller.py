@@ -142,9 +142,21 @@ def test_sigkill_at_random_points_then_resume_gives_the_same_log(tmp_path):
     # 0.1 s per member step: the 36 steps take ~3.6 s, so kills land all over the run.
     cmd = [sys.executable, os.path.join(ROOT, "tests", "pbt_toy.py"), str(run_dir), "0.1"]
     kills, progress = 0, []
+
+    def written():  # (logged generations, newest checkpoint generation, its files): grows
+        log = run_dir / "generations.jsonl"
+        lines = len(log.read_text().splitlines()) if log.exists() else 0
+        folders = sorted((run_dir / "checkpoints").glob("gen_*")) if run_dir.exists() else []
+        newest = (int(folders[-1].name[4:]), len(os.listdir(folders[-1]))) if folders else (-1, 0)
+        return (lines,) + newest
+
     for _ in range(5):
+        before = written()
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.5, 2.0))
+        deadline = time.time() + 60
+        while proc.poll() is None and written() <= before and time.time() < deadline:
+            time.sleep(0.02)  # kill only once this process has made progress
+        time.sleep(rng.uniform(0.0, 0.3))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
