@@ -245,7 +245,8 @@ class RPUVAE:
             surrogate.append(blocks)
         if not surrogate:
             surrogate = [[(all_indices, labels_0)]]
-        manifest["leaf_runs"] = [[(str(len(idx)), int(lab.shape[1])) for idx, lab in run] for run in surrogate]
+        manifest["leaf_runs"] = [[{"labelled_images": int(len(idx)), "labels": int(lab.shape[1])} for idx, lab in run]
+                                 for run in surrogate]
         self._save_manifest(manifest)
         final = self._final(manifest, surrogate)
         summary = self._summary(manifest, final, time.time() - start)
