@@ -58,7 +58,7 @@ def plot_reduction(path: str, codes: np.ndarray, latents: Sequence, kept: Option
         order = lat.order if lat is not None else np.argsort(codes[:, j])
         sorted_codes = codes[order, j]
         ax.plot(sorted_codes, color="tab:green", lw=1.5, label="sorted code")
-        ax.set_ylabel(f"z{latent_ids[j]}")
+        ax.set_ylabel(f"z{latent_ids[j] + 1}")  # 1-based, as in the traversal plots
         in_kept = np.flatnonzero(kept_mask[order])
         if in_kept.size:
             ax.axvspan(in_kept.min(), in_kept.max(), color="tab:red", alpha=0.15, label="kept")

@@ -34,6 +34,9 @@ Run directory (``run_dir``)::
     metrics/mean/{mig,dci}/results/   final model vs ground truth (labelled data only)
     summary.json                  per metaEpoch: size, active latents, best-matching factor; MIG/DCI
 
+Latent indices in the manifest, labels and summary are 0-based; figures label latents
+z1 .. zD as the paper does.
+
 Re-running the same command continues: finished stages are loaded, an interrupted stage
 resumes its PBT at the last finished member step.
 """
