@@ -23,7 +23,8 @@ def register_configurables() -> None:
     import rpu_tf.metrics  # noqa: F401
     import rpu_tf.models  # noqa: F401
     import rpu_tf.pbt  # noqa: F401
-    import rpu_tf.rpu  # noqa: F401
+    import rpu_tf.rpu.pbt_vae  # noqa: F401
+    import rpu_tf.rpu.recursive  # noqa: F401
     import rpu_tf.training  # noqa: F401
     import rpu_tf.visualize  # noqa: F401
 

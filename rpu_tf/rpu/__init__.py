@@ -1,4 +1,11 @@
-"""The rPU-VAE recursion (Algorithm 1): metaEpochs, dataset reduction, leaf-runs, surrogate labels."""
+"""The rPU-VAE recursion (Algorithm 1): metaEpochs, dataset reduction, leaf-runs, surrogate labels.
+
+``rpu_tf.rpu.reduction`` is pure numpy and imported eagerly; the TensorFlow pipelines
+(``pbt_vae``, ``recursive``) load on first use of their names (importing them registers
+their gin configurables ``pbt_vae`` and ``rpu_vae``).
+"""
+
+import importlib
 
 from rpu_tf.rpu.reduction import (
     LatentIntervals,
@@ -8,7 +15,17 @@ from rpu_tf.rpu.reduction import (
     reduce_indices,
 )
 
-from rpu_tf.rpu.pbt_vae import PBTVAEResult, pbt_vae_with_gin, run_pbt_vae
-from rpu_tf.rpu.recursive import RPUVAE, rpu_vae_with_gin, run_rpu_vae
+_LAZY = {
+    "PBTVAEResult": "rpu_tf.rpu.pbt_vae", "pbt_vae_with_gin": "rpu_tf.rpu.pbt_vae",
+    "run_pbt_vae": "rpu_tf.rpu.pbt_vae", "RPUVAE": "rpu_tf.rpu.recursive",
+    "rpu_vae_with_gin": "rpu_tf.rpu.recursive", "run_rpu_vae": "rpu_tf.rpu.recursive",
+}
 
-__all__ = ["RPUVAE", "rpu_vae_with_gin", "run_rpu_vae", "PBTVAEResult", "pbt_vae_with_gin", "run_pbt_vae","LatentIntervals", "ReductionResult", "active_latents", "find_intervals", "reduce_indices"]
+__all__ = ["LatentIntervals", "ReductionResult", "active_latents", "find_intervals", "reduce_indices",
+           *_LAZY]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'rpu_tf.rpu' has no attribute {name!r}")
