@@ -23,7 +23,7 @@ from typing import Sequence
 
 from absl import flags
 
-from rpu_tf.cli.flag_parsing import HelpShown, UsageError, configure_logging, parse, run_main
+from rpu_tf.cli.flag_parsing import parse_command_line, run_main
 from rpu_tf.results.aggregate import DEFAULT_PATTERN, AggregatedFormatError, aggregate_results_to_json
 
 logger = logging.getLogger("rpu_aggregate")
@@ -39,14 +39,9 @@ def define_flags(values: flags.FlagValues) -> None:
 
 
 def main(argv: Sequence[str]) -> int:
-    try:
-        values = parse(argv, define_flags, __doc__)
-    except HelpShown:
-        return 0
-    except UsageError as error:
-        logger.error("%s", error)
-        return 2
-    configure_logging()
+    values = parse_command_line(argv, define_flags, __doc__, logger)
+    if isinstance(values, int):
+        return values
     if os.path.exists(values.output_path) and not values.overwrite:
         logger.error("%s already exists; pass --overwrite to replace it.", values.output_path)
         return 1

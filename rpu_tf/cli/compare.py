@@ -21,7 +21,7 @@ from typing import Optional, Sequence
 
 from absl import flags
 
-from rpu_tf.cli.flag_parsing import HelpShown, UsageError, configure_logging, parse, run_main
+from rpu_tf.cli.flag_parsing import parse_command_line, run_main
 from rpu_tf.results.aggregate import AggregatedFormatError, load_aggregated_results
 from rpu_tf.results.compare import SCORE_KEYS, extract_scores, summarise, to_csv, to_markdown
 from rpu_tf.utils.files import atomic_write_text
@@ -58,14 +58,9 @@ def outputs(output_path: str) -> list[str]:
 
 
 def main(argv: Sequence[str]) -> int:
-    try:
-        values = parse(argv, define_flags, __doc__)
-    except HelpShown:
-        return 0
-    except UsageError as error:
-        logger.error("%s", error)
-        return 2
-    configure_logging()
+    values = parse_command_line(argv, define_flags, __doc__, logger)
+    if isinstance(values, int):
+        return values
     if not values.results:
         logger.error("Give at least one --results=<aggregated results file>.")
         return 2

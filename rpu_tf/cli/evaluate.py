@@ -25,8 +25,7 @@ from typing import Sequence
 
 from absl import flags
 
-from rpu_tf.cli.flag_parsing import (HelpShown, UsageError, configure_logging, parse,
-                                     run_main)
+from rpu_tf.cli.flag_parsing import parse_command_line, run_main
 
 logger = logging.getLogger("rpu_evaluate")
 
@@ -60,14 +59,9 @@ def _headline(path: str) -> str:
 
 
 def main(argv: Sequence[str]) -> int:
-    try:
-        values = parse(argv, define_flags, __doc__)
-    except HelpShown:
-        return 0
-    except UsageError as error:
-        logger.error("%s", error)
-        return 2
-    configure_logging()
+    values = parse_command_line(argv, define_flags, __doc__, logger)
+    if isinstance(values, int):
+        return values
     if not values.model_dir or not values.gin_config:
         logger.error("Give --model_dir and at least one --gin_config (e.g. "
                      "--gin_config=gin_configs/metrics/study.txt).")

@@ -47,6 +47,21 @@ def parse(argv: Sequence[str], define: Callable[[flags.FlagValues], None],
     return values
 
 
+def parse_command_line(argv: Sequence[str], define: Callable[[flags.FlagValues], None], doc: str,
+                       logger: logging.Logger):
+    """:func:`parse`, then :func:`configure_logging`; or the exit code (0 after ``--help``,
+    2 after a usage error, which is logged) for ``main`` to return."""
+    try:
+        values = parse(argv, define, doc)
+    except HelpShown:
+        return 0
+    except UsageError as error:
+        logger.error("%s", error)
+        return 2
+    configure_logging()
+    return values
+
+
 def configure_logging() -> None:
     """INFO log lines with time and logger name; TensorFlow's own chatter at WARNING."""
     logging.basicConfig(level=logging.INFO,

@@ -25,7 +25,7 @@ from typing import Sequence
 
 from absl import flags
 
-from rpu_tf.cli.flag_parsing import HelpShown, UsageError, configure_logging, parse, run_main
+from rpu_tf.cli.flag_parsing import UsageError, parse_command_line, run_main
 
 logger = logging.getLogger("rpu_visualize")
 
@@ -86,14 +86,9 @@ def _run(values) -> list[str]:
 
 
 def main(argv: Sequence[str]) -> int:
-    try:
-        values = parse(argv, define_flags, __doc__)
-    except HelpShown:
-        return 0
-    except UsageError as error:
-        logger.error("%s", error)
-        return 2
-    configure_logging()
+    values = parse_command_line(argv, define_flags, __doc__, logger)
+    if isinstance(values, int):
+        return values
     if not (values.model_dir or values.generations or values.leaf_runs):
         logger.error("Give --model_dir, --generations or --leaf_runs (see --help).")
         return 2
