@@ -18,11 +18,7 @@ DLIB = "disentanglement_lib.evaluation.metrics."
 HIST = dict(discretizer_fn=ours.histogram_discretize, num_bins=20)
 
 
-@pytest.fixture(autouse=True)
-def clean_gin():
-    gin.clear_config()
-    yield
-    gin.clear_config()
+pytestmark = pytest.mark.usefixtures("clean_gin")
 
 
 @pytest.fixture(scope="module")

@@ -41,11 +41,7 @@ def dlib():
     return mods
 
 
-@pytest.fixture(autouse=True)
-def clean_gin():
-    gin.clear_config()
-    yield
-    gin.clear_config()
+pytestmark = pytest.mark.usefixtures("clean_gin")
 
 
 def bind_dlib(dlib, num_bins=20, prune_threshold=None):

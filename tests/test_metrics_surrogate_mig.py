@@ -15,11 +15,7 @@ HIST = dict(discretizer_fn=histogram_discretize, num_bins=20)
 DLIB = "disentanglement_lib.evaluation.metrics."
 
 
-@pytest.fixture(autouse=True)
-def clean_gin():
-    gin.clear_config()
-    yield
-    gin.clear_config()
+pytestmark = pytest.mark.usefixtures("clean_gin")
 
 
 @pytest.fixture(scope="module")

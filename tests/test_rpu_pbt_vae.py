@@ -3,7 +3,6 @@
 import json
 import os
 
-import gin
 import numpy as np
 import pytest
 
@@ -21,11 +20,7 @@ TINY = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def clean_gin():
-    gin.clear_config()
-    yield
-    gin.clear_config()
+pytestmark = pytest.mark.usefixtures("clean_gin")
 
 
 def test_small_pbt_s_vae_mig_runs_exports_and_resumes(tmp_path):

@@ -3,7 +3,6 @@
 import json
 import os
 
-import gin
 import numpy as np
 import pytest
 
@@ -25,11 +24,7 @@ TINY = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def clean_gin():
-    gin.clear_config()
-    yield
-    gin.clear_config()
+pytestmark = pytest.mark.usefixtures("clean_gin")
 
 
 def test_rpu_vae_runs_all_stages_writes_the_run_directory_and_resumes(tmp_path):

@@ -55,11 +55,15 @@ class PBTVAEResult:
     model_dir: str
     factory: VAEMemberFactory
 
+    _best_member: Any = dataclasses.field(default=None, repr=False, compare=False)
+
     def load_best_member(self):
-        """A :class:`~rpu_tf.training.pbt_member.VAEMember` holding the best member's state."""
-        member = self.factory()
-        member.set_state(self.pbt.load_best_state())
-        return member
+        """A :class:`~rpu_tf.training.pbt_member.VAEMember` holding the best member's state
+        (built once: export, labelling and evaluation share it)."""
+        if self._best_member is None:
+            self._best_member = self.factory()
+            self._best_member.set_state(self.pbt.load_best_state())
+        return self._best_member
 
 
 def generation_images_for(data: GroundTruthData, generation_images: Optional[int],
