@@ -51,6 +51,8 @@ setup(
         # draws the figures under test; pandas and simplejson are what disentanglement_lib's
         # aggregate_results (the aggregated-results oracle) imports.
         "test": ["pytest>=7", "pillow", "six", "simplejson", "ray>=2.9", "matplotlib", "pandas"],
+        # NVIDIA GPUs: TensorFlow with its CUDA libraries (benchmarks/device_check.sh uses it).
+        "gpu": ["tensorflow[and-cuda]>=2.16,<3"],
         # Distributed PBT: members in Ray actors (rpu_tf.pbt.ray_executor).
         "ray": ["ray>=2.9"],
         # Figures and images: rpu_visualize, rpu_compare, rPU-VAE reduction plots.

@@ -34,9 +34,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 B, L, BETA = 64, 10, 6.0
 
 
-def _stacked_step(k: int):
+def _stacked_step(k: int, dtype: str = "float32", jit_compile: bool = False):
+    """One stacked-layout train step for ``k`` replicas; ``dtype`` is the compute dtype of the
+    convolutions and matmuls ("float32", "bfloat16", "float16"; variables and losses stay
+    float32, no loss scaling: a throughput measurement only)."""
     import keras
     import tensorflow as tf
+
+    cd = tf.as_dtype(dtype)
+
+    def c(t):
+        return tf.cast(t, cd)
 
     init = keras.initializers.GlorotUniform(0)
     enc = [(4, 1, 32), (4, 32, 32), (2, 32, 64), (2, 64, 64)]  # (size, cin, cout) per replica
@@ -65,26 +73,26 @@ def _stacked_step(k: int):
     def log_density(x, m, lv):
         return -0.5 * ((x - m) ** 2 * tf.exp(-lv) + lv + math.log(2 * math.pi))
 
-    @tf.function
+    @tf.function(jit_compile=jit_compile)
     def step(x):  # x: (B, 64, 64, K), replica k's images in channel k
         with tf.GradientTape() as tape:
-            h = x
+            h = c(x)
             for w, b in zip(enc_w, enc_b):
-                h = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(h, w, 2, "SAME"), b))
+                h = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(h, c(w), 2, "SAME"), c(b)))
             h = tf.reshape(tf.transpose(tf.reshape(h, (B, 16, k, 64)), (2, 0, 1, 3)), (k, B, 1024))
-            h = tf.nn.relu(tf.matmul(h, dense["e5"][0]) + dense["e5"][1])
-            h = tf.matmul(h, dense["heads"][0]) + dense["heads"][1]
+            h = tf.nn.relu(tf.matmul(h, c(dense["e5"][0])) + c(dense["e5"][1]))
+            h = tf.cast(tf.matmul(h, c(dense["heads"][0])), tf.float32) + dense["heads"][1]
             mean, logvar = h[..., :L], h[..., L:]
             z = mean + tf.exp(logvar / 2) * tf.random.normal(tf.shape(mean))
-            g = tf.nn.relu(tf.matmul(z, dense["d1"][0]) + dense["d1"][1])
-            g = tf.nn.relu(tf.matmul(g, dense["d2"][0]) + dense["d2"][1])
+            g = tf.nn.relu(tf.matmul(c(z), c(dense["d1"][0])) + c(dense["d1"][1]))
+            g = tf.nn.relu(tf.matmul(g, c(dense["d2"][0])) + c(dense["d2"][1]))
             g = tf.reshape(tf.transpose(tf.reshape(g, (k, B, 4, 4, 64)), (1, 2, 3, 0, 4)),
                            (B, 4, 4, k * 64))
             size = 4
             for i, ((_, co), w, b) in enumerate(zip(dec, dec_w, dec_b)):
                 size *= 2
-                g = tf.nn.bias_add(tf.nn.conv2d_transpose(g, w, (B, size, size, k * co), 2, "SAME"), b)
-                g = tf.nn.relu(g) if i < 3 else g
+                g = tf.nn.bias_add(tf.nn.conv2d_transpose(g, c(w), (B, size, size, k * co), 2, "SAME"), c(b))
+                g = tf.nn.relu(g) if i < 3 else tf.cast(g, tf.float32)
             rec = tf.reduce_mean(tf.reduce_sum(
                 tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=g), [1, 2]), 0)  # (K,)
             kl = tf.reduce_mean(0.5 * tf.reduce_sum(mean ** 2 + tf.exp(logvar) - logvar - 1, 2), 1)

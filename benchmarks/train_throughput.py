@@ -1,24 +1,30 @@
-"""Training throughput: one beta-TCVAE, a 5-replica group in one step, and PyTorch.
+"""Training throughput: one beta-TCVAE and a 5-replica group, float32 vs auto precision,
+against PyTorch (fp32 eager, bf16 autocast) and against the machine's measured peak.
 
-Prints images/s and peak memory (RSS of the measuring process, TensorFlow/PyTorch runtime
-included) for:
+Prints images/s, achieved GFLOP/s, the ratio to the practical peak of the precision the case
+computes in, and peak memory (RSS of the measuring process, runtime included) for:
 
 - ``single``: one ``beta_tc_vae`` (conv_encoder/deconv_decoder, 64x64x1, batch 64), trained
-  by :class:`rpu_tf.training.ReplicaGroup` with ``K = 1`` (what ``rpu_train`` runs);
-- ``group``: ``K`` replicas (default 5) trained in one compiled step; images/s summed over
-  the replicas;
-- ``torch``: the same architecture, loss (Bernoulli + KL + (beta-1)·TC minibatch estimator)
-  and Adam in eager PyTorch with the same batch, when ``torch`` is importable.
+  by :class:`rpu_tf.training.ReplicaGroup` with ``K = 1`` (what ``rpu_train`` runs), in
+  float32 and in ``training.precision = "auto"`` (:mod:`rpu_tf.training.precision`);
+- ``group``: ``K`` replicas (default 5) in one compiled step, both precisions; images/s
+  summed over the replicas;
+- ``torch`` / ``torch_bf16``: the same architecture, loss (Bernoulli + KL + (beta-1)·TC
+  minibatch estimator) and Adam in eager PyTorch, fp32 and under ``torch.autocast("cpu",
+  torch.bfloat16)``, when ``torch`` is importable;
+- ``peak``: a large matmul (``--peak_size``) in float32 and bfloat16 with the thread pools
+  of the single model: the practical peak that ratios are taken against.
 
-Every case runs in its own subprocess (so peak RSS is its own and thread settings apply
-before the runtime starts), rounds are interleaved (``--rounds``), and the median over all
-measurements is reported. Training data comes from an in-memory bank of pre-rendered
-sprites, sampled by random index (the input pipeline is not what is measured; rpu_tf still
-prefetches it in a background thread as in training).
+FLOPs per image come from the model's layers (:mod:`rpu_tf.models.flops`: 3x the forward
+multiply-adds of every conv/dense layer), not from a constant. Every case runs in its own
+subprocess (its own peak RSS; thread settings applied before the runtime starts), rounds are
+interleaved (``--rounds``) and the median over all measurements is reported. Training data
+comes from an in-memory bank of pre-rendered sprites (the input pipeline is not measured;
+rpu_tf still prefetches it in a background thread as in training).
 
-Usage: python benchmarks/train_throughput.py [--steps 30] [--rounds 3]
+Usage: python benchmarks/train_throughput.py [--steps 30] [--rounds 3] [--batch_size 64]
        [--intra_op_threads N] [--inter_op_threads N] [--torch_threads N] [--jit_compile]
-       [--no_fused] [--no_gradient_check] [--cases single,group,torch]
+       [--no_fused] [--no_gradient_check] [--cases single,single_auto,group,group_auto,...]
 """
 
 from __future__ import annotations
@@ -60,11 +66,12 @@ def _bank(seed: int = 0) -> np.ndarray:
 # Workers (one per subprocess).
 # ---------------------------------------------------------------------------------------
 
-def _worker_tf(args, num_replicas: int) -> dict:
+def _worker_tf(args, num_replicas: int, precision: str) -> dict:
     import tensorflow as tf
 
     from rpu_tf.data.ground_truth_data import GroundTruthData
     from rpu_tf.models import make_model
+    from rpu_tf.models.flops import training_flops_per_image
     from rpu_tf.training.replica_group import ReplicaGroup
     from rpu_tf.training.runtime import configure_threads_for
 
@@ -82,7 +89,7 @@ def _worker_tf(args, num_replicas: int) -> dict:
     group = ReplicaGroup(model, Bank(), num_replicas=num_replicas, batch_size=args.batch_size,
                          random_seed=0, jit_compile=args.jit_compile,
                          fused_optimizer=not args.no_fused,
-                         check_gradients=not args.no_gradient_check)
+                         check_gradients=not args.no_gradient_check, precision=precision)
     group.train(args.warmup)
     rates = []
     for _ in range(args.repeats):
@@ -92,10 +99,38 @@ def _worker_tf(args, num_replicas: int) -> dict:
     return {"images_per_second": rates, "peak_rss_mib": _peak_rss_mib(),
             "threads": f"intra={tf.config.threading.get_intra_op_parallelism_threads() or 'auto'} "
                        f"inter={tf.config.threading.get_inter_op_parallelism_threads() or 'auto'}",
-            "tracing_count": group.tracing_count()}
+            "tracing_count": group.tracing_count(), "precision": group.precision,
+            "flops_per_image": training_flops_per_image(group.model(0))}
 
 
-def _worker_torch(args) -> dict:
+def _worker_peak(args) -> dict:
+    """Best-of GFLOP/s of an n x n matmul in float32 and bfloat16 (single-model threads)."""
+    import tensorflow as tf
+
+    from rpu_tf.training.runtime import configure_threads_for
+
+    configure_threads_for(1, args.intra_op_threads, args.inter_op_threads)
+    n = args.peak_size
+    out = {}
+    for name, dtype in (("float32", tf.float32), ("bfloat16", tf.bfloat16)):
+        a = tf.random.normal((n, n), dtype=tf.float32)
+        a, b = tf.cast(a, dtype), tf.cast(tf.transpose(a), dtype)
+        matmul = tf.function(lambda x, y: tf.reduce_sum(tf.cast(tf.matmul(x, y)[:1, :1], tf.float32)))
+        matmul(a, b).numpy()
+        best = 0.0
+        for _ in range(args.peak_repeats):
+            start = time.perf_counter()
+            matmul(a, b).numpy()
+            best = max(best, 2.0 * n ** 3 / (time.perf_counter() - start) / 1e9)
+        out[name] = best
+    return {"gflops": out, "images_per_second": [0.0], "peak_rss_mib": _peak_rss_mib(),
+            "threads": f"intra={tf.config.threading.get_intra_op_parallelism_threads()} "
+                       f"inter={tf.config.threading.get_inter_op_parallelism_threads()}"}
+
+
+def _worker_torch(args, bf16: bool = False) -> dict:
+    import contextlib
+
     import torch
     from torch import nn
 
@@ -127,12 +162,20 @@ def _worker_torch(args) -> dict:
 
     generator = torch.Generator().manual_seed(0)
 
+    def autocast():
+        if bf16:
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
     def step():
         x = bank[torch.randint(BANK_SIZE, (args.batch_size,), generator=generator)]
-        h = encoder(x)
-        mean, logvar = h[:, :NUM_LATENT], h[:, NUM_LATENT:]
+        with autocast():
+            h = encoder(x)
+        mean, logvar = h[:, :NUM_LATENT].float(), h[:, NUM_LATENT:].float()
         z = mean + torch.exp(logvar / 2) * torch.randn_like(mean)
-        logits = decoder(z)
+        with autocast():
+            logits = decoder(z)
+        logits = logits.float()
         rec = nn.functional.binary_cross_entropy_with_logits(
             logits, x, reduction="none").flatten(1).sum(1).mean()
         kl = (0.5 * (mean ** 2 + logvar.exp() - logvar - 1).sum(1)).mean()
@@ -154,7 +197,7 @@ def _worker_torch(args) -> dict:
         rates.append(args.batch_size * args.steps / (time.perf_counter() - start))
     return {"images_per_second": rates, "peak_rss_mib": _peak_rss_mib(),
             "threads": f"intra={torch.get_num_threads()} inter={torch.get_num_interop_threads()}",
-            "version": torch.__version__}
+            "version": torch.__version__, "precision": "bf16 autocast" if bf16 else "float32"}
 
 
 # ---------------------------------------------------------------------------------------
@@ -173,7 +216,7 @@ def _torch_available() -> bool:
 def _run_worker(case: str, args) -> dict:
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", case]
     for name in ("steps", "warmup", "repeats", "batch_size", "num_replicas",
-                 "intra_op_threads", "inter_op_threads", "torch_threads"):
+                 "intra_op_threads", "inter_op_threads", "torch_threads", "peak_size", "peak_repeats"):
         value = getattr(args, name)
         if value is not None:
             cmd += [f"--{name}", str(value)]
@@ -182,6 +225,25 @@ def _run_worker(case: str, args) -> dict:
             cmd.append(f"--{name}")
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+CASES = {
+    # name: (label, replicas, precision)
+    "single": ("rpu_tf 1 model, float32", 1, "float32"),
+    "single_auto": ("rpu_tf 1 model, auto", 1, "auto"),
+    "group": ("rpu_tf {k} replicas in one step, float32", None, "float32"),
+    "group_auto": ("rpu_tf {k} replicas in one step, auto", None, "auto"),
+    "torch": ("PyTorch 1 model, fp32 eager", 1, "float32"),
+    "torch_bf16": ("PyTorch 1 model, bf16 autocast", 1, "bfloat16"),
+}
+
+
+def _flops_per_image(results) -> float:
+    for runs in results.values():
+        for run in runs:
+            if "flops_per_image" in run:
+                return float(run["flops_per_image"])
+    return float("nan")
 
 
 def main() -> None:
@@ -202,48 +264,75 @@ def main() -> None:
     parser.add_argument("--no_fused", action="store_true", help="Keras' unfused Adam")
     parser.add_argument("--no_gradient_check", action="store_true",
                         help="skip the finite-gradient check of each step")
-    parser.add_argument("--cases", default="single,group,torch")
+    parser.add_argument("--peak_size", type=int, default=2048, help="matmul size of the peak case")
+    parser.add_argument("--peak_repeats", type=int, default=5)
+    parser.add_argument("--cases", default="single,single_auto,group,group_auto,torch,torch_bf16")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.worker:
-        if args.worker == "torch":
-            result = _worker_torch(args)
+        if args.worker == "peak":
+            result = _worker_peak(args)
+        elif args.worker.startswith("torch"):
+            result = _worker_torch(args, bf16=args.worker == "torch_bf16")
         else:
-            result = _worker_tf(args, 1 if args.worker == "single" else args.num_replicas)
+            _, replicas, precision = CASES[args.worker]
+            result = _worker_tf(args, replicas or args.num_replicas, precision)
         print(json.dumps(result))
         return
 
     cases = [c for c in args.cases.split(",") if c]
-    if "torch" in cases and not _torch_available():
+    unknown = sorted(set(cases) - set(CASES))
+    if unknown:
+        parser.error(f"unknown cases {unknown}; known: {', '.join(CASES)}")
+    if any(c.startswith("torch") for c in cases) and not _torch_available():
         print("torch is not installed: skipping the PyTorch comparison.")
-        cases.remove("torch")
-    labels = {"single": "rpu_tf beta_tc_vae, 1 model",
-              "group": f"rpu_tf beta_tc_vae, {args.num_replicas} replicas in one step",
-              "torch": "PyTorch beta_tc_vae, 1 model (eager)"}
+        cases = [c for c in cases if not c.startswith("torch")]
     results: dict[str, list[dict]] = {c: [] for c in cases}
     load_before = os.getloadavg()
+    peak = _run_worker("peak", args)
     for _ in range(args.rounds):
         for case in cases:
             results[case].append(_run_worker(case, args))
     load_after = os.getloadavg()
 
+    from rpu_tf.training.precision import auto_precision
+
     median = {c: statistics.median([r for res in results[c] for r in res["images_per_second"]])
               for c in cases}
+    flops = _flops_per_image(results)
+    peaks = peak["gflops"]
     print(f"beta_tc_vae conv 64x64x1, batch {args.batch_size}, {args.steps} steps x "
           f"{args.repeats} repeats x {args.rounds} rounds; XLA {'on' if args.jit_compile else 'off'}, "
           f"{'Keras' if args.no_fused else 'fused'} Adam; cpus {os.cpu_count()}; "
           f"load average {load_before[0]:.2f} -> {load_after[0]:.2f}")
-    print(f"{'case':<44} {'images/s':>9} {'min..max':>13} {'peak RSS MiB':>13}  threads")
+    print("auto precision here: %s (%s)" % auto_precision())
+    print(f"training FLOPs per image (3x forward, from the layers): {flops / 1e6:.1f} M")
+    print(f"practical peak ({args.peak_size}^3 matmul, {peak['threads']}): "
+          f"float32 {peaks['float32']:.0f} GFLOP/s, bfloat16 {peaks['bfloat16']:.0f} GFLOP/s")
+    print(f"{'case':<40} {'images/s':>9} {'min..max':>13} {'GFLOP/s':>8} {'of peak':>8} "
+          f"{'RSS MiB':>8}  threads")
     for case in cases:
         rates = [r for res in results[case] for r in res["images_per_second"]]
         rss = max(res["peak_rss_mib"] for res in results[case])
-        print(f"{labels[case]:<44} {median[case]:>9.0f} {min(rates):>6.0f}..{max(rates):<6.0f} "
-              f"{rss:>13.0f}  {results[case][0]['threads']}")
-    if "single" in median and "torch" in median:
-        print(f"single / PyTorch: {median['single'] / median['torch']:.2f}x (target >= 1.2x)")
-    if "single" in median and "group" in median:
-        print(f"group / single:   {median['group'] / median['single']:.2f}x (target >= 1.15x)")
+        label, _, _ = CASES[case]
+        computed = results[case][0].get("precision", "float32")
+        peak_of = peaks["bfloat16"] if "bfloat16" in computed or "bf16" in computed else peaks["float32"]
+        gflops = median[case] * flops / 1e9
+        print(f"{label.format(k=args.num_replicas) + ' [' + computed + ']':<40} {median[case]:>9.0f} "
+              f"{min(rates):>6.0f}..{max(rates):<6.0f} {gflops:>8.1f} {gflops / peak_of:>8.2f} "
+              f"{rss:>8.0f}  {results[case][0]['threads']}")
+
+    def ratio(a, b, what):
+        if a in median and b in median:
+            print(f"{what}: {median[a] / median[b]:.2f}x")
+
+    ratio("single_auto", "single", "single auto / float32")
+    ratio("group_auto", "group", "group auto / float32")
+    ratio("single_auto", "torch", "single auto / PyTorch fp32")
+    ratio("single", "torch", "single float32 / PyTorch fp32")
+    ratio("single_auto", "torch_bf16", "single auto / PyTorch bf16")
+    ratio("group", "single", "group / single (float32)")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from rpu_tf.models.architectures import (
     DECODERS,
     DISCRIMINATORS,
     ENCODERS,
+    PRECISIONS,
     build_decoder,
     build_discriminator,
     build_encoder,
@@ -31,6 +32,7 @@ from rpu_tf.models.vae import (
     BetaVAE,
     DIPVAE,
     FactorVAE,
+    as_float32,
     clone_model,
     compute_gaussian_kl,
     get_model_class,
@@ -41,7 +43,7 @@ from rpu_tf.models.vae import (
 __all__ = [
     "DECODERS", "DISCRIMINATORS", "ENCODERS", "MODELS", "RECONSTRUCTION_LOSSES",
     "AnnealedVAE", "BaseVAE", "BetaTCVAE", "BetaVAE", "DIPVAE", "FactorVAE",
-    "ReconstructionLoss", "bernoulli_loss", "build_decoder", "build_discriminator",
+    "PRECISIONS", "ReconstructionLoss", "as_float32", "bernoulli_loss", "build_decoder", "build_discriminator",
     "build_encoder", "check_observation_shape", "clone_model", "compute_gaussian_kl",
     "gaussian_log_density", "get_model_class", "l2_loss", "make_model", "total_correlation",
 ]

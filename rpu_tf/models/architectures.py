@@ -10,12 +10,16 @@ Architectures (rows 1 and 3 of Table 1 in the beta-VAE paper, as in disentanglem
 - ``fc_decoder``: dense 1200, 1200, 1200 (tanh), dense ``prod(observation_shape)``.
 - ``fc_discriminator``: six dense 1000 (leaky ReLU, slope 0.2), dense 2 logits.
 
-Builders take plain arguments ``(observation_shape, num_latent, seed)`` and return a
+Builders take plain arguments ``(observation_shape, num_latent, seed, dtype)`` and return a
 ``keras.Model``: encoders map ``(batch,) + observation_shape`` float32 images in [0, 1] to
 ``(mean, log_var)``, each ``(batch, num_latent)``; decoders map ``(batch, num_latent)`` to
 logits of shape ``(batch,) + observation_shape``. Weights are Glorot-uniform with zero biases
 (TensorFlow's ``tf.layers`` defaults that disentanglement_lib used); ``seed`` makes them
-reproducible.
+reproducible. ``dtype`` is a Keras dtype policy name (:data:`PRECISIONS`): ``"float32"``, or
+``"mixed_bfloat16"`` / ``"mixed_float16"``, where the hidden layers compute in 16 bits while
+their variables stay float32; the Gaussian heads (``means``, ``log_var``) and the decoder's
+logits are float32 in every policy, so codes are never rounded to 16 bits and the losses
+see float32.
 
 Gin names are disentanglement_lib's: ``encoder.encoder_fn = @conv_encoder``,
 ``encoder.num_latent``, ``decoder.decoder_fn = @deconv_decoder``,
@@ -32,6 +36,22 @@ import keras
 import numpy as np
 
 Shape = tuple[int, int, int]
+#: Keras dtype policies the builders accept.
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
+def check_precision(dtype: str) -> str:
+    """Returns ``dtype`` if it is one of :data:`PRECISIONS`, else raises ``ValueError``."""
+    if dtype not in PRECISIONS:
+        raise ValueError(f"Unknown precision {dtype!r}; known: {', '.join(PRECISIONS)}.")
+    return dtype
+
+
+def _float32_output(x, dtype: str, name: str):
+    """``x`` cast to float32 by a weightless layer when the policy computes in 16 bits."""
+    if dtype == "float32":
+        return x
+    return keras.layers.Activation("linear", dtype="float32", name=name)(x)
 
 
 class _SeedSequence:
@@ -45,9 +65,10 @@ class _SeedSequence:
         return keras.initializers.GlorotUniform(seed=seed)
 
 
-def _dense(units: int, seeds: _SeedSequence, activation=None, name=None) -> keras.layers.Dense:
+def _dense(units: int, seeds: _SeedSequence, activation=None, name=None,
+           dtype: str = "float32") -> keras.layers.Dense:
     return keras.layers.Dense(units, activation=activation, kernel_initializer=seeds.kernel(),
-                              name=name)
+                              name=name, dtype=dtype)
 
 
 def _conv_shape_error(name: str, observation_shape: Sequence[int]) -> Optional[str]:
@@ -66,65 +87,67 @@ def _fc_shape_error(name: str, observation_shape: Sequence[int]) -> Optional[str
 
 
 def conv_encoder(observation_shape: Shape, num_latent: int, seed: Optional[int] = None,
-                 name: str = "encoder") -> keras.Model:
+                 name: str = "encoder", dtype: str = "float32") -> keras.Model:
     """Convolutional Gaussian encoder (beta-VAE paper, chairs architecture)."""
     seeds = _SeedSequence(seed)
     x = keras.Input(tuple(observation_shape), name="images")
     h = x
     for i, (filters, size) in enumerate([(32, 4), (32, 4), (64, 2), (64, 2)], start=1):
         h = keras.layers.Conv2D(filters, size, strides=2, padding="same", activation="relu",
-                                kernel_initializer=seeds.kernel(), name=f"e{i}")(h)
-    h = keras.layers.Flatten()(h)
-    h = _dense(256, seeds, "relu", name="e5")(h)
+                                kernel_initializer=seeds.kernel(), name=f"e{i}", dtype=dtype)(h)
+    h = keras.layers.Flatten(dtype=dtype)(h)
+    h = _dense(256, seeds, "relu", name="e5", dtype=dtype)(h)
     means = _dense(num_latent, seeds, name="means")(h)
     log_var = _dense(num_latent, seeds, name="log_var")(h)
     return keras.Model(x, [means, log_var], name=name)
 
 
 def fc_encoder(observation_shape: Shape, num_latent: int, seed: Optional[int] = None,
-               name: str = "encoder") -> keras.Model:
+               name: str = "encoder", dtype: str = "float32") -> keras.Model:
     """Fully connected Gaussian encoder (beta-VAE paper, dSprites architecture)."""
     seeds = _SeedSequence(seed)
     x = keras.Input(tuple(observation_shape), name="images")
-    h = keras.layers.Flatten()(x)
-    h = _dense(1200, seeds, "relu", name="e1")(h)
-    h = _dense(1200, seeds, "relu", name="e2")(h)
+    h = keras.layers.Flatten(dtype=dtype)(x)
+    h = _dense(1200, seeds, "relu", name="e1", dtype=dtype)(h)
+    h = _dense(1200, seeds, "relu", name="e2", dtype=dtype)(h)
     means = _dense(num_latent, seeds, name="means")(h)
     log_var = _dense(num_latent, seeds, name="log_var")(h)
     return keras.Model(x, [means, log_var], name=name)
 
 
 def deconv_decoder(observation_shape: Shape, num_latent: int, seed: Optional[int] = None,
-                   name: str = "decoder") -> keras.Model:
+                   name: str = "decoder", dtype: str = "float32") -> keras.Model:
     """Transposed-convolution decoder (beta-VAE paper, chairs architecture); outputs logits."""
     seeds = _SeedSequence(seed)
     z = keras.Input((num_latent,), name="latent_vectors")
-    h = _dense(256, seeds, "relu", name="d1")(z)
-    h = _dense(1024, seeds, "relu", name="d2")(h)
-    h = keras.layers.Reshape((4, 4, 64))(h)
+    h = _dense(256, seeds, "relu", name="d1", dtype=dtype)(z)
+    h = _dense(1024, seeds, "relu", name="d2", dtype=dtype)(h)
+    h = keras.layers.Reshape((4, 4, 64), dtype=dtype)(h)
     for i, filters in enumerate([64, 32, 32], start=3):
         h = keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same", activation="relu",
-                                         kernel_initializer=seeds.kernel(), name=f"d{i}")(h)
+                                         kernel_initializer=seeds.kernel(), name=f"d{i}",
+                                         dtype=dtype)(h)
     logits = keras.layers.Conv2DTranspose(int(observation_shape[2]), 4, strides=2, padding="same",
-                                          kernel_initializer=seeds.kernel(), name="d6")(h)
-    return keras.Model(z, logits, name=name)
+                                          kernel_initializer=seeds.kernel(), name="d6",
+                                          dtype=dtype)(h)
+    return keras.Model(z, _float32_output(logits, dtype, "logits"), name=name)
 
 
 def fc_decoder(observation_shape: Shape, num_latent: int, seed: Optional[int] = None,
-               name: str = "decoder") -> keras.Model:
+               name: str = "decoder", dtype: str = "float32") -> keras.Model:
     """Fully connected decoder (beta-VAE paper, dSprites architecture); outputs logits."""
     seeds = _SeedSequence(seed)
     z = keras.Input((num_latent,), name="latent_vectors")
     h = z
     for i in range(1, 4):
-        h = _dense(1200, seeds, "tanh", name=f"d{i}")(h)
-    h = _dense(int(np.prod(observation_shape)), seeds, name="d4")(h)
-    logits = keras.layers.Reshape(tuple(int(s) for s in observation_shape))(h)
-    return keras.Model(z, logits, name=name)
+        h = _dense(1200, seeds, "tanh", name=f"d{i}", dtype=dtype)(h)
+    h = _dense(int(np.prod(observation_shape)), seeds, name="d4", dtype=dtype)(h)
+    logits = keras.layers.Reshape(tuple(int(s) for s in observation_shape), dtype=dtype)(h)
+    return keras.Model(z, _float32_output(logits, dtype, "logits"), name=name)
 
 
 def fc_discriminator(num_latent: int, seed: Optional[int] = None,
-                     name: str = "discriminator") -> keras.Model:
+                     name: str = "discriminator", dtype: str = "float32") -> keras.Model:
     """FactorVAE's discriminator: ``(batch, num_latent)`` codes to ``(batch, 2)`` logits.
 
     Logit 0 scores "sample of q(z)", logit 1 "sample of prod_j q(z_j)" (shuffled codes).
@@ -133,8 +156,8 @@ def fc_discriminator(num_latent: int, seed: Optional[int] = None,
     z = keras.Input((num_latent,), name="codes")
     h = z
     for i in range(1, 7):
-        h = _dense(1000, seeds, name=f"d{i}")(h)
-        h = keras.layers.LeakyReLU(negative_slope=0.2)(h)
+        h = _dense(1000, seeds, name=f"d{i}", dtype=dtype)(h)
+        h = keras.layers.LeakyReLU(negative_slope=0.2, dtype=dtype)(h)
     logits = _dense(2, seeds, name="logits")(h)
     return keras.Model(z, logits, name=name)
 
@@ -185,24 +208,24 @@ def check_observation_shape(observation_shape: Sequence[int], encoder_fn: str,
 
 
 def build_encoder(encoder_fn: str, observation_shape: Shape, num_latent: int,
-                  seed: Optional[int] = None) -> keras.Model:
+                  seed: Optional[int] = None, dtype: str = "float32") -> keras.Model:
     """Builds the named encoder: images ``(batch,) + observation_shape`` to (mean, log_var)."""
     arch = ENCODERS[architecture_name(encoder_fn, "encoder", ENCODERS)]
-    return arch.build(tuple(observation_shape), int(num_latent), seed=seed)
+    return arch.build(tuple(observation_shape), int(num_latent), seed=seed, dtype=check_precision(dtype))
 
 
 def build_decoder(decoder_fn: str, observation_shape: Shape, num_latent: int,
-                  seed: Optional[int] = None) -> keras.Model:
+                  seed: Optional[int] = None, dtype: str = "float32") -> keras.Model:
     """Builds the named decoder: ``(batch, num_latent)`` to logits of the observation shape."""
     arch = DECODERS[architecture_name(decoder_fn, "decoder", DECODERS)]
-    return arch.build(tuple(observation_shape), int(num_latent), seed=seed)
+    return arch.build(tuple(observation_shape), int(num_latent), seed=seed, dtype=check_precision(dtype))
 
 
 def build_discriminator(discriminator_fn: str, num_latent: int,
-                        seed: Optional[int] = None) -> keras.Model:
+                        seed: Optional[int] = None, dtype: str = "float32") -> keras.Model:
     """Builds the named discriminator: ``(batch, num_latent)`` to ``(batch, 2)`` logits."""
     build = DISCRIMINATORS[architecture_name(discriminator_fn, "discriminator", DISCRIMINATORS)]
-    return build(int(num_latent), seed=seed)
+    return build(int(num_latent), seed=seed, dtype=check_precision(dtype))
 
 
 @gin.configurable("encoder", allowlist=["num_latent", "encoder_fn"])

@@ -124,6 +124,8 @@ class BaseVAE(keras.Model):
       reconstruction_loss: a :class:`ReconstructionLoss`, its dict, or ``None`` to read
         ``reconstruction_loss.*`` from gin.
       seed: integer seed of the weight initialisation (``None``: Keras' global RNG).
+      precision: Keras dtype policy of the networks (``"float32"``, ``"mixed_bfloat16"``,
+        ``"mixed_float16"``); variables, codes, logits and every loss term stay float32.
       **kwargs: passed to ``keras.Model`` (``name``, ...).
     """
 
@@ -139,8 +141,9 @@ class BaseVAE(keras.Model):
     def __init__(self, num_latent: Optional[int] = None, encoder_fn: Optional[str] = None,
                  decoder_fn: Optional[str] = None, reconstruction_loss=None,
                  seed: Optional[int] = None, hyperparameters: Optional[Mapping[str, float]] = None,
-                 **kwargs):
+                 precision: str = "float32", **kwargs):
         super().__init__(**kwargs)
+        self.precision = architectures.check_precision(precision)
         if num_latent is None or encoder_fn is None:
             gin_encoder, gin_num_latent = architectures.resolve_encoder()
             encoder_fn = gin_encoder if encoder_fn is None else encoder_fn
@@ -180,9 +183,9 @@ class BaseVAE(keras.Model):
             tuple(input_shape)[1:], self.encoder_fn, self.decoder_fn)
         self.observation_shape = shape
         self.encoder = architectures.build_encoder(
-            self.encoder_fn, shape, self.num_latent, seed=self._component_seed(1))
+            self.encoder_fn, shape, self.num_latent, seed=self._component_seed(1), dtype=self.precision)
         self.decoder = architectures.build_decoder(
-            self.decoder_fn, shape, self.num_latent, seed=self._component_seed(2))
+            self.decoder_fn, shape, self.num_latent, seed=self._component_seed(2), dtype=self.precision)
         self._build_extra()
 
     def _build_extra(self) -> None:
@@ -193,7 +196,7 @@ class BaseVAE(keras.Model):
         config.update(
             num_latent=self.num_latent, encoder_fn=self.encoder_fn, decoder_fn=self.decoder_fn,
             reconstruction_loss=dict(vars(self.reconstruction_loss)), seed=self.seed,
-            hyperparameters=self.hyperparameters())
+            hyperparameters=self.hyperparameters(), precision=self.precision)
         return config
 
     @classmethod
@@ -407,7 +410,7 @@ class FactorVAE(BaseVAE):
 
     def _build_extra(self) -> None:
         self.discriminator = architectures.build_discriminator(
-            self.discriminator_fn, self.num_latent, seed=self._component_seed(3))
+            self.discriminator_fn, self.num_latent, seed=self._component_seed(3), dtype=self.precision)
 
     def _discriminate(self, codes: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         logits = self.discriminator(codes)
@@ -501,16 +504,35 @@ def make_model(name: str, observation_shape: Optional[Sequence[int]] = None, **k
 
 
 def clone_model(model: BaseVAE, seed: Optional[int] = None,
-                observation_shape: Optional[Sequence[int]] = None) -> BaseVAE:
+                observation_shape: Optional[Sequence[int]] = None,
+                precision: Optional[str] = None) -> BaseVAE:
     """A new model with ``model``'s configuration and a different initialisation ``seed``.
 
-    The clone is built for ``observation_shape`` (default: ``model``'s, if it is built).
+    The clone is built for ``observation_shape`` (default: ``model``'s, if it is built) and
+    computes in ``precision`` (default: ``model``'s).
     """
     config = model.get_config()
     config["seed"] = seed
     config.pop("name", None)
+    if precision is not None:
+        config["precision"] = architectures.check_precision(precision)
     clone = type(model).from_config(config)
     shape = observation_shape if observation_shape is not None else model.observation_shape
     if shape is not None:
         clone.build((None,) + tuple(int(s) for s in shape))
     return clone
+
+
+def as_float32(model: BaseVAE) -> BaseVAE:
+    """``model`` itself if it computes in float32, else a float32 copy with the same weights.
+
+    Variables are float32 in every precision, so the copy is the same function up to the
+    16-bit rounding of the activations; exported models use it, so they run at full speed on
+    hardware without bfloat16/float16 arithmetic and match float32 evaluation code.
+    """
+    if model.precision == "float32":
+        return model
+    copy = clone_model(model, seed=model.seed, precision="float32")
+    copy.set_weights(model.get_weights())
+    return copy
+

@@ -177,7 +177,7 @@ def pbt_vae_with_gin(model_dir: str, overwrite: bool = False, gin_config_files: 
     parse_gin(gin_config_files, gin_bindings)
     try:
         options = runtime.runtime_options()
-        runtime.configure_threads_for(1, options.intra_op_threads, options.inter_op_threads)
+        runtime.configure(1, options)
         prepare_resumable_run_directory(model_dir, overwrite, PBT_SUBDIR)
         os.makedirs(model_dir, exist_ok=True)
         data = named_data.get_named_ground_truth_data()

@@ -6,7 +6,8 @@ Importing this package registers the ``vae_optimizer``, ``discriminator_optimize
 
 from rpu_tf.training.errors import NonFiniteLossError
 from rpu_tf.training.optimizers import AdamSpec, FusedAdam
-from rpu_tf.training.replica_group import ReplicaGroup, read_state
+from rpu_tf.training.replica_group import ReplicaGroup
+from rpu_tf.training.replica_state import read_state
 from rpu_tf.training.representation import (
     encode,
     gaussian_kl_per_latent,

@@ -8,7 +8,9 @@ The SavedModel has disentanglement_lib's TF-Hub signatures (same names, inputs a
   (apply a sigmoid for pixel intensities, as disentanglement_lib's consumers do);
 - ``reconstructions``: ``images`` -> ``images``, logits of the decoded sample of q(z|x).
 
-Load it with ``tf.saved_model.load(path).signatures["gaussian_encoder"](images=x)``; no
+Models trained in 16-bit precision are exported as float32 models with the same weights
+(:func:`~rpu_tf.models.vae.as_float32`): they run at full speed anywhere and match float32
+evaluation. Load it with ``tf.saved_model.load(path).signatures["gaussian_encoder"](images=x)``; no
 rpu_tf import needed. The Keras file (``keras.saving.load_model``) needs ``import
 rpu_tf.models`` for the model classes.
 """
@@ -22,7 +24,7 @@ import os
 import keras
 import tensorflow as tf
 
-from rpu_tf.models.vae import BaseVAE
+from rpu_tf.models.vae import BaseVAE, as_float32
 from rpu_tf.utils.files import atomic_write_dir
 
 SIGNATURES = ("gaussian_encoder", "decoder", "reconstructions", "representation")
@@ -82,7 +84,7 @@ def _quiet_saver_logs():
 
 def export_saved_model(model: BaseVAE, path: str) -> str:
     """Writes ``model`` as a SavedModel directory at ``path`` (atomically); returns ``path``."""
-    module = _ExportModule(model)
+    module = _ExportModule(as_float32(model))
     signatures = {name: getattr(module, name) for name in SIGNATURES}
     with _quiet_saver_logs():
         atomic_write_dir(path, lambda tmp: tf.saved_model.save(module, tmp, signatures=signatures))
@@ -97,7 +99,7 @@ def export_keras(model: BaseVAE, path: str) -> str:
     os.makedirs(folder, exist_ok=True)
     tmp = os.path.join(folder, "." + os.path.basename(path) + ".tmp.keras")
     try:
-        model.save(tmp)
+        as_float32(model).save(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

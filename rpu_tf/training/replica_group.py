@@ -5,16 +5,16 @@ of one architecture and one set of hyperparameters, each with its own initialisa
 stream and sampling noise. One compiled step takes a ``(K, batch, H, W, C)`` batch, computes
 the K losses in one graph (TensorFlow runs the K independent sub-graphs concurrently) and
 applies one Adam update to all K models' variables (Adam is elementwise, so this equals K
-separate optimizers). A single model is a group with ``K = 1``.
+separate optimizers; :mod:`rpu_tf.training.train_step`). A single model is a group with
+``K = 1``. The networks compute in the group's precision (:mod:`rpu_tf.training.precision`;
+float32, or bfloat16/float16 with float32 variables, codes and losses).
 
 Everything PBT changes is a variable read by the compiled step, so changing it never retraces:
 learning rate (the optimizer's variable), the model's hyperparameters (``beta``, ``gamma``,
 ...: non-trainable model variables) and the batch size (the step's input signature has a
-``None`` batch dimension). The group's full state — weights, hyperparameters, optimizer
-slots and counters, global step, batch size, data-stream and noise seeds — round-trips through
-:meth:`get_state` / :meth:`set_state` as a nested dict of numpy arrays (the format
-``rpu_tf.pbt`` stores), through :meth:`save` / :meth:`load` (atomic ``.npz``), and is copied
-group-to-group with :meth:`copy_from` (PBT's exploit).
+``None`` batch dimension). The group's full state round-trips through :meth:`get_state` /
+:meth:`set_state`, :meth:`save` / :meth:`load` and :meth:`copy_from` (PBT's exploit); see
+:mod:`rpu_tf.training.replica_state`.
 
 It follows ``rpu_tf.pbt.Trainable`` except for ``score`` (the VAE-specific scorer lives above
 this layer): ``initialize(seed, hyperparameters)``, ``get_state()``, ``set_state(state)``,
@@ -24,7 +24,6 @@ this layer): ``initialize(seed, hyperparameters)``, ``get_state()``, ``set_state
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import time
 from typing import Any, Mapping, Optional
@@ -34,16 +33,18 @@ import tensorflow as tf
 
 from rpu_tf.data.ground_truth_data import GroundTruthData
 from rpu_tf.models import architectures
-from rpu_tf.models.vae import BaseVAE, clone_model, get_model_class
+from rpu_tf.models.vae import BaseVAE, clone_model
+from rpu_tf.training import precision as precisions
+from rpu_tf.training import train_step
 from rpu_tf.training.data_stream import ReplicaBatchStream
 from rpu_tf.training.errors import NonFiniteLossError
 from rpu_tf.training.optimizers import OPTIMIZER_RESOLVERS, AdamSpec
-from rpu_tf.utils.state_files import load_state, save_state
+from rpu_tf.training.replica_state import STATE_FORMAT, ReplicaStateMixin, read_state
 from rpu_tf.utils.progress import progress as progress_bar
 
 logger = logging.getLogger(__name__)
 
-STATE_FORMAT = 1
+__all__ = ["ReplicaGroup", "STATE_FORMAT", "read_state"]
 _LR_NAMES = {"vae": "learning_rate", "discriminator": "discriminator_learning_rate"}
 _MAX_SEED = 2**31 - 1
 
@@ -64,13 +65,7 @@ def _derive_seeds(seed: int, num_replicas: int, with_init: bool = True) -> _Seed
     return _Seeds(init, data, noise)
 
 
-def _structure(model_config: Mapping[str, Any]) -> dict[str, Any]:
-    """The parts of a model config that fix the variables' shapes (not values, names, seed)."""
-    drop = {"name", "seed", "hyperparameters", "trainable", "dtype"}
-    return {k: v for k, v in model_config.items() if k not in drop}
-
-
-class ReplicaGroup:
+class ReplicaGroup(ReplicaStateMixin):
     """K replicas of ``model`` trained on ``data`` in one compiled step.
 
     Args:
@@ -87,12 +82,16 @@ class ReplicaGroup:
       jit_compile: compile the step with XLA (measured slower on CPU; try it on GPUs).
       fused_optimizer: one fused kernel per variable for Adam (same arithmetic).
       check_gradients: also treat non-finite gradients as a failed step.
+      precision: ``"float32"``, ``"mixed_bfloat16"``, ``"mixed_float16"`` or ``"auto"``
+        (:mod:`rpu_tf.training.precision`); ``None``: the process default
+        (:func:`~rpu_tf.training.precision.default_precision`, float32 unless a pipeline set it).
     """
 
     def __init__(self, model: BaseVAE, data: GroundTruthData, num_replicas: int = 5,
                  batch_size: int = 64, random_seed: int = 0,
                  optimizers: Optional[Mapping[str, AdamSpec]] = None, jit_compile: bool = False,
-                 fused_optimizer: bool = True, check_gradients: bool = True):
+                 fused_optimizer: bool = True, check_gradients: bool = True,
+                 precision: Optional[str] = None):
         if int(num_replicas) < 1:
             raise ValueError(f"num_replicas must be >= 1, got {num_replicas}.")
         self.num_replicas = int(num_replicas)
@@ -103,11 +102,13 @@ class ReplicaGroup:
         self.fused_optimizer = bool(fused_optimizer)
         self.check_gradients = bool(check_gradients)
         self._batch_size = self._check_batch_size(batch_size)
+        self.precision = precisions.resolve_precision(precision or precisions.default_precision())
 
         seeds = _derive_seeds(random_seed, self.num_replicas)
         self.models: list[BaseVAE] = []
         for seed in seeds.init:
-            self.models.append(clone_model(model, seed=seed, observation_shape=self.observation_shape))
+            self.models.append(clone_model(model, seed=seed, observation_shape=self.observation_shape,
+                                           precision=self.precision))
         self._stream = ReplicaBatchStream(data, seeds.data)
         self._step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
         self._noise_seeds = tf.Variable(np.asarray(seeds.noise, np.int64), trainable=False,
@@ -135,9 +136,13 @@ class ReplicaGroup:
         if optimizers:
             raise ValueError(f"Optimizers {sorted(optimizers)} are not used by "
                              f"{type(model).__name__}; it uses {sorted(self.optimizers)}.")
+        self._loss_scale = (precisions.DynamicLossScale()
+                            if precisions.needs_loss_scaling(self.precision) else None)
         self._train_fn = None
         self._eval_fn = None
         self.last_train_metrics: dict[str, np.ndarray] = {}
+        #: Steps skipped by float16 loss scaling (overflowing gradients) since construction.
+        self.skipped_steps = 0
 
     # -- small accessors -------------------------------------------------------------------
 
@@ -241,6 +246,9 @@ class ReplicaGroup:
                 if variable is not optimizer.learning_rate:  # keep the learning rate
                     variable.assign(np.zeros(variable.shape, variable.dtype))
         self._step.assign(0)
+        if self._loss_scale is not None:
+            self._loss_scale.scale.assign(self._loss_scale.initial_scale)
+            self._loss_scale.good_steps.assign(0)
         self._stream = ReplicaBatchStream(self.data, seeds.data)
         self._noise_seeds.assign(np.asarray(seeds.noise, np.int64))
         if hyperparameters:
@@ -248,55 +256,13 @@ class ReplicaGroup:
 
     # -- compiled steps --------------------------------------------------------------------
 
-    def _input_spec(self) -> tf.TensorSpec:
-        return tf.TensorSpec((self.num_replicas, None) + self.observation_shape, tf.float32,
+    def _step_parts(self) -> train_step.StepParts:
+        spec = tf.TensorSpec((self.num_replicas, None) + self.observation_shape, tf.float32,
                              name="images")
-
-    def _replica_terms(self, images: tf.Tensor, seeds: tf.Tensor, step: tf.Tensor):
-        """Loss terms of every replica; ``seeds`` is ``(K, 2)``."""
-        xs = tf.unstack(images, num=self.num_replicas)
-        return [model.loss_terms(x, seed=seeds[k], step=step)
-                for k, (model, x) in enumerate(zip(self.models, xs))]
-
-    def _build_train_fn(self):
-        opt_names = list(self.optimizers)
-
-        def train_step(images):
-            step = self._step.read_value()
-            seeds = tf.stack([self._noise_seeds, tf.fill([self.num_replicas], step)], axis=1)
-            with tf.GradientTape(persistent=len(opt_names) > 1) as tape:
-                terms = self._replica_terms(images, seeds, step)
-                objectives = {
-                    name: tf.add_n([t[self._objective_keys[name]] for t in terms])
-                    for name in opt_names
-                }
-            grads = {name: tape.gradient(objectives[name], self._objective_vars[name])
-                     for name in opt_names}
-            stacked = {key: tf.stack([t[key] for t in terms]) for key in terms[0]}
-            finite = [tf.reduce_all(tf.math.is_finite(v)) for v in stacked.values()]
-            if self.check_gradients:
-                finite += [tf.math.is_finite(tf.linalg.global_norm(g)) for g in grads.values()]
-            ok = tf.reduce_all(tf.stack(finite))
-
-            def apply():
-                for name in opt_names:
-                    self.optimizers[name].apply_gradients(zip(grads[name], self._objective_vars[name]))
-                self._step.assign_add(1)
-                return tf.constant(True)
-
-            applied = tf.cond(ok, apply, lambda: tf.constant(False))
-            return stacked, applied
-
-        return tf.function(train_step, input_signature=[self._input_spec()],
-                           jit_compile=self.jit_compile)
-
-    def _build_eval_fn(self):
-        def eval_step(images, seeds):
-            terms = self._replica_terms(images, seeds, self._step.read_value())
-            return {key: tf.stack([t[key] for t in terms]) for key in terms[0]}
-
-        return tf.function(eval_step, input_signature=[
-            self._input_spec(), tf.TensorSpec((self.num_replicas, 2), tf.int64, name="seeds")],
+        return train_step.StepParts(
+            models=self.models, optimizers=self.optimizers, objective_keys=self._objective_keys,
+            variables=self._objective_vars, global_step=self._step, noise_seeds=self._noise_seeds,
+            input_spec=spec, check_gradients=self.check_gradients, loss_scale=self._loss_scale,
             jit_compile=self.jit_compile)
 
     # -- training and evaluation -----------------------------------------------------------
@@ -330,7 +296,7 @@ class ReplicaGroup:
         if seed is not None:
             self.reseed(seed)
         if self._train_fn is None:
-            self._train_fn = self._build_train_fn()
+            self._train_fn = train_step.build_train_step(self._step_parts())
         batch_size = self._batch_size
         sums: dict[str, np.ndarray] = {}
         window: dict[str, np.ndarray] = {}
@@ -342,11 +308,9 @@ class ReplicaGroup:
         try:
             with self._stream.prefetch(batch_size, num_steps) as batches:
                 for done, images in enumerate(batches, start=1):
-                    terms, applied = self._train_fn(images)
+                    terms, status = self._train_fn(images)
                     values = {k: v.numpy() for k, v in terms.items()}
-                    if not bool(applied):
-                        raise NonFiniteLossError(self.step, self.hyperparameters(),
-                                                 {k: v.tolist() for k, v in values.items()})
+                    self._check_status(int(status), values)
                     for key, value in values.items():
                         sums[key] = sums.get(key, 0.0) + value
                         window[key] = window.get(key, 0.0) + value
@@ -370,6 +334,16 @@ class ReplicaGroup:
         metrics["global_step"] = float(self.step)
         return metrics
 
+    def _check_status(self, status: int, values: Mapping[str, np.ndarray]) -> None:
+        """Raises for a failed step; counts float16 overflow skips (a persistent one fails)."""
+        if status == train_step.OVERFLOW:
+            self.skipped_steps += 1
+            if float(self._loss_scale.scale.numpy()) > 1e-3:
+                return
+        if status != train_step.APPLIED:
+            raise NonFiniteLossError(self.step, self.hyperparameters(),
+                                     {k: v.tolist() for k, v in values.items()})
+
     def _log_window(self, desc: str, done: int, total: int, window: Mapping[str, Any],
                     steps: int) -> None:
         terms = ", ".join(f"{k} {float(np.mean(v)) / max(steps, 1):.3f}" for k, v in window.items()
@@ -387,7 +361,7 @@ class ReplicaGroup:
         if int(num_batches) < 1:
             raise ValueError(f"num_batches must be >= 1, got {num_batches}.")
         if self._eval_fn is None:
-            self._eval_fn = self._build_eval_fn()
+            self._eval_fn = train_step.build_eval_step(self._step_parts())
         batch_size = self._check_batch_size(batch_size or self._batch_size)
         seeds = _derive_seeds(seed, self.num_replicas, with_init=False)
         stream = ReplicaBatchStream(self.data, seeds.data)
@@ -400,115 +374,3 @@ class ReplicaGroup:
                 for key, value in terms.items():
                     sums[key] = sums.get(key, 0.0) + value.numpy().astype(np.float64)
         return {k: v / int(num_batches) for k, v in sums.items()}
-
-    # -- state -----------------------------------------------------------------------------
-
-    def _config(self) -> dict[str, Any]:
-        model_config = self.models[0].get_config()
-        return {
-            "format": STATE_FORMAT,
-            "model": self.model_class.gin_name,
-            "model_config": {k: v for k, v in model_config.items() if k not in ("name", "seed")},
-            "num_replicas": self.num_replicas,
-            "observation_shape": list(self.observation_shape),
-            "optimizers": {k: dataclasses.asdict(v) for k, v in self.optimizer_specs.items()},
-        }
-
-    def get_state(self) -> dict[str, Any]:
-        """The full state as a nested dict of numpy arrays (keys without '/').
-
-        ``{"config": <json str>, "replicas": {"0": {"000": w, ...}, ...},
-        "optimizers": {"vae": {"000": v, ...}}, "counters": {"step", "batch_size"},
-        "rng": {"noise_seeds": (K,), "data": {"0": {"key", "pos", "has_gauss",
-        "cached_gaussian"}, ...}}}``. Weights include the model hyperparameters; optimizer
-        variables include the learning rate.
-        """
-        data_rng = {}
-        for k, (_, key, pos, has_gauss, cached) in enumerate(self._stream.get_state()):
-            data_rng[str(k)] = {"key": np.asarray(key, np.uint32), "pos": np.int64(pos),
-                                "has_gauss": np.int64(has_gauss),
-                                "cached_gaussian": np.float64(cached)}
-        return {
-            "config": np.asarray(json.dumps(self._config(), sort_keys=True)),
-            "replicas": {str(k): {f"{i:03d}": w for i, w in enumerate(m.get_weights())}
-                         for k, m in enumerate(self.models)},
-            "optimizers": {name: {f"{i:03d}": v.numpy() for i, v in enumerate(opt.variables)}
-                           for name, opt in self.optimizers.items()},
-            "counters": {"step": np.int64(self.step), "batch_size": np.int64(self._batch_size)},
-            "rng": {"noise_seeds": self._noise_seeds.numpy(), "data": data_rng},
-        }
-
-    def _check_compatible(self, config: Mapping[str, Any]) -> None:
-        mine = self._config()
-        problems = []
-        if config.get("format") != STATE_FORMAT:
-            problems.append(f"state format {config.get('format')} (expected {STATE_FORMAT})")
-        for key in ("model", "num_replicas", "observation_shape"):
-            if config.get(key) != mine[key]:
-                problems.append(f"{key} {config.get(key)!r} (this group: {mine[key]!r})")
-        theirs = _structure(config.get("model_config", {}))
-        ours = _structure(mine["model_config"])
-        if theirs != ours:
-            problems.append(f"architecture {theirs} (this group: {ours})")
-        if sorted(config.get("optimizers", {})) != sorted(mine["optimizers"]):
-            problems.append(f"optimizers {sorted(config.get('optimizers', {}))}")
-        if problems:
-            raise ValueError("State does not fit this replica group: " + "; ".join(problems) + ".")
-
-    def set_state(self, state: Mapping[str, Any]) -> None:
-        """Takes on a state from :meth:`get_state` (of this or another compatible group)."""
-        config = json.loads(str(np.asarray(state["config"])))
-        self._check_compatible(config)
-        for k, model in enumerate(self.models):
-            weights = state["replicas"][str(k)]
-            model.set_weights([np.asarray(weights[key]) for key in sorted(weights)])
-        for name, optimizer in self.optimizers.items():
-            values = state["optimizers"][name]
-            keys = sorted(values)
-            if len(keys) != len(optimizer.variables):
-                raise ValueError(f"State has {len(keys)} {name} optimizer variables, this group "
-                                 f"{len(optimizer.variables)}.")
-            for variable, key in zip(optimizer.variables, keys):
-                variable.assign(np.asarray(values[key]))
-        self._step.assign(int(np.asarray(state["counters"]["step"])))
-        self._batch_size = self._check_batch_size(int(np.asarray(state["counters"]["batch_size"])))
-        self._noise_seeds.assign(np.asarray(state["rng"]["noise_seeds"], np.int64))
-        data_rng = state["rng"]["data"]
-        self._stream.set_state([
-            ("MT19937", np.asarray(s["key"], np.uint32), int(np.asarray(s["pos"])),
-             int(np.asarray(s["has_gauss"])), float(np.asarray(s["cached_gaussian"])))
-            for s in (data_rng[str(k)] for k in range(self.num_replicas))])
-
-    def copy_from(self, other: "ReplicaGroup") -> None:
-        """Copies ``other``'s complete state (PBT exploit): weights, optimizer, counters, streams."""
-        self.set_state(other.get_state())
-
-    def save(self, path: str) -> None:
-        """Writes the state to ``path`` (.npz) atomically (temp file, fsync, rename)."""
-        save_state(path, self.get_state())
-
-    def load(self, path: str) -> None:
-        """Restores a state written by :meth:`save`."""
-        self.set_state(read_state(path))
-
-    @classmethod
-    def restore(cls, path: str, data: GroundTruthData, **options) -> "ReplicaGroup":
-        """A new group built from the configuration stored in ``path``, with its state.
-
-        ``options`` are :class:`ReplicaGroup` keyword arguments (``jit_compile``, ...).
-        """
-        state = read_state(path)
-        config = json.loads(str(np.asarray(state["config"])))
-        model_config = dict(config["model_config"])
-        prototype = get_model_class(config["model"]).from_config(model_config)
-        optimizers = {k: AdamSpec(**v) for k, v in config["optimizers"].items()}
-        group = cls(prototype, data, num_replicas=config["num_replicas"],
-                    optimizers=optimizers, **options)
-        group.set_state(state)
-        return group
-
-
-def read_state(path: str) -> dict[str, Any]:
-    """Reads a state file written by :meth:`ReplicaGroup.save` (nested dict of arrays)."""
-    return load_state(path)
-

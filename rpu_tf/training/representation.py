@@ -18,6 +18,10 @@ import tensorflow as tf
 
 from rpu_tf.models.vae import BaseVAE
 
+#: Images per encoder call when whole data sets are encoded (measured with
+#: ``benchmarks/encode_throughput.py``).
+DEFAULT_ENCODE_BATCH_SIZE = 256
+
 RepresentationFunction = Callable[[np.ndarray], np.ndarray]
 UDRRepresentationFunction = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -38,7 +42,7 @@ def _compiled_encoder(model: BaseVAE):
 
 
 def encode(model: BaseVAE, observations: np.ndarray,
-           batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+           batch_size: int = DEFAULT_ENCODE_BATCH_SIZE) -> tuple[np.ndarray, np.ndarray]:
     """Means and log-variances of q(z|x), each float32 ``(num, num_latent)``."""
     obs = np.asarray(observations, dtype=np.float32)
     expected = tuple(model.observation_shape or ())
@@ -69,7 +73,7 @@ def gaussian_kl_per_latent(mean: np.ndarray, logvar: np.ndarray) -> np.ndarray:
 
 
 def encode_data_set(model: BaseVAE, data, indices: Optional[np.ndarray] = None, chunk_size: int = 4096,
-                    batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+                    batch_size: int = DEFAULT_ENCODE_BATCH_SIZE) -> tuple[np.ndarray, np.ndarray]:
     """Means and log-variances of every observation of a finite data set (or ``indices``).
 
     Reads ``chunk_size`` observations at a time through ``observations_from_indices``, so
@@ -86,12 +90,12 @@ def encode_data_set(model: BaseVAE, data, indices: Optional[np.ndarray] = None, 
     return np.concatenate(means), np.concatenate(logvars)
 
 
-def kl_per_latent(model: BaseVAE, observations: np.ndarray, batch_size: int = 256) -> np.ndarray:
+def kl_per_latent(model: BaseVAE, observations: np.ndarray, batch_size: int = DEFAULT_ENCODE_BATCH_SIZE) -> np.ndarray:
     """Per-latent KL to the prior of ``model`` averaged over ``observations``, ``(num_latent,)``."""
     return gaussian_kl_per_latent(*encode(model, observations, batch_size))
 
 
-def mean_representation_function(model: BaseVAE, batch_size: int = 256) -> RepresentationFunction:
+def mean_representation_function(model: BaseVAE, batch_size: int = DEFAULT_ENCODE_BATCH_SIZE) -> RepresentationFunction:
     """``f(observations) -> mean of q(z|x)``, float32 ``(num, num_latent)``."""
 
     def representation(observations: np.ndarray) -> np.ndarray:
@@ -101,7 +105,7 @@ def mean_representation_function(model: BaseVAE, batch_size: int = 256) -> Repre
 
 
 def sampled_representation_function(model: BaseVAE, random_state: np.random.RandomState,
-                                    batch_size: int = 256) -> RepresentationFunction:
+                                    batch_size: int = DEFAULT_ENCODE_BATCH_SIZE) -> RepresentationFunction:
     """``f(observations) -> one sample of q(z|x)`` (noise from ``random_state``), float32."""
 
     def representation(observations: np.ndarray) -> np.ndarray:
@@ -112,7 +116,7 @@ def sampled_representation_function(model: BaseVAE, random_state: np.random.Rand
     return representation
 
 
-def udr_representation_function(model: BaseVAE, batch_size: int = 256) -> UDRRepresentationFunction:
+def udr_representation_function(model: BaseVAE, batch_size: int = DEFAULT_ENCODE_BATCH_SIZE) -> UDRRepresentationFunction:
     """``f(observations) -> (mean, kl_per_latent)`` as disentanglement_lib's UDR expects."""
 
     def representation(observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -122,7 +126,7 @@ def udr_representation_function(model: BaseVAE, batch_size: int = 256) -> UDRRep
     return representation
 
 
-def representation_function(model: BaseVAE, kind: str = "mean", batch_size: int = 256,
+def representation_function(model: BaseVAE, kind: str = "mean", batch_size: int = DEFAULT_ENCODE_BATCH_SIZE,
                             random_state: Optional[np.random.RandomState] = None) -> RepresentationFunction:
     """``kind`` ``"mean"`` or ``"sampled"`` (disentanglement_lib's postprocessing names)."""
     if kind == "mean":
@@ -134,13 +138,13 @@ def representation_function(model: BaseVAE, kind: str = "mean", batch_size: int 
     raise ValueError(f"Unknown representation kind {kind!r}; known: 'mean', 'sampled'.")
 
 
-def group_representation_functions(group, kind: str = "mean", batch_size: int = 256,
+def group_representation_functions(group, kind: str = "mean", batch_size: int = DEFAULT_ENCODE_BATCH_SIZE,
                                    random_state: Optional[np.random.RandomState] = None
                                    ) -> list[RepresentationFunction]:
     """One representation function per replica of a ``ReplicaGroup``."""
     return [representation_function(m, kind, batch_size, random_state) for m in group.models]
 
 
-def group_udr_representation_functions(group, batch_size: int = 256) -> list[UDRRepresentationFunction]:
+def group_udr_representation_functions(group, batch_size: int = DEFAULT_ENCODE_BATCH_SIZE) -> list[UDRRepresentationFunction]:
     """One ``(mean, kl_per_latent)`` function per replica, for UDR over the group."""
     return [udr_representation_function(m, batch_size) for m in group.models]

@@ -1,9 +1,11 @@
-"""Runtime settings of training (gin scope ``training``): threads, XLA, fused Adam, progress.
+"""Runtime settings of training (gin scope ``training``): threads, precision, XLA, progress.
 
 Defaults suit any machine: without a GPU, thread pools follow :func:`auto_threads` for the
 number of models trained per step (``None``; with a GPU, TensorFlow's defaults), a GPU is
-used when one is visible, and XLA is off (measured slower on CPU for
-these models; enable it with ``training.jit_compile = True`` to try it on a GPU).
+used when one is visible, the precision is ``"auto"`` (bfloat16 compute where the CPU or GPU
+has it, else float32; :mod:`rpu_tf.training.precision`; force float32 with
+``training.precision = "float32"``), and XLA is off (measured slower on CPU for these
+models; enable it with ``training.jit_compile = True`` to try it on a GPU).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Optional
 
 import gin
 import tensorflow as tf
+
+from rpu_tf.training import precision as precisions
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +33,8 @@ class RuntimeOptions:
       jit_compile: compile train steps with XLA.
       fused_optimizer: fused Adam kernel per variable (same arithmetic as Keras' Adam).
       progress: show a progress bar while training.
+      precision: ``"auto"``, ``"float32"``, ``"mixed_bfloat16"`` or ``"mixed_float16"``
+        (:mod:`rpu_tf.training.precision`).
     """
 
     intra_op_threads: Optional[int] = None
@@ -36,19 +42,30 @@ class RuntimeOptions:
     jit_compile: bool = False
     fused_optimizer: bool = True
     progress: bool = True
+    precision: str = "auto"
 
 
 @gin.configurable("training")
 def runtime_options(intra_op_threads: Optional[int] = None,
                     inter_op_threads: Optional[int] = None, jit_compile: bool = False,
-                    fused_optimizer: bool = True, progress: bool = True) -> RuntimeOptions:
+                    fused_optimizer: bool = True, progress: bool = True,
+                    precision: str = "auto") -> RuntimeOptions:
     """Reads ``training.*`` from gin into :class:`RuntimeOptions`."""
     for name, value in (("intra_op_threads", intra_op_threads),
                         ("inter_op_threads", inter_op_threads)):
         if value is not None and int(value) < 0:
             raise ValueError(f"training.{name} must be >= 0 or None, got {value}.")
+    if precision not in precisions.CHOICES:
+        raise ValueError(f"Unknown training.precision {precision!r}; known: {', '.join(precisions.CHOICES)}.")
     return RuntimeOptions(intra_op_threads, inter_op_threads, bool(jit_compile),
-                          bool(fused_optimizer), bool(progress))
+                          bool(fused_optimizer), bool(progress), precision)
+
+
+def configure(num_replicas: int, options: RuntimeOptions) -> str:
+    """Applies ``options`` before training: thread pools (:func:`configure_threads_for`) and
+    the default precision of replica groups; returns the concrete precision."""
+    configure_threads_for(num_replicas, options.intra_op_threads, options.inter_op_threads)
+    return precisions.set_default_precision(options.precision)
 
 
 def auto_threads(num_replicas: int, cpu_count: Optional[int] = None) -> tuple[int, int]:

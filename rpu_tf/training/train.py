@@ -15,7 +15,8 @@ Gin parameters are disentanglement_lib's (scope ``model``): ``model.model = @bet
 ``model.training_steps``, ``model.random_seed``, ``model.batch_size``, ``model.eval_steps``
 (batches averaged for ``train_results.json``, default 1000), ``model.name``,
 ``model.model_num``; the data set is ``dataset.name``. Runtime settings are ``training.*``
-(:mod:`rpu_tf.training.runtime`).
+(:mod:`rpu_tf.training.runtime`; ``training.precision``, recorded as ``precision`` in
+``train_results.json``).
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def train(model_dir: str, overwrite: bool = False, model: BaseVAE = gin.REQUIRED
     if int(training_steps) < 0:
         raise ValueError(f"model.training_steps must be >= 0, got {training_steps}.")
     options = runtime.runtime_options()
-    runtime.configure_threads_for(1, options.intra_op_threads, options.inter_op_threads)
+    runtime.configure(1, options)
     prepare_run_directory(model_dir, overwrite)
     start = time.time()
     dataset = named_data.get_named_ground_truth_data()
@@ -105,10 +106,10 @@ def train(model_dir: str, overwrite: bool = False, model: BaseVAE = gin.REQUIRED
                          jit_compile=options.jit_compile,
                          fused_optimizer=options.fused_optimizer)
     trained = group.model(0)
-    logger.info("Training %s (%d latents, %s/%s) on %s %s for %d steps of %d images; %s.",
+    logger.info("Training %s (%d latents, %s/%s) on %s %s for %d steps of %d images in %s; %s.",
                 type(trained).__name__, trained.num_latent, trained.encoder_fn,
                 trained.decoder_fn, dataset.name, tuple(group.observation_shape),
-                training_steps, group.batch_size, runtime.describe_devices())
+                training_steps, group.batch_size, group.precision, runtime.describe_devices())
     metrics = group.train(int(training_steps), progress=options.progress, desc="rpu_train",
                           log_every=max(1, int(training_steps) // 10))
     logger.info("Trained %d steps at %.0f images/s; mean training loss %.3f.", group.step,
@@ -121,6 +122,7 @@ def train(model_dir: str, overwrite: bool = False, model: BaseVAE = gin.REQUIRED
     evaluation = group.evaluate(int(eval_steps), seed=int(random_state.randint(2**31 - 1)))
     results: dict[str, Any] = {k: float(evaluation[k][0]) for k in RESULT_KEYS if k in evaluation}
     results["global_step"] = group.step
+    results["precision"] = group.precision
     results["elapsed_time"] = time.time() - start
     update_result_directory(os.path.join(output, "results"), "train", results)
     logger.info("Wrote %s (reconstruction_loss %.3f, elapsed %.1fs).", output,
@@ -137,7 +139,7 @@ def train_with_gin(model_dir: str, overwrite: bool = False,
         # Thread pools must be set before the first TensorFlow op, and gin builds the model
         # (creating variables) when it calls train().
         options = runtime.runtime_options()
-        runtime.configure_threads_for(1, options.intra_op_threads, options.inter_op_threads)
+        runtime.configure(1, options)
         return train(model_dir, overwrite)
     finally:
         gin.clear_config()

@@ -1,0 +1,119 @@
+"""The compiled training and evaluation steps of a replica group (one ``tf.function`` each).
+
+One step takes a ``(K, batch) + observation_shape`` float32 batch, computes the K replicas'
+loss terms in one graph (TensorFlow runs the K independent sub-graphs concurrently), and
+applies one update per optimizer to all K models' variables (Adam is elementwise, so this
+equals K separate optimizers). In 16-bit precisions the networks compute in bfloat16 or
+float16 while variables, gradients, optimizer state and loss terms stay float32; with float16
+the objective is loss-scaled (:class:`~rpu_tf.training.precision.DynamicLossScale`).
+
+A step returns ``(terms, status)``: ``terms`` maps each loss term to its ``(K,)`` values and
+``status`` is :data:`APPLIED`, :data:`NON_FINITE` (a loss term, or a gradient when gradients
+are checked, was NaN/Inf: nothing was updated) or :data:`OVERFLOW` (float16 only: the scaled
+gradients overflowed, the update was skipped and the loss scale halved).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Mapping, Optional, Sequence
+
+import tensorflow as tf
+
+from rpu_tf.training.precision import DynamicLossScale
+
+APPLIED, NON_FINITE, OVERFLOW = 1, 0, 2
+
+
+@dataclasses.dataclass
+class StepParts:
+    """What the compiled steps close over (all owned by the replica group).
+
+    Attributes:
+      models: the K replicas.
+      optimizers: optimizer name -> Keras optimizer built for ``variables[name]``.
+      objective_keys: optimizer name -> the loss-term key it minimises.
+      variables: optimizer name -> the variables of all K replicas it updates.
+      global_step: int64 variable, completed updates (incremented on :data:`APPLIED`).
+      noise_seeds: ``(K,)`` int64 variable, the replicas' sampling-noise seeds.
+      input_spec: the batch's ``tf.TensorSpec``.
+      check_gradients: also treat non-finite gradients as a failed step.
+      loss_scale: the float16 loss scale, else None.
+      jit_compile: XLA-compile the steps.
+    """
+
+    models: Sequence
+    optimizers: Mapping[str, object]
+    objective_keys: Mapping[str, str]
+    variables: Mapping[str, list]
+    global_step: tf.Variable
+    noise_seeds: tf.Variable
+    input_spec: tf.TensorSpec
+    check_gradients: bool = True
+    loss_scale: Optional[DynamicLossScale] = None
+    jit_compile: bool = False
+
+
+def _replica_terms(parts: StepParts, images: tf.Tensor, seeds: tf.Tensor, step: tf.Tensor):
+    """Loss terms of every replica; ``seeds`` is ``(K, 2)``."""
+    xs = tf.unstack(images, num=len(parts.models))
+    return [model.loss_terms(x, seed=seeds[k], step=step)
+            for k, (model, x) in enumerate(zip(parts.models, xs))]
+
+
+def _stack_terms(terms) -> dict[str, tf.Tensor]:
+    return {key: tf.stack([t[key] for t in terms]) for key in terms[0]}
+
+
+def build_train_step(parts: StepParts) -> Callable:
+    """``train_step(images) -> (terms, status)`` as one ``tf.function`` (see module doc)."""
+    opt_names = list(parts.optimizers)
+    num_replicas = len(parts.models)
+    scaler = parts.loss_scale
+
+    def train_step(images):
+        step = parts.global_step.read_value()
+        seeds = tf.stack([parts.noise_seeds, tf.fill([num_replicas], step)], axis=1)
+        with tf.GradientTape(persistent=len(opt_names) > 1) as tape:
+            terms = _replica_terms(parts, images, seeds, step)
+            objectives = {name: tf.add_n([t[parts.objective_keys[name]] for t in terms])
+                          for name in opt_names}
+            if scaler is not None:
+                objectives = {name: scaler.scale_loss(v) for name, v in objectives.items()}
+        grads = {name: tape.gradient(objectives[name], parts.variables[name]) for name in opt_names}
+        if scaler is not None:
+            grads = {name: scaler.unscale(g) for name, g in grads.items()}
+        stacked = _stack_terms(terms)
+        loss_ok = tf.reduce_all(tf.stack([tf.reduce_all(tf.math.is_finite(v)) for v in stacked.values()]))
+        grads_ok = tf.constant(True)
+        if parts.check_gradients or scaler is not None:
+            grads_ok = tf.reduce_all(tf.stack(
+                [tf.math.is_finite(tf.linalg.global_norm(g)) for g in grads.values()]))
+        ok = tf.logical_and(loss_ok, grads_ok)
+
+        def apply():
+            for name in opt_names:
+                parts.optimizers[name].apply_gradients(zip(grads[name], parts.variables[name]))
+            parts.global_step.assign_add(1)
+            return tf.constant(True)
+
+        tf.cond(ok, apply, lambda: tf.constant(False))
+        status = tf.where(ok, APPLIED, NON_FINITE)
+        if scaler is not None:
+            # Finite loss but overflowing scaled gradients: skip, halve the scale, go on.
+            scaler.update(ok)
+            status = tf.where(tf.logical_and(loss_ok, tf.logical_not(grads_ok)), OVERFLOW, status)
+        return stacked, status
+
+    return tf.function(train_step, input_signature=[parts.input_spec], jit_compile=parts.jit_compile)
+
+
+def build_eval_step(parts: StepParts) -> Callable:
+    """``eval_step(images, seeds) -> terms`` without updating; ``seeds`` is ``(K, 2)`` int64."""
+
+    def eval_step(images, seeds):
+        return _stack_terms(_replica_terms(parts, images, seeds, parts.global_step.read_value()))
+
+    return tf.function(eval_step, input_signature=[
+        parts.input_spec, tf.TensorSpec((len(parts.models), 2), tf.int64, name="seeds")],
+        jit_compile=parts.jit_compile)
