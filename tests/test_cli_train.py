@@ -109,9 +109,9 @@ def test_overwrite_replaces_a_run(tmp_path):
 
 def test_unsupported_shape_fails_before_training(tmp_path):
     model_dir = str(tmp_path / "run")
-    with pytest.raises(ValueError, match=r"conv_encoder supports observations of shape \(64, 64"):
+    with pytest.raises(ValueError, match=r"conv_encoder supports square observations .* got \(40, 40, 1\)"):
         train_with_gin(model_dir, False, [os.path.join(BASELINES, "beta_tc_vae.gin")],
-                       TINY + ["sprites.image_size = 32"])
+                       TINY + ["sprites.image_size = 40"])
     assert not os.path.exists(os.path.join(model_dir, "model"))
 
 

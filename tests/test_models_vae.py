@@ -1,5 +1,7 @@
 """The VAE zoo: loss terms against numpy, shapes, gin names, errors, serialization."""
 
+import re
+
 import gin
 import keras
 import numpy as np
@@ -140,9 +142,24 @@ def test_encode_decode_shapes(encoder_fn, decoder_fn, shape):
 def test_conv_architecture_rejects_other_image_sizes():
     model = make_model("beta_tc_vae", beta=2.0, num_latent=4, encoder_fn="conv_encoder",
                        decoder_fn="deconv_decoder", reconstruction_loss=BERNOULLI)
-    with pytest.raises(ValueError, match=r"conv_encoder supports observations of shape \(64, 64, "
-                                         r"channels\), got \(32, 32, 1\)"):
-        model.build((None, 32, 32, 1))
+    for shape in ((40, 40, 1), (16, 16, 1), (64, 32, 1)):
+        with pytest.raises(ValueError, match=r"conv_encoder supports square observations whose side is a "
+                                             r"multiple of 16 \(at least 32\).*got " + re.escape(str(shape))):
+            model.build((None,) + shape)
+
+
+def test_conv_architecture_runs_on_32x32_with_the_same_layers():
+    small = make_model("beta_tc_vae", (32, 32, 1), beta=2.0, num_latent=4, encoder_fn="conv_encoder",
+                       decoder_fn="deconv_decoder", reconstruction_loss=BERNOULLI, seed=0)
+    large = make_model("beta_tc_vae", (64, 64, 1), beta=2.0, num_latent=4, encoder_fn="conv_encoder",
+                       decoder_fn="deconv_decoder", reconstruction_loss=BERNOULLI, seed=0)
+    x = np.zeros((2, 32, 32, 1), np.float32)
+    mean, _ = small.encode(x)
+    assert small.decode(mean).shape == (2, 32, 32, 1)
+    assert [type(l) for l in small.encoder.layers] == [type(l) for l in large.encoder.layers]
+    assert small.encoder.get_layer("e5").kernel.shape == (256, 256)  # 2x2x64 flattened
+    assert large.encoder.get_layer("e5").kernel.shape == (1024, 256)
+    assert small.decoder.get_layer("d2").kernel.shape == (256, 256)
     with pytest.raises(ValueError, match="height, width, channels"):
         architectures.check_observation_shape((64, 64), "fc_encoder", "fc_decoder")
 

@@ -189,7 +189,7 @@ def test_unsupported_observation_shape_is_rejected_before_training():
 
     model = make_model("beta_tc_vae", beta=2.0, num_latent=4, encoder_fn="conv_encoder",
                        decoder_fn="deconv_decoder", reconstruction_loss={"loss_fn": "l2_loss"})
-    with pytest.raises(ValueError, match="conv_encoder supports observations of shape"):
+    with pytest.raises(ValueError, match="conv_encoder supports square observations"):
         ReplicaGroup(model, BlobData(size=16), num_replicas=1)
 
 

@@ -6,6 +6,10 @@ Architectures (rows 1 and 3 of Table 1 in the beta-VAE paper, as in disentanglem
   (ReLU), then two dense heads ``means`` and ``log_var`` of size ``num_latent``.
 - ``deconv_decoder``: dense 256, 1024 (ReLU), reshape 4x4x64, transposed conv 64, 32, 32
   (4x4/2, ReLU) and ``channels`` (4x4/2, no activation).
+
+The conv pair also accepts square images whose side is another multiple of 16 (e.g. 32x32
+for fast CPU configs: the same layers, with the flattened code and the decoder's first
+feature map ``side/16`` wide instead of 4); 64x64 is disentanglement_lib's architecture.
 - ``fc_encoder``: dense 1200, 1200 (ReLU), heads ``means``/``log_var``.
 - ``fc_decoder``: dense 1200, 1200, 1200 (tanh), dense ``prod(observation_shape)``.
 - ``fc_discriminator``: six dense 1000 (leaky ReLU, slope 0.2), dense 2 logits.
@@ -73,9 +77,10 @@ def _dense(units: int, seeds: _SeedSequence, activation=None, name=None,
 
 def _conv_shape_error(name: str, observation_shape: Sequence[int]) -> Optional[str]:
     shape = tuple(observation_shape)
-    if len(shape) != 3 or shape[0] != 64 or shape[1] != 64 or shape[2] < 1:
-        return (f"{name} supports observations of shape (64, 64, channels), got {shape}; "
-                "resize the data to 64x64 or use fc_encoder/fc_decoder.")
+    if (len(shape) != 3 or shape[0] != shape[1] or shape[0] < 32 or shape[0] % 16 or shape[2] < 1):
+        return (f"{name} supports square observations whose side is a multiple of 16 (at least 32), "
+                f"(64, 64, channels) as in disentanglement_lib or e.g. (32, 32, channels); got "
+                f"{shape}. Resize the data or use fc_encoder/fc_decoder.")
     return None
 
 
@@ -121,8 +126,9 @@ def deconv_decoder(observation_shape: Shape, num_latent: int, seed: Optional[int
     seeds = _SeedSequence(seed)
     z = keras.Input((num_latent,), name="latent_vectors")
     h = _dense(256, seeds, "relu", name="d1", dtype=dtype)(z)
-    h = _dense(1024, seeds, "relu", name="d2", dtype=dtype)(h)
-    h = keras.layers.Reshape((4, 4, 64), dtype=dtype)(h)
+    side = int(observation_shape[0]) // 16  # 4 for disentanglement_lib's 64x64
+    h = _dense(side * side * 64, seeds, "relu", name="d2", dtype=dtype)(h)
+    h = keras.layers.Reshape((side, side, 64), dtype=dtype)(h)
     for i, filters in enumerate([64, 32, 32], start=3):
         h = keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same", activation="relu",
                                          kernel_initializer=seeds.kernel(), name=f"d{i}",
