@@ -91,6 +91,13 @@ def _fc_shape_error(name: str, observation_shape: Sequence[int]) -> Optional[str
     return None
 
 
+def _gaussian_encoder(images, hidden, num_latent: int, seeds: _SeedSequence, name: str) -> keras.Model:
+    """The encoder model: float32 ``means`` and ``log_var`` heads (never 16-bit) on ``hidden``."""
+    means = _dense(num_latent, seeds, name="means")(hidden)
+    log_var = _dense(num_latent, seeds, name="log_var")(hidden)
+    return keras.Model(images, [means, log_var], name=name)
+
+
 def conv_encoder(observation_shape: Shape, num_latent: int, seed: Optional[int] = None,
                  name: str = "encoder", dtype: str = "float32") -> keras.Model:
     """Convolutional Gaussian encoder (beta-VAE paper, chairs architecture)."""
@@ -102,9 +109,7 @@ def conv_encoder(observation_shape: Shape, num_latent: int, seed: Optional[int] 
                                 kernel_initializer=seeds.kernel(), name=f"e{i}", dtype=dtype)(h)
     h = keras.layers.Flatten(dtype=dtype)(h)
     h = _dense(256, seeds, "relu", name="e5", dtype=dtype)(h)
-    means = _dense(num_latent, seeds, name="means")(h)
-    log_var = _dense(num_latent, seeds, name="log_var")(h)
-    return keras.Model(x, [means, log_var], name=name)
+    return _gaussian_encoder(x, h, num_latent, seeds, name)
 
 
 def fc_encoder(observation_shape: Shape, num_latent: int, seed: Optional[int] = None,
@@ -115,9 +120,7 @@ def fc_encoder(observation_shape: Shape, num_latent: int, seed: Optional[int] = 
     h = keras.layers.Flatten(dtype=dtype)(x)
     h = _dense(1200, seeds, "relu", name="e1", dtype=dtype)(h)
     h = _dense(1200, seeds, "relu", name="e2", dtype=dtype)(h)
-    means = _dense(num_latent, seeds, name="means")(h)
-    log_var = _dense(num_latent, seeds, name="log_var")(h)
-    return keras.Model(x, [means, log_var], name=name)
+    return _gaussian_encoder(x, h, num_latent, seeds, name)
 
 
 def deconv_decoder(observation_shape: Shape, num_latent: int, seed: Optional[int] = None,

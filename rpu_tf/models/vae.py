@@ -26,296 +26,52 @@ encoder, decoder (and discriminator) are built on the first :meth:`build` from t
 architecture names, so a model built from gin can be cloned without gin
 (``type(m).from_config(m.get_config())``).
 """
-
 from __future__ import annotations
 
-from typing import Any, ClassVar, Mapping, Optional, Sequence
+from typing import Optional, Sequence
 
 import gin
 import keras
 import tensorflow as tf
 
 from rpu_tf.models import architectures
-from rpu_tf.models.losses import ReconstructionLoss, gaussian_log_density, resolve_reconstruction_loss
+from rpu_tf.models.base_vae import BaseVAE
+from rpu_tf.models.regularizers import (_sub_seed, anneal, compute_covariance_z_mean, compute_gaussian_kl,
+                                        regularize_diag_off_diag_dip, shuffle_codes, total_correlation)
 
-Seed = Optional[tf.Tensor]  # shape-[2] int32/int64 tensor for stateless random ops, or None
-
-
-# ----------------------------------------------------------------------------------------
-# Loss helpers (TensorFlow, batch-first).
-# ----------------------------------------------------------------------------------------
-
-def compute_gaussian_kl(z_mean: tf.Tensor, z_logvar: tf.Tensor) -> tf.Tensor:
-    """KL(N(mean, exp(logvar)) || N(0, I)) summed over latents, averaged over the batch (nats)."""
-    return tf.reduce_mean(
-        0.5 * tf.reduce_sum(tf.square(z_mean) + tf.exp(z_logvar) - z_logvar - 1.0, axis=1))
-
-
-def total_correlation(z: tf.Tensor, z_mean: tf.Tensor, z_logvar: tf.Tensor) -> tf.Tensor:
-    """Minibatch estimate of the total correlation of q(z), as in disentanglement_lib.
-
-    ``mean_j [log sum_i q(z_j | x_i) - sum_l log sum_i q(z_jl | x_i)]``, leaving out the
-    constant ``(num_latent - 1) * log(batch_size * dataset_size)`` (irrelevant for training).
-
-    Args:
-      z: ``(batch, num_latent)`` samples of q(z|x).
-      z_mean, z_logvar: ``(batch, num_latent)`` parameters of q(z|x).
-
-    Returns:
-      Scalar tensor (nats).
-    """
-    # log q(z_j,l | x_i) indexed [j, i, l].
-    log_qz_prob = gaussian_log_density(z[:, None, :], z_mean[None, :, :], z_logvar[None, :, :])
-    log_qz_product = tf.reduce_sum(tf.reduce_logsumexp(log_qz_prob, axis=1), axis=1)
-    log_qz = tf.reduce_logsumexp(tf.reduce_sum(log_qz_prob, axis=2), axis=1)
-    return tf.reduce_mean(log_qz - log_qz_product)
-
-
-def shuffle_codes(z: tf.Tensor, seed: Seed = None) -> tf.Tensor:
-    """Permutes each latent dimension of ``z`` ``(batch, num_latent)`` independently over the batch."""
-    zt = tf.transpose(z)  # (num_latent, batch)
-    shape = tf.shape(zt)
-    if seed is None:
-        keys = tf.random.uniform(shape)
-    else:
-        keys = tf.random.stateless_uniform(shape, seed=seed)
-    perm = tf.argsort(keys, axis=1)
-    return tf.transpose(tf.gather(zt, perm, batch_dims=1))
-
-
-def compute_covariance_z_mean(z_mean: tf.Tensor) -> tf.Tensor:
-    """Covariance of the encoder means over the batch, ``(num_latent, num_latent)``."""
-    e_zzt = tf.reduce_mean(z_mean[:, :, None] * z_mean[:, None, :], axis=0)
-    e_z = tf.reduce_mean(z_mean, axis=0)
-    return e_zzt - e_z[:, None] * e_z[None, :]
-
-
-def regularize_diag_off_diag_dip(covariance: tf.Tensor, lambda_od, lambda_d) -> tf.Tensor:
-    """``lambda_od * sum(offdiag^2) + lambda_d * sum((diag - 1)^2)`` of a covariance matrix."""
-    diag = tf.linalg.diag_part(covariance)
-    off_diag = covariance - tf.linalg.diag(diag)
-    return lambda_od * tf.reduce_sum(off_diag ** 2) + lambda_d * tf.reduce_sum((diag - 1.0) ** 2)
-
-
-def anneal(c_max, step, iteration_threshold) -> tf.Tensor:
-    """Capacity ``min(c_max, c_max * step / iteration_threshold)`` of the AnnealedVAE."""
-    step = tf.cast(step, tf.float32)
-    return tf.minimum(c_max * 1.0, c_max * step / tf.cast(iteration_threshold, tf.float32))
-
-
-def _sub_seed(seed: Seed, index: int) -> Seed:
-    """A different stateless seed derived from ``seed`` for the ``index``-th random op."""
-    if seed is None:
-        return None
-    seed = tf.cast(seed, tf.int64)
-    return tf.stack([seed[0], seed[1] * 4 + index])
-
-
-# ----------------------------------------------------------------------------------------
-# Models.
-# ----------------------------------------------------------------------------------------
-
-class BaseVAE(keras.Model):
-    """Gaussian-encoder VAE; subclasses define :meth:`regularizer` and their hyperparameters.
-
-    Args:
-      num_latent, encoder_fn, decoder_fn: architecture (names as in
-        :mod:`rpu_tf.models.architectures`); ``None`` reads ``encoder.*``/``decoder.*`` from gin.
-      reconstruction_loss: a :class:`ReconstructionLoss`, its dict, or ``None`` to read
-        ``reconstruction_loss.*`` from gin.
-      seed: integer seed of the weight initialisation (``None``: Keras' global RNG).
-      precision: Keras dtype policy of the networks (``"float32"``, ``"mixed_bfloat16"``,
-        ``"mixed_float16"``); variables, codes, logits and every loss term stay float32.
-      **kwargs: passed to ``keras.Model`` (``name``, ...).
-    """
-
-    #: Hyperparameters stored as variables, in order (PBT may change any of them).
-    hyperparameter_names: ClassVar[tuple[str, ...]] = ()
-    #: The hyperparameter weighting the regulariser (what "beta" means for this model).
-    regularizer_weight_name: ClassVar[str] = ""
-    #: Whether ``loss_terms`` reports an ELBO.
-    reports_elbo: ClassVar[bool] = True
-    #: The gin scope / registry name.
-    gin_name: ClassVar[str] = ""
-
-    def __init__(self, num_latent: Optional[int] = None, encoder_fn: Optional[str] = None,
-                 decoder_fn: Optional[str] = None, reconstruction_loss=None,
-                 seed: Optional[int] = None, hyperparameters: Optional[Mapping[str, float]] = None,
-                 precision: str = "float32", **kwargs):
-        super().__init__(**kwargs)
-        self.precision = architectures.check_precision(precision)
-        if num_latent is None or encoder_fn is None:
-            gin_encoder, gin_num_latent = architectures.resolve_encoder()
-            encoder_fn = gin_encoder if encoder_fn is None else encoder_fn
-            num_latent = gin_num_latent if num_latent is None else num_latent
-        if decoder_fn is None:
-            decoder_fn = architectures.resolve_decoder()
-        self.num_latent = int(num_latent)
-        self.encoder_fn = architectures.architecture_name(encoder_fn, "encoder", architectures.ENCODERS)
-        self.decoder_fn = architectures.architecture_name(decoder_fn, "decoder", architectures.DECODERS)
-        if reconstruction_loss is None:
-            reconstruction_loss = resolve_reconstruction_loss()
-        elif isinstance(reconstruction_loss, Mapping):
-            reconstruction_loss = ReconstructionLoss(**reconstruction_loss)
-        self.reconstruction_loss: ReconstructionLoss = reconstruction_loss
-        self.seed = None if seed is None else int(seed)
-        self.observation_shape: Optional[tuple[int, int, int]] = None
-        values = dict(hyperparameters or {})
-        unknown = set(values) - set(self.hyperparameter_names)
-        if unknown:
-            raise ValueError(f"{type(self).__name__} has no hyperparameters {sorted(unknown)}; "
-                             f"known: {', '.join(self.hyperparameter_names)}.")
-        self._hparams: dict[str, keras.Variable] = {}
-        for hp_name in self.hyperparameter_names:
-            value = values[hp_name]
-            self._hparams[hp_name] = self.add_weight(
-                shape=(), initializer=keras.initializers.Constant(float(value)), dtype="float32",
-                trainable=False, name=hp_name)
-
-    # -- construction --------------------------------------------------------------------
-
-    def _component_seed(self, offset: int) -> Optional[int]:
-        return None if self.seed is None else (self.seed + 7919 * offset) % 2**31
-
-    def build(self, input_shape):
-        """Builds encoder and decoder for images of shape ``input_shape[1:]``."""
-        shape = architectures.check_observation_shape(
-            tuple(input_shape)[1:], self.encoder_fn, self.decoder_fn)
-        self.observation_shape = shape
-        self.encoder = architectures.build_encoder(
-            self.encoder_fn, shape, self.num_latent, seed=self._component_seed(1), dtype=self.precision)
-        self.decoder = architectures.build_decoder(
-            self.decoder_fn, shape, self.num_latent, seed=self._component_seed(2), dtype=self.precision)
-        self._build_extra()
-
-    def _build_extra(self) -> None:
-        """Hook for models with extra networks (FactorVAE's discriminator)."""
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update(
-            num_latent=self.num_latent, encoder_fn=self.encoder_fn, decoder_fn=self.decoder_fn,
-            reconstruction_loss=dict(vars(self.reconstruction_loss)), seed=self.seed,
-            hyperparameters=self.hyperparameters(), precision=self.precision)
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        hyper = config.pop("hyperparameters", {})
-        return cls(**hyper, **config)
-
-    # -- hyperparameters -----------------------------------------------------------------
-
-    def hyperparameters(self) -> dict[str, float]:
-        """Current hyperparameter values, ``{name: float}``."""
-        return {k: float(keras.ops.convert_to_numpy(v)) for k, v in self._hparams.items()}
-
-    def hyperparameter_variable(self, name: str) -> keras.Variable:
-        """The variable holding hyperparameter ``name`` (read inside compiled steps)."""
-        try:
-            return self._hparams[name]
-        except KeyError:
-            raise ValueError(f"{type(self).__name__} has no hyperparameter {name!r}; "
-                             f"known: {', '.join(self.hyperparameter_names)}.") from None
-
-    def set_hyperparameters(self, **values: float) -> None:
-        """Assigns hyperparameters by name (no retracing of compiled steps that read them)."""
-        for name, value in values.items():
-            self.hyperparameter_variable(name).assign(float(value))
-
-    # -- model ---------------------------------------------------------------------------
-
-    def encode(self, images: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        """Images ``(batch,) + observation_shape`` to ``(mean, log_var)``, ``(batch, num_latent)``."""
-        mean, log_var = self.encoder(images)
-        return mean, log_var
-
-    def decode(self, latents: tf.Tensor) -> tf.Tensor:
-        """Latents ``(batch, num_latent)`` to logits ``(batch,) + observation_shape``."""
-        return self.decoder(latents)
-
-    @staticmethod
-    def sample_from_latent_distribution(z_mean: tf.Tensor, z_logvar: tf.Tensor,
-                                        seed: Seed = None) -> tf.Tensor:
-        """One sample of N(mean, exp(logvar)); ``seed`` (shape [2]) makes it stateless."""
-        if seed is None:
-            eps = tf.random.normal(tf.shape(z_mean))
-        else:
-            eps = tf.random.stateless_normal(tf.shape(z_mean), seed=seed)
-        return z_mean + tf.exp(z_logvar / 2) * eps
-
-    def call(self, images, training=False):
-        """Deterministic reconstruction logits: ``decode(mean)``."""
-        mean, _ = self.encode(images)
-        return self.decode(mean)
-
-    # -- losses --------------------------------------------------------------------------
-
-    def regularizer(self, kl_loss, z_mean, z_logvar, z_sampled, step, seed: Seed = None):
-        """The regulariser added to the reconstruction loss (scalar)."""
-        raise NotImplementedError
-
-    def loss_terms(self, images: tf.Tensor, seed: Seed = None,
-                   step: Optional[tf.Tensor] = None) -> dict[str, tf.Tensor]:
-        """Scalar loss terms of one batch (see the module docstring); ``loss`` is minimised."""
-        z_mean, z_logvar = self.encode(images)
-        z_sampled = self.sample_from_latent_distribution(z_mean, z_logvar, _sub_seed(seed, 0))
-        reconstructions = self.decode(z_sampled)
-        reconstruction_loss = tf.reduce_mean(self.reconstruction_loss(images, reconstructions))
-        kl_loss = compute_gaussian_kl(z_mean, z_logvar)
-        step = tf.constant(0, tf.int64) if step is None else step
-        regularizer = self.regularizer(kl_loss, z_mean, z_logvar, z_sampled, step,
-                                       _sub_seed(seed, 1))
-        terms = {
-            "loss": reconstruction_loss + regularizer,
-            "reconstruction_loss": reconstruction_loss,
-            "regularizer": regularizer,
-            "kl_loss": kl_loss,
-        }
-        if self.reports_elbo:
-            terms["elbo"] = -(reconstruction_loss + kl_loss)
-        return terms
-
-    def optimizer_objectives(self) -> list[tuple[str, str, list]]:
-        """``(optimizer, loss-term key, variables)`` triples a trainer minimises each step.
-
-        ``optimizer`` names a gin optimizer scope: ``"vae"`` (``vae_optimizer``) or
-        ``"discriminator"`` (``discriminator_optimizer``).
-        """
-        return [("vae", "loss",
-                 list(self.encoder.trainable_variables) + list(self.decoder.trainable_variables))]
-
+__all__ = ["AnnealedVAE", "BaseVAE", "BetaTCVAE", "BetaVAE", "DIPVAE", "FactorVAE", "MODELS", "anneal",
+           "annealed_vae", "as_float32", "beta_tc_vae", "clone_model", "compute_covariance_z_mean",
+           "compute_gaussian_kl", "dip_vae", "factor_vae", "get_model_class", "make_model",
+           "regularize_diag_off_diag_dip", "shuffle_codes", "total_correlation", "vae"]
 
 _PACKAGE = "rpu_tf"
 
 
-
-@keras.saving.register_keras_serializable(package=_PACKAGE, name="vae")
-class BetaVAE(BaseVAE):
-    """beta-VAE (Higgins et al. 2017, Eq. 4): regulariser ``beta * KL``."""
+class _BetaModel(BaseVAE):
+    """A model whose one hyperparameter is ``beta``."""
 
     hyperparameter_names = ("beta",)
     regularizer_weight_name = "beta"
-    gin_name = "vae"
 
     def __init__(self, beta, **kwargs):
         super().__init__(hyperparameters={"beta": beta}, **kwargs)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE, name="vae")
+class BetaVAE(_BetaModel):
+    """beta-VAE (Higgins et al. 2017, Eq. 4): regulariser ``beta * KL``."""
+
+    gin_name = "vae"
 
     def regularizer(self, kl_loss, z_mean, z_logvar, z_sampled, step, seed=None):
         return self._hparams["beta"] * kl_loss
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE, name="beta_tc_vae")
-class BetaTCVAE(BaseVAE):
+class BetaTCVAE(_BetaModel):
     """beta-TCVAE (Chen et al. 2018, Eq. 4 with alpha = gamma = 1): ``KL + (beta - 1) * TC``."""
 
-    hyperparameter_names = ("beta",)
-    regularizer_weight_name = "beta"
     gin_name = "beta_tc_vae"
-
-    def __init__(self, beta, **kwargs):
-        super().__init__(hyperparameters={"beta": beta}, **kwargs)
 
     def regularizer(self, kl_loss, z_mean, z_logvar, z_sampled, step, seed=None):
         tc = total_correlation(z_sampled, z_mean, z_logvar)
