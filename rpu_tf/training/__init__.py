@@ -5,7 +5,7 @@ Importing this package registers the ``vae_optimizer``, ``discriminator_optimize
 """
 
 from rpu_tf.training.errors import NonFiniteLossError
-from rpu_tf.training.optimizers import AdamSpec, FusedAdam
+from rpu_tf.training.optimizers import AdamSpec
 from rpu_tf.training.replica_group import ReplicaGroup, read_state
 from rpu_tf.training.representation import (
     encode,
@@ -24,7 +24,7 @@ from rpu_tf.training.runtime import RuntimeOptions, auto_threads, configure_thre
 from rpu_tf.training.train import train, train_with_gin
 
 __all__ = [
-    "AdamSpec", "FusedAdam", "MIGScore", "MetricScore", "SurrogateMIGScore", "UDRScore", "VAEMember",
+    "AdamSpec", "MIGScore", "MetricScore", "SurrogateMIGScore", "UDRScore", "VAEMember",
     "VAEMemberFactory", "export_replica", "NonFiniteLossError", "ReplicaGroup", "RuntimeOptions",
     "auto_threads", "configure_threads", "configure_threads_for", "encode", "gaussian_kl_per_latent", "group_representation_functions",
     "group_udr_representation_functions", "kl_per_latent", "mean_representation_function",

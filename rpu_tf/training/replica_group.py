@@ -129,7 +129,7 @@ class ReplicaGroup:
                                  f"{', '.join(OPTIMIZER_RESOLVERS)}.")
             spec = optimizers.pop(opt_name, None) or OPTIMIZER_RESOLVERS[opt_name]()
             self.optimizer_specs[opt_name] = spec
-            optimizer = spec.build(fused=self.fused_optimizer, name=f"{opt_name}_adam")
+            optimizer = spec.build(name=f"{opt_name}_adam")
             optimizer.build(variables)
             self.optimizers[opt_name] = optimizer
         if optimizers:
