@@ -17,7 +17,7 @@ import os
 import gin
 
 from rpu_tf.data import named_data  # noqa: F401  (registers the data set configurables)
-from rpu_tf.results.layout import read_gin_bindings
+from rpu_tf.layout.results import read_gin_bindings
 
 logger = logging.getLogger(__name__)
 

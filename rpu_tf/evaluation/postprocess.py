@@ -30,8 +30,9 @@ import tensorflow as tf
 from rpu_tf.data import named_data
 from rpu_tf.evaluation import saved_models
 from rpu_tf.evaluation.auto_dataset import resolve_auto_dataset
-from rpu_tf.evaluation.model_dirs import SAVED_MODEL_DIR, locate_model, prepare_output_dir
-from rpu_tf.results.layout import update_result_directory
+from rpu_tf.evaluation.model_dirs import locate_model, prepare_output_dir
+from rpu_tf.layout.paths import SAVED_MODEL_DIR
+from rpu_tf.layout.results import update_result_directory
 
 logger = logging.getLogger(__name__)
 

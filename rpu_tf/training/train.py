@@ -31,7 +31,7 @@ import numpy as np
 
 from rpu_tf.data import named_data
 from rpu_tf.models.vae import BaseVAE
-from rpu_tf.results.layout import update_result_directory
+from rpu_tf.layout.results import update_result_directory
 from rpu_tf.training import runtime
 from rpu_tf.training.export import export_keras, export_saved_model
 from rpu_tf.training.replica_group import ReplicaGroup

@@ -12,6 +12,7 @@ import os
 from typing import Any, Callable, Mapping, Optional
 
 from rpu_tf.data.ground_truth_data import GroundTruthData
+from rpu_tf.layout import paths
 from rpu_tf.models.vae import BaseVAE, clone_model
 from rpu_tf.training.export import export_keras, export_saved_model
 from rpu_tf.training.optimizers import OPTIMIZER_RESOLVERS, AdamSpec
@@ -54,7 +55,7 @@ class VAEMemberFactory:
     Args:
       model: the model template (its class and config are kept, not the instance).
       data: the training data set (pickled to actors).
-      scorer: the member scorer (a picklable callable, e.g. :class:`~rpu_tf.training.scoring.UDRScore`).
+      scorer: the member scorer (a picklable callable, e.g. :class:`~rpu_tf.rpu.scoring.UDRScore`).
       num_replicas: replicas per member (paper: 5 for PBT-U-VAE, 1 for PBT-S-VAE).
       optimizers: Adam settings per optimizer name; None resolves them from gin now (in
         this process), so workers need no gin config.
@@ -82,15 +83,13 @@ class VAEMemberFactory:
 
 
 def export_replica(group: ReplicaGroup, replica: int, path: str) -> dict[str, str]:
-    """Writes replica ``replica`` of ``group`` as ``path/model.keras`` and ``path/saved_model``.
-
-    The layout is ``rpu_train``'s ``model/`` folder, so evaluation reads it alike.
-    """
+    """Writes replica ``replica`` of ``group`` in ``rpu_train``'s ``model/`` layout at ``path``
+    (Keras file and SavedModel), so evaluation reads it alike."""
     if not 0 <= int(replica) < group.num_replicas:
         raise ValueError(f"replica {replica} does not exist in a group of {group.num_replicas}.")
     model = group.model(int(replica))
-    return {"keras": export_keras(model, os.path.join(path, "model.keras")),
-            "saved_model": export_saved_model(model, os.path.join(path, "saved_model"))}
+    return {"keras": export_keras(model, os.path.join(path, paths.KERAS_FILE)),
+            "saved_model": export_saved_model(model, os.path.join(path, paths.SAVED_MODEL_DIR))}
 
 
 def best_replica(details: Mapping[str, Any]) -> int:
