@@ -153,9 +153,7 @@ class Representation(_SavedModelFolder):
 
     path: str
 
-    @property
-    def folder(self) -> str:
-        return self.path
+    folder = property(lambda self: self.path)
 
     @property
     def postprocess_gin(self) -> str:

@@ -67,10 +67,12 @@ ARTIFACTS_DIR = "artifacts"
 
 
 def postprocessed_dir(run_dir: str, representation: str) -> str:
+    """``RUN/postprocessed/<representation>``: a representation SavedModel and its results."""
     return os.path.join(run_dir, POSTPROCESSED_DIR, representation)
 
 
 def metric_dir(run_dir: str, representation: str, metric: str) -> str:
+    """``RUN/metrics/<representation>/<metric>``: one evaluation (its ``results/`` inside)."""
     return os.path.join(run_dir, METRICS_DIR, representation, metric)
 
 
@@ -116,12 +118,10 @@ def parse_checkpoint_file(path: str) -> tuple[int, int]:
 
 
 # --- an rPU-VAE run -----------------------------------------------------------------------------
-MANIFEST_FILE = "manifest.json"
-SUMMARY_FILE = "summary.json"
+MANIFEST_FILE, SUMMARY_FILE = "manifest.json", "summary.json"
 STAGES_DIR = "stages"
-LABELS_FILE = "labels.npz"
-TRAVERSALS_FIGURE = "traversals.png"
-REDUCTION_FIGURE = "reduction.png"
+#: In a stage's folder: its surrogate labels and its figures.
+LABELS_FILE, TRAVERSALS_FIGURE, REDUCTION_FIGURE = "labels.npz", "traversals.png", "reduction.png"
 
 
 def stage_dir(run_dir: str, name: str) -> str:
