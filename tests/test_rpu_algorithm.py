@@ -37,7 +37,7 @@ class Line(FactorGridData):
 SCRIPT = {
     "initial": (0.5, [0, 2]),
     "leaf1_meta1": (0.4, [1]),
-    "leaf1_meta2": (0.3, [0]),  # keeps 8 <= min_dataset_size: leaf-run 1 ends before meta3
+    "leaf1_meta2": (0.3, [0]),  # keeps 10 = min_dataset_size: leaf-run 1 ends before meta3
     "leaf2_meta1": (0.05, [0, 1]),  # UDR below the threshold
     "leaf3_meta1": (0.6, [2]),  # its reduction finds no structure
     "leaf4_meta1": (0.7, []),  # no active latent
@@ -45,7 +45,7 @@ SCRIPT = {
 #: (data set size, rank) -> kept positions; anything else: no structure.
 CUTS = {
     (N, 0): np.arange(0, 40), (N, 1): np.arange(40, 70), (N, 2): np.arange(70, 90), (N, 3): np.arange(88, 100),
-    (40, 0): np.arange(0, 25), (25, 0): np.arange(0, 8),
+    (40, 0): np.arange(0, 25), (25, 0): np.arange(0, 10),
 }
 #: Root indices each metaEpoch must train on.
 EXPECTED_DATA = {
@@ -124,14 +124,14 @@ def test_every_end_reason_and_the_rank_i_leaf_runs():
     records = {name: o.record for name, o in fake.journal.outcomes.items()}
     assert records["initial"].end_reason is None and records["initial"].kept_size == 40
     assert records["leaf1_meta1"].end_reason is None and records["leaf1_meta1"].kept_size == 25
-    assert records["leaf1_meta2"].end_reason is None and records["leaf1_meta2"].kept_size == 8
+    assert records["leaf1_meta2"].end_reason is None and records["leaf1_meta2"].kept_size == 10
     assert "below udr_threshold=0.1" in records["leaf2_meta1"].end_reason
     assert "no structure" in records["leaf3_meta1"].end_reason
     assert "no active latent" in records["leaf4_meta1"].end_reason
     assert [records[n].leaf_run for n in ORDER] == [None, 1, 1, 2, 3, 4]
     assert [records[n].meta_epoch for n in ORDER] == [0, 1, 2, 1, 1, 1]
     assert [records[n].dataset_size for n in ORDER] == [N, 40, 25, 30, 20, 12]
-    assert "leaf1_meta3" not in records  # 8 images left: not more than min_dataset_size
+    assert "leaf1_meta3" not in records  # 10 images left: not more than min_dataset_size=10
     # The initial metaEpoch's own (rank 0) reduction, then leaf-run i starts from the
     # rank-(i-1) cut of the initial labels, up to the first rank without a cut (no leaf-run 5).
     labels_0 = fake.journal.outcomes["initial"].labels
