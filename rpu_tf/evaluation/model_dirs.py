@@ -51,17 +51,10 @@ class TrainedModel(_SavedModelFolder):
     run_dir: str  # outputs (postprocessed/, metrics/, visualizations/) go here
     model_dir: str  # run_dir/model
 
-    @property
-    def folder(self) -> str:
-        return self.model_dir
-
-    @property
-    def train_gin(self) -> str:
-        return paths.step_gin(self.results_dir, "train")
-
-    @property
-    def train_results(self) -> str:
-        return paths.step_results_json(self.results_dir, "train")
+    folder = property(lambda self: self.model_dir)
+    #: The train step's operative gin config and results.
+    train_gin = property(lambda self: paths.step_gin(self.results_dir, "train"))
+    train_results = property(lambda self: paths.step_results_json(self.results_dir, "train"))
 
     def postprocessed_dir(self, representation: str) -> str:
         return paths.postprocessed_dir(self.run_dir, representation)
@@ -154,14 +147,9 @@ class Representation(_SavedModelFolder):
     path: str
 
     folder = property(lambda self: self.path)
-
-    @property
-    def postprocess_gin(self) -> str:
-        return paths.step_gin(self.results_dir, "postprocess")
-
-    @property
-    def aggregate(self) -> str:
-        return paths.step_aggregate_json(self.results_dir, "postprocess")
+    #: The postprocess step's operative gin config and aggregated results.
+    postprocess_gin = property(lambda self: paths.step_gin(self.results_dir, "postprocess"))
+    aggregate = property(lambda self: paths.step_aggregate_json(self.results_dir, "postprocess"))
 
 
 def locate_representation(path: str) -> Representation:
