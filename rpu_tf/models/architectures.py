@@ -65,13 +65,6 @@ def _fc_shape_error(name: str, observation_shape: Sequence[int]) -> Optional[str
     return None
 
 
-def _gaussian_encoder_model(x, h, num_latent: int, seeds: "_SeedSequence", name: str) -> keras.Model:
-    """The encoder ``x -> (means, log_var)``: two linear heads of ``num_latent`` on features ``h``."""
-    means = _dense(num_latent, seeds, name="means")(h)
-    log_var = _dense(num_latent, seeds, name="log_var")(h)
-    return keras.Model(x, [means, log_var], name=name)
-
-
 def conv_encoder(observation_shape: Shape, num_latent: int, seed: Optional[int] = None,
                  name: str = "encoder") -> keras.Model:
     """Convolutional Gaussian encoder (beta-VAE paper, chairs architecture)."""
@@ -83,7 +76,9 @@ def conv_encoder(observation_shape: Shape, num_latent: int, seed: Optional[int] 
                                 kernel_initializer=seeds.kernel(), name=f"e{i}")(h)
     h = keras.layers.Flatten()(h)
     h = _dense(256, seeds, "relu", name="e5")(h)
-    return _gaussian_encoder_model(x, h, num_latent, seeds, name)
+    means = _dense(num_latent, seeds, name="means")(h)
+    log_var = _dense(num_latent, seeds, name="log_var")(h)
+    return keras.Model(x, [means, log_var], name=name)
 
 
 def fc_encoder(observation_shape: Shape, num_latent: int, seed: Optional[int] = None,
@@ -94,7 +89,9 @@ def fc_encoder(observation_shape: Shape, num_latent: int, seed: Optional[int] = 
     h = keras.layers.Flatten()(x)
     h = _dense(1200, seeds, "relu", name="e1")(h)
     h = _dense(1200, seeds, "relu", name="e2")(h)
-    return _gaussian_encoder_model(x, h, num_latent, seeds, name)
+    means = _dense(num_latent, seeds, name="means")(h)
+    log_var = _dense(num_latent, seeds, name="log_var")(h)
+    return keras.Model(x, [means, log_var], name=name)
 
 
 def deconv_decoder(observation_shape: Shape, num_latent: int, seed: Optional[int] = None,
