@@ -21,7 +21,7 @@ import math
 import os
 import shutil
 import time
-from typing import Any, Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import gin
 import numpy as np
