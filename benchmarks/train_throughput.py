@@ -24,7 +24,7 @@ rpu_tf still prefetches it in a background thread as in training).
 
 Usage: python benchmarks/train_throughput.py [--steps 30] [--rounds 3] [--batch_size 64]
        [--intra_op_threads N] [--inter_op_threads N] [--torch_threads N] [--jit_compile]
-       [--no_fused] [--no_gradient_check] [--cases single,single_auto,group,group_auto,...]
+       [--no_gradient_check] [--cases single,single_auto,group,group_auto,...]
 """
 
 from __future__ import annotations
@@ -88,7 +88,6 @@ def _worker_tf(args, num_replicas: int, precision: str) -> dict:
                        decoder_fn="deconv_decoder", reconstruction_loss={"loss_fn": "bernoulli_loss"})
     group = ReplicaGroup(model, Bank(), num_replicas=num_replicas, batch_size=args.batch_size,
                          random_seed=0, jit_compile=args.jit_compile,
-                         fused_optimizer=not args.no_fused,
                          check_gradients=not args.no_gradient_check, precision=precision)
     group.train(args.warmup)
     rates = []
@@ -220,7 +219,7 @@ def _run_worker(case: str, args) -> dict:
         value = getattr(args, name)
         if value is not None:
             cmd += [f"--{name}", str(value)]
-    for name in ("jit_compile", "no_fused", "no_gradient_check"):
+    for name in ("jit_compile", "no_gradient_check"):
         if getattr(args, name):
             cmd.append(f"--{name}")
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
@@ -261,7 +260,6 @@ def main() -> None:
     parser.add_argument("--torch_threads", type=int, default=None,
                         help="PyTorch intra-op threads (default: PyTorch's, all cores)")
     parser.add_argument("--jit_compile", action="store_true", help="XLA-compile the TF steps")
-    parser.add_argument("--no_fused", action="store_true", help="Keras' unfused Adam")
     parser.add_argument("--no_gradient_check", action="store_true",
                         help="skip the finite-gradient check of each step")
     parser.add_argument("--peak_size", type=int, default=2048, help="matmul size of the peak case")
@@ -304,7 +302,7 @@ def main() -> None:
     peaks = peak["gflops"]
     print(f"beta_tc_vae conv 64x64x1, batch {args.batch_size}, {args.steps} steps x "
           f"{args.repeats} repeats x {args.rounds} rounds; XLA {'on' if args.jit_compile else 'off'}, "
-          f"{'Keras' if args.no_fused else 'fused'} Adam; cpus {os.cpu_count()}; "
+          f"Keras Adam; cpus {os.cpu_count()}; "
           f"load average {load_before[0]:.2f} -> {load_after[0]:.2f}")
     print("auto precision here: %s (%s)" % auto_precision())
     print(f"training FLOPs per image (3x forward, from the layers): {flops / 1e6:.1f} M")

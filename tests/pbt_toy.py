@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 import numpy as np
 
@@ -25,9 +24,8 @@ from rpu_tf.pbt import (
 
 
 class ToyTrainable:
-    def __init__(self, diverge_above: float = 0.9, sleep: float = 0.0):
+    def __init__(self, diverge_above: float = 0.9):
         self.diverge_above = diverge_above
-        self.sleep = sleep
         self.w = self.m = None
         self.steps = 0
         self.h = {}
@@ -59,8 +57,6 @@ class ToyTrainable:
             self.m = 0.5 * self.m + grad
             self.w = self.w - self.h["learning_rate"] * self.m
             self.steps += 1
-        if self.sleep:
-            time.sleep(self.sleep)
         return {"loss": float(np.sum((self.w - target) ** 2))}
 
     def score(self, seed):
@@ -75,17 +71,42 @@ def toy_space(lrs=(0.01, 0.03, 0.1, 0.3, 0.95)):
     ])
 
 
-def make_pbt(run_dir, executor=None, sleep=0.0, **kwargs):
+def make_pbt(run_dir, executor=None, **kwargs):
     defaults = dict(population_size=6, cutoff=0.2, generation_budget=5, seed=3,
                     stopping=StoppingRule(max_generations=6, convergence_window=3, convergence_tolerance=1e-9))
     defaults.update(kwargs)
-    executor = executor or LocalExecutor(lambda: ToyTrainable(sleep=sleep))
+    executor = executor or LocalExecutor(ToyTrainable)
     return PopulationBasedTraining(run_dir, executor, toy_space(), fingerprint={"toy": 1}, **defaults)
 
 
-if __name__ == "__main__":  # used by the kill/resume test: python tests/pbt_toy.py RUN_DIR SLEEP
+def kill_at(kind: str, count: int) -> None:
+    """Makes this process die (``os._exit(137)``, like SIGKILL: no cleanup) at its ``count``-th
+    member step (``kind="train"``) or its ``count``-th atomic file replace, after the temp
+    file is complete and before the rename (``kind="write"``)."""
+    calls = [0]
+
+    def tick():
+        calls[0] += 1
+        if calls[0] == count:
+            os._exit(137)
+
+    if kind == "train":
+        train = ToyTrainable.train
+        ToyTrainable.train = lambda self, *a: (tick(), train(self, *a))[1]
+    elif kind == "write":
+        import rpu_tf.utils.files as files
+
+        replace = files.os.replace
+        files.os.replace = lambda *a: (tick(), replace(*a))[1]
+    else:
+        raise ValueError(kind)
+
+
+if __name__ == "__main__":  # the kill/resume test: python tests/pbt_toy.py RUN_DIR [train|write] COUNT
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    make_pbt(sys.argv[1], sleep=float(sys.argv[2])).run()
+    if len(sys.argv) > 2:
+        kill_at(sys.argv[2], int(sys.argv[3]))
+    make_pbt(sys.argv[1]).run()
 
 
 class CrashOnceTrainable(ToyTrainable):

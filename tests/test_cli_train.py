@@ -92,7 +92,7 @@ def test_existing_model_dir_is_refused_unless_overwrite(trained_run, tmp_path):
     other = tmp_path / "not_a_run"
     other.mkdir()
     (other / "notes.txt").write_text("keep me")
-    with pytest.raises(FileExistsError, match="does not look like an rpu_train run"):
+    with pytest.raises(FileExistsError, match="does not look like an output of this step"):
         train_with_gin(str(other), True, config, TINY)
     assert (other / "notes.txt").read_text() == "keep me"
 

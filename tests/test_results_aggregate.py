@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from rpu_tf.cli import aggregate as cli
-from rpu_tf.results import layout
+from rpu_tf.layout import results as layout
 from rpu_tf.results.aggregate import (AggregatedFormatError, aggregate_results_to_json,
                                       find_result_files, load_aggregated_results, require_columns,
                                       rows_to_columns, write_aggregated_json)

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from rpu_tf.cli.pipelines import select_pipeline
+from rpu_tf.cli.train import select_pipeline
 from rpu_tf.pbt import read_generation_log
 from rpu_tf.rpu.pbt_vae import pbt_vae_with_gin
 

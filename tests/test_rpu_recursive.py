@@ -1,4 +1,4 @@
-"""rPU-VAE end to end on tiny sprites: stages, labels, reduction, final model, resume."""
+"""The rPU-VAE pipeline end to end on tiny sprites: stages, labels, figures, final model, resume."""
 
 import json
 import os
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from rpu_tf.pbt import load_state
-from rpu_tf.rpu.recursive import RPUVAE, rpu_vae_with_gin
+from rpu_tf.pipelines.rpu_vae import rpu_vae_with_gin, run_rpu_vae
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUICKSTART = os.path.join(ROOT, "gin_configs", "quickstart.gin")
@@ -78,4 +78,4 @@ def test_a_data_set_without_a_finite_index_is_refused():
     from rpu_tf.data import GroundTruthData
 
     with pytest.raises(ValueError, match="finite index"):
-        RPUVAE("unused", GroundTruthData())
+        run_rpu_vae("unused", GroundTruthData())

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rpu_tf.rpu import active_latents, find_intervals, reduce_indices
+from rpu_tf.rpu import active_latents, reduce_indices
 
 
 def _clusters(centres, spreads, sizes, rs):
@@ -45,7 +45,7 @@ def test_rank_selects_the_ith_best_interval():
     codes, labels = _clusters(np.arange(5.0) * 4, spreads, [300] * 5, rs)
     chosen = [int(np.unique(labels[reduce_indices(codes, rank=r).indices])[0]) for r in range(3)]
     assert chosen == [1, 2, 3]  # inner clusters from tightest to loosest
-    lat = find_intervals(codes)
+    lat = reduce_indices(codes).latents[0]  # find_intervals with the paper's settings
     assert lat.scores == sorted(lat.scores, reverse=True)
 
 

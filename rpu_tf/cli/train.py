@@ -13,8 +13,14 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import Sequence
 
+import gin
 from absl import app, flags
+
+from rpu_tf import registry
+from rpu_tf.layout.paths import MODEL_DIR
+from rpu_tf.utils.gin_files import parse_gin, pipeline_name
 
 FLAGS = flags.FLAGS
 
@@ -36,22 +42,21 @@ def default_model_dir(gin_configs) -> str:
     return os.path.join("runs", stem)
 
 
-def known_names() -> str:
-    """The model, architecture, loss and data set names gin configs can use."""
-    from rpu_tf.data.named_data import known_dataset_names
-    from rpu_tf.models import DECODERS, ENCODERS, MODELS, RECONSTRUCTION_LOSSES
-
-    return (f"models: {', '.join(sorted(MODELS))}; encoders: {', '.join(sorted(ENCODERS))}; "
-            f"decoders: {', '.join(sorted(DECODERS))}; reconstruction losses: "
-            f"{', '.join(sorted(RECONSTRUCTION_LOSSES))}; data sets: "
-            f"{', '.join(known_dataset_names())}")
+def select_pipeline(gin_config_files: Sequence[str], gin_bindings: Sequence[str]) -> str:
+    """Parses the config once to read ``pipeline.name``; leaves gin cleared."""
+    registry.register_gin_configurables()
+    parse_gin(gin_config_files, gin_bindings)
+    try:
+        return pipeline_name()
+    finally:
+        gin.clear_config()
 
 
 def explain(error: Exception) -> str:
     """The error message, plus the known names when gin did not recognise a name."""
     message = str(error)
     if "No configurable matching" in message:
-        message += f"\nKnown names: {known_names()}."
+        message += f"\nKnown names: {registry.known_names()}."
     return message
 
 
@@ -59,7 +64,6 @@ def main(argv) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from rpu_tf.cli.pipelines import pipeline_function, select_pipeline
     from rpu_tf.training.errors import NonFiniteLossError
 
     model_dir = FLAGS.model_dir or default_model_dir(FLAGS.gin_config)
@@ -70,11 +74,11 @@ def main(argv) -> int:
     try:
         name = select_pipeline(FLAGS.gin_config, FLAGS.gin_bindings)
         logger.info("Pipeline %s -> %s", name, model_dir)
-        pipeline_function(name)(model_dir, FLAGS.overwrite, FLAGS.gin_config, FLAGS.gin_bindings)
+        registry.pipeline(name)(model_dir, FLAGS.overwrite, FLAGS.gin_config, FLAGS.gin_bindings)
     except (FileExistsError, ValueError, TypeError, NonFiniteLossError) as error:
         logger.error("%s", explain(error))
         return 1
-    logger.info("Done: %s", os.path.join(model_dir, "model"))
+    logger.info("Done: %s", os.path.join(model_dir, MODEL_DIR))
     return 0
 
 

@@ -56,14 +56,15 @@ def define_flags(values: flags.FlagValues) -> None:
 
 def _run(values) -> list[str]:
     from rpu_tf.visualize.leaf_runs import collect_leaf_run_scores, parse_leaf_run_spec, plot_leaf_runs
-    from rpu_tf.visualize.run import PBT_DIR, plot_generation_logs, visualize_run
+    from rpu_tf.layout.paths import PBT_DIR, VISUALIZATIONS_DIR
+    from rpu_tf.visualize.run import plot_generation_logs, visualize_run
 
     written: list[str] = []
     output_dir = values.output_dir
     if (values.generations or values.leaf_runs) and not output_dir:
         if not values.model_dir:
             raise UsageError("--generations and --leaf_runs need --output_dir.")
-        output_dir = os.path.join(values.model_dir, "visualizations")
+        output_dir = os.path.join(values.model_dir, VISUALIZATIONS_DIR)
     if values.leaf_runs:  # validate before drawing anything
         specs = [parse_leaf_run_spec(s) for s in values.leaf_runs]
         target = os.path.join(output_dir, "leaf_runs.png")

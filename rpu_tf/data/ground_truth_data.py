@@ -164,3 +164,17 @@ def check_factor_array(factors, factor_sizes: Sequence[int], owner: str = "data 
                 f"got {arr[bad.any(axis=1)][0].tolist()}."
             )
     return arr
+
+
+class FactorsOfBase:
+    """Mixin of data sets built on another one (``self.base``): the base's factors are theirs."""
+
+    base: GroundTruthData
+
+    @property
+    def num_factors(self) -> int:
+        return self.base.num_factors
+
+    @property
+    def factors_num_values(self) -> list[int]:
+        return self.base.factors_num_values

@@ -18,10 +18,10 @@ from typing import Optional
 
 import numpy as np
 
-from rpu_tf.data.ground_truth_data import FiniteGroundTruthData, check_index_array
+from rpu_tf.data.ground_truth_data import FactorsOfBase, FiniteGroundTruthData, check_index_array
 
 
-class ReducedData(FiniteGroundTruthData):
+class ReducedData(FactorsOfBase, FiniteGroundTruthData):
     """The observations ``base[indices]`` of a finite data set, optionally with labels.
 
     Args:
@@ -81,14 +81,6 @@ class ReducedData(FiniteGroundTruthData):
         return self.indices
 
     # --- GroundTruthData -----------------------------------------------------------------
-    @property
-    def num_factors(self) -> int:
-        return self.base.num_factors
-
-    @property
-    def factors_num_values(self) -> list[int]:
-        return self.base.factors_num_values
-
     @property
     def observation_shape(self) -> list[int]:
         return self.base.observation_shape

@@ -80,9 +80,7 @@ class Shapes3D(FactorGridData):
     def name(self) -> str:
         return "shapes3d"
 
-    @property
-    def factor_names(self) -> list[str]:
-        return list(FACTOR_NAMES)
+    factor_names = property(lambda self: list(FACTOR_NAMES), doc="Names of the latent factors, in order.")
 
     def factor_values(self, factors) -> np.ndarray:
         """Label values of factor classes as stored in the file, ``float64 (n, 6)``."""

@@ -149,9 +149,7 @@ class Sprites(FactorGridData):
     def name(self) -> str:
         return "sprites"
 
-    @property
-    def factor_names(self) -> list[str]:
-        return list(FACTOR_NAMES)
+    factor_names = property(lambda self: list(FACTOR_NAMES), doc="Names of the latent factors, in order.")
 
     def factor_values(self, factors) -> np.ndarray:
         """Physical values of factor classes, ``float64 (n, 5)``.

@@ -16,10 +16,10 @@ from typing import Optional
 
 import numpy as np
 
-from rpu_tf.data.ground_truth_data import FiniteGroundTruthData, GroundTruthData
+from rpu_tf.data.ground_truth_data import FactorsOfBase, FiniteGroundTruthData, GroundTruthData
 
 
-class _ChannelVariant(FiniteGroundTruthData):
+class _ChannelVariant(FactorsOfBase, FiniteGroundTruthData):
     """Wraps a single-channel data set; subclasses turn its images into RGB."""
 
     suffix = ""
@@ -36,14 +36,6 @@ class _ChannelVariant(FiniteGroundTruthData):
     @property
     def name(self) -> str:
         return f"{self.suffix}_{self.base.name}"
-
-    @property
-    def num_factors(self) -> int:
-        return self.base.num_factors
-
-    @property
-    def factors_num_values(self) -> list[int]:
-        return self.base.factors_num_values
 
     @property
     def observation_shape(self) -> list[int]:

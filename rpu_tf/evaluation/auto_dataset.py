@@ -16,14 +16,15 @@ import os
 
 import gin
 
-from rpu_tf.data import named_data  # noqa: F401  (registers the data set configurables)
-from rpu_tf.results.layout import read_gin_bindings
+from rpu_tf import registry
+from rpu_tf.layout.results import read_gin_bindings
 
 logger = logging.getLogger(__name__)
 
-#: Gin configurables that define a data set: ``dataset`` and each data set's own scope in
-#: :mod:`rpu_tf.data` (kept equal to the registered ones by the tests).
-DATA_CONFIGURABLES = ("dataset", "sprites", "dsprites", "shapes3d", "images", "celeba")
+#: Gin configurables that define a data set: ``dataset`` and each data set's own scope, as
+#: the registry lists them for :mod:`rpu_tf.data`.
+DATA_CONFIGURABLES = tuple(name for module, names in registry.GIN_CONFIGURABLES.items()
+                           if module.startswith("rpu_tf.data.") for name in names)
 
 
 def _configurable(key: str) -> str:
@@ -69,6 +70,7 @@ def resolve_auto_dataset(previous_gin: str) -> bool:
         raise ValueError(
             f'dataset.name = "auto", but {previous_gin} binds no dataset.name; bind the data '
             'set explicitly (dataset.name = "...").')
+    registry.register_gin_configurables(DATA_CONFIGURABLES)
     with gin.unlock_config():
         for key, value in bindings.items():
             if key == "dataset.name" or not _is_bound(key):

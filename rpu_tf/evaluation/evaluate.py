@@ -33,8 +33,10 @@ from rpu_tf import metrics
 from rpu_tf.data import named_data
 from rpu_tf.evaluation import saved_models
 from rpu_tf.evaluation.auto_dataset import resolve_auto_dataset
+from rpu_tf.evaluation.ground_truth import seeded_global_numpy
 from rpu_tf.evaluation.model_dirs import locate_representation, prepare_output_dir
-from rpu_tf.results.layout import update_result_directory
+from rpu_tf.layout import paths
+from rpu_tf.layout.results import update_result_directory
 
 logger = logging.getLogger(__name__)
 
@@ -93,15 +95,11 @@ def evaluate(model_dir: str, output_dir: str, overwrite: bool = False,
     representation_function = saved_models.representation_function(representation.saved_model)
     kwargs = {"random_state": np.random.RandomState(random_seed)}
     if _accepts(evaluation_fn, "artifact_dir"):
-        kwargs["artifact_dir"] = os.path.join(model_dir, "artifacts", name)
-    global_state = np.random.get_state()
-    np.random.seed(random_seed)
-    try:
+        kwargs["artifact_dir"] = os.path.join(model_dir, paths.ARTIFACTS_DIR, name)
+    with seeded_global_numpy(random_seed):
         results = dict(evaluation_fn(dataset, representation_function, **kwargs))
-    finally:
-        np.random.set_state(global_state)
     results["elapsed_time"] = time.time() - start
-    update_result_directory(os.path.join(output_dir, "results"), "evaluation", results,
+    update_result_directory(paths.results_dir(output_dir), "evaluation", results,
                             representation.results_dir)
     logger.info("Evaluated %s with %s in %.1fs: %s", model_dir, name or evaluation_fn,
                 results["elapsed_time"], _summary(results))

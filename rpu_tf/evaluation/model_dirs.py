@@ -1,14 +1,8 @@
 """Where trained models, representations and their outputs live in a run directory.
 
 A run directory (``rpu_train --model_dir=RUN``; the rPU-VAE and PBT runs export their final
-model the same way) is disentanglement_lib's "output directory"::
-
-    RUN/model/saved_model/                    SavedModel: gaussian_encoder, decoder, reconstructions
-    RUN/model/model.keras                     Keras file
-    RUN/model/results/gin/train.gin           and json/, aggregate/ (the train step)
-    RUN/postprocessed/{mean,sampled}/         representation SavedModel + results (postprocess)
-    RUN/metrics/{mean,sampled}/<metric>/results/{gin,json,aggregate}/   (evaluation)
-    RUN/visualizations/                       reconstructions, samples, traversals, GIFs
+model the same way) is disentanglement_lib's "output directory"; its names are
+:mod:`rpu_tf.layout.paths` owns its names.
 
 Every folder below a run that has this ``model/`` layout (e.g. each metaEpoch's best
 replica, once a run exports them) can be evaluated with a glob (:func:`find_models`).
@@ -20,51 +14,53 @@ import dataclasses
 import glob
 import logging
 import os
-import shutil
 from typing import Optional
 
-from rpu_tf.training.train import MODEL_SUBDIR, SAVED_MODEL_DIR
+from rpu_tf.layout import paths
+from rpu_tf.layout.guard import prepare_directory
+from rpu_tf.layout.paths import MODEL_DIR as MODEL_SUBDIR
+from rpu_tf.layout.paths import RESULTS_DIR, SAVED_MODEL_DIR, VISUALIZATIONS_DIR
 
 logger = logging.getLogger(__name__)
-
-RESULTS_DIR = "results"
-POSTPROCESSED_DIR = "postprocessed"
-METRICS_DIR = "metrics"
-VISUALIZATIONS_DIR = "visualizations"
 
 
 class NotATrainedModelError(FileNotFoundError):
     """A folder lacks the files of a trained model or of a postprocessed representation."""
 
 
+class _SavedModelFolder:
+    """A folder holding a SavedModel and a disentanglement_lib result directory."""
+
+    @property
+    def folder(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def saved_model(self) -> str:
+        return os.path.join(self.folder, SAVED_MODEL_DIR)
+
+    @property
+    def results_dir(self) -> str:
+        return paths.results_dir(self.folder)
+
+
 @dataclasses.dataclass(frozen=True)
-class TrainedModel:
+class TrainedModel(_SavedModelFolder):
     """A trained model inside its run directory."""
 
     run_dir: str  # outputs (postprocessed/, metrics/, visualizations/) go here
     model_dir: str  # run_dir/model
 
-    @property
-    def saved_model(self) -> str:
-        return os.path.join(self.model_dir, SAVED_MODEL_DIR)
-
-    @property
-    def results_dir(self) -> str:
-        return os.path.join(self.model_dir, RESULTS_DIR)
-
-    @property
-    def train_gin(self) -> str:
-        return os.path.join(self.results_dir, "gin", "train.gin")
-
-    @property
-    def train_results(self) -> str:
-        return os.path.join(self.results_dir, "json", "train_results.json")
+    folder = property(lambda self: self.model_dir)
+    #: The train step's operative gin config and results.
+    train_gin = property(lambda self: paths.step_gin(self.results_dir, "train"))
+    train_results = property(lambda self: paths.step_results_json(self.results_dir, "train"))
 
     def postprocessed_dir(self, representation: str) -> str:
-        return os.path.join(self.run_dir, POSTPROCESSED_DIR, representation)
+        return paths.postprocessed_dir(self.run_dir, representation)
 
     def metric_dir(self, representation: str, metric: str) -> str:
-        return os.path.join(self.run_dir, METRICS_DIR, representation, metric)
+        return paths.metric_dir(self.run_dir, representation, metric)
 
     @property
     def visualizations_dir(self) -> str:
@@ -73,7 +69,7 @@ class TrainedModel:
 
 def _model_files_missing(model_dir: str) -> list[str]:
     required = [os.path.join(SAVED_MODEL_DIR, "saved_model.pb"),
-                os.path.join(RESULTS_DIR, "gin", "train.gin")]
+                paths.step_gin(RESULTS_DIR, "train")]
     return [rel for rel in required if not os.path.isfile(os.path.join(model_dir, rel))]
 
 
@@ -145,26 +141,15 @@ def find_models(run_dir: str, model_subdir: Optional[str] = None) -> list[Traine
 
 
 @dataclasses.dataclass(frozen=True)
-class Representation:
+class Representation(_SavedModelFolder):
     """A postprocessed representation (disentanglement_lib's postprocessing output)."""
 
     path: str
 
-    @property
-    def saved_model(self) -> str:
-        return os.path.join(self.path, SAVED_MODEL_DIR)
-
-    @property
-    def results_dir(self) -> str:
-        return os.path.join(self.path, RESULTS_DIR)
-
-    @property
-    def postprocess_gin(self) -> str:
-        return os.path.join(self.results_dir, "gin", "postprocess.gin")
-
-    @property
-    def aggregate(self) -> str:
-        return os.path.join(self.results_dir, "aggregate", "postprocess.json")
+    folder = property(lambda self: self.path)
+    #: The postprocess step's operative gin config and aggregated results.
+    postprocess_gin = property(lambda self: paths.step_gin(self.results_dir, "postprocess"))
+    aggregate = property(lambda self: paths.step_aggregate_json(self.results_dir, "postprocess"))
 
 
 def locate_representation(path: str) -> Representation:
@@ -187,22 +172,6 @@ def locate_representation(path: str) -> Representation:
 
 def prepare_output_dir(path: str, overwrite: bool, marker: str = RESULTS_DIR,
                        flag: str = "--overwrite") -> None:
-    """Refuses an existing non-empty output folder unless ``overwrite``; then removes it.
-
-    Only a folder that looks like such an output (it has ``marker``, by default
-    ``results/``) is removed, so a mistyped path cannot delete unrelated files.
-    """
-    if not os.path.exists(path):
-        return
-    if not os.path.isdir(path):
-        raise FileExistsError(f"Output {path} exists and is not a directory.")
-    if not os.listdir(path):
-        return
-    if not overwrite:
-        raise FileExistsError(f"Output {path} already exists; pass {flag} to replace it.")
-    if not os.path.exists(os.path.join(path, marker)):
-        raise FileExistsError(
-            f"Refusing to overwrite {path}: it is not empty and has no {marker}, so it does "
-            "not look like an output of this step. Delete it yourself if you mean it.")
-    logger.warning("Overwriting %s.", path)
-    shutil.rmtree(path)
+    """Refuses an existing non-empty output folder unless ``overwrite``; then removes it
+    (only if it has ``marker``, by default ``results/``: see :func:`rpu_tf.layout.prepare_directory`)."""
+    prepare_directory(path, overwrite, marker, what="Output", flag=flag)

@@ -28,6 +28,7 @@ from rpu_tf.evaluation.metric_configs import expand_metric_configs
 from rpu_tf.evaluation.model_dirs import (NotATrainedModelError, TrainedModel, find_models,
                                           locate_representation)
 from rpu_tf.evaluation.postprocess import POSTPROCESS_CONFIGS, postprocess_with_gin
+from rpu_tf.layout import paths
 
 logger = logging.getLogger(__name__)
 
@@ -165,5 +166,5 @@ def evaluate_model(model_dir: str, metric_configs: Sequence[str],
                             representation, model.model_dir)
                 evaluate_with_gin(representation_dir, output, overwrite, [config.path],
                                   [f"evaluation.name = '{config.name}'"] + list(gin_bindings))
-                written.append(os.path.join(output, "results", "aggregate", "evaluation.json"))
+                written.append(paths.step_aggregate_json(paths.results_dir(output), "evaluation"))
     return written

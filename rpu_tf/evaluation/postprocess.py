@@ -30,8 +30,10 @@ import tensorflow as tf
 from rpu_tf.data import named_data
 from rpu_tf.evaluation import saved_models
 from rpu_tf.evaluation.auto_dataset import resolve_auto_dataset
-from rpu_tf.evaluation.model_dirs import SAVED_MODEL_DIR, locate_model, prepare_output_dir
-from rpu_tf.results.layout import update_result_directory
+from rpu_tf.evaluation.model_dirs import locate_model, prepare_output_dir
+from rpu_tf.layout import paths
+from rpu_tf.layout.paths import SAVED_MODEL_DIR
+from rpu_tf.layout.results import update_result_directory
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +113,7 @@ def postprocess(model_dir: str, output_dir: str, overwrite: bool = False,
                          "representation).")
     saved_models.save_representation(source, transform, os.path.join(output_dir, SAVED_MODEL_DIR))
     results = {"elapsed_time": time.time() - start}
-    update_result_directory(os.path.join(output_dir, "results"), "postprocess", results,
+    update_result_directory(paths.results_dir(output_dir), "postprocess", results,
                             model.results_dir)
     logger.info("Postprocessed %s into %s.", model.model_dir, output_dir)
     return results

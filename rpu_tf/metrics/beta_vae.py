@@ -19,9 +19,7 @@ from absl import logging
 from rpu_tf.metrics import utils
 
 
-@gin.configurable(
-    "beta_vae_sklearn",
-    denylist=["ground_truth_data", "representation_function", "random_state", "artifact_dir"])
+@gin.configurable("beta_vae_sklearn", denylist=utils.METRIC_DENYLIST)
 def compute_beta_vae_sklearn(ground_truth_data, representation_function: utils.RepresentationFunction,
                              random_state: np.random.RandomState, artifact_dir: Optional[str] = None,
                              batch_size: int = gin.REQUIRED, num_train: int = gin.REQUIRED,

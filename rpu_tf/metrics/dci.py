@@ -27,23 +27,15 @@ from absl import logging
 from rpu_tf.metrics import utils
 
 
-@gin.configurable(
-    "dci", denylist=["ground_truth_data", "representation_function", "random_state", "artifact_dir"])
+@gin.configurable("dci", denylist=utils.METRIC_DENYLIST)
 def compute_dci(ground_truth_data, representation_function: utils.RepresentationFunction,
                 random_state: np.random.RandomState, artifact_dir: Optional[str] = None,
                 num_train: int = gin.REQUIRED, num_test: int = gin.REQUIRED,
                 batch_size: int = 16) -> dict:
     """Computes DCI on ``num_train`` training and ``num_test`` test points (drawn with replacement)."""
     del artifact_dir
-    utils.require_factors(ground_truth_data, "DCI")
-    utils.check_positive_int(num_train, "num_train")
-    utils.check_positive_int(num_test, "num_test")
-    logging.info("Generating training set.")
-    mus_train, ys_train = utils.generate_batch_factor_code(
-        ground_truth_data, representation_function, num_train, random_state, batch_size)
-    mus_test, ys_test = utils.generate_batch_factor_code(
-        ground_truth_data, representation_function, num_test, random_state, batch_size)
-    return _compute_dci(mus_train, ys_train, mus_test, ys_test)
+    return _compute_dci(*utils.generate_train_test_codes(ground_truth_data, representation_function, num_train,
+                                                         num_test, random_state, batch_size, "DCI"))
 
 
 def _compute_dci(mus_train, ys_train, mus_test, ys_test) -> dict:
@@ -143,13 +135,18 @@ def disentanglement_per_code(importance_matrix: np.ndarray) -> np.ndarray:
     return _one_minus_normalised_entropy(importance_matrix + 1e-11)
 
 
-def disentanglement(importance_matrix: np.ndarray) -> float:
-    """Disentanglement of the representation: per-code scores weighted by code importance."""
-    per_code = disentanglement_per_code(importance_matrix)
+def _importance_weighted(scores: np.ndarray, importance_matrix: np.ndarray, axis: int) -> float:
+    """``scores`` weighted by their share of the importance (summed over ``axis``); uniform
+    weights when nothing is important."""
     if importance_matrix.sum() == 0.0:
         importance_matrix = np.ones_like(importance_matrix)
-    code_importance = importance_matrix.sum(axis=1) / importance_matrix.sum()
-    return float(np.sum(per_code * code_importance))
+    weights = importance_matrix.sum(axis=axis) / importance_matrix.sum()
+    return float(np.sum(scores * weights))
+
+
+def disentanglement(importance_matrix: np.ndarray) -> float:
+    """Disentanglement of the representation: per-code scores weighted by code importance."""
+    return _importance_weighted(disentanglement_per_code(importance_matrix), importance_matrix, axis=1)
 
 
 def completeness_per_factor(importance_matrix: np.ndarray) -> np.ndarray:
@@ -159,8 +156,4 @@ def completeness_per_factor(importance_matrix: np.ndarray) -> np.ndarray:
 
 def completeness(importance_matrix: np.ndarray) -> float:
     """Completeness of the representation: per-factor scores weighted by factor importance."""
-    per_factor = completeness_per_factor(importance_matrix)
-    if importance_matrix.sum() == 0.0:
-        importance_matrix = np.ones_like(importance_matrix)
-    factor_importance = importance_matrix.sum(axis=0) / importance_matrix.sum()
-    return float(np.sum(per_factor * factor_importance))
+    return _importance_weighted(completeness_per_factor(importance_matrix), importance_matrix, axis=0)

@@ -19,8 +19,7 @@ from absl import logging
 from rpu_tf.metrics import utils
 
 
-@gin.configurable(
-    "irs", denylist=["ground_truth_data", "representation_function", "random_state", "artifact_dir"])
+@gin.configurable("irs", denylist=utils.METRIC_DENYLIST)
 def compute_irs(ground_truth_data, representation_function: utils.RepresentationFunction,
                 random_state: np.random.RandomState, artifact_dir: Optional[str] = None,
                 diff_quantile: float = 0.99, num_train: int = gin.REQUIRED,

@@ -22,8 +22,7 @@ from absl import logging
 from rpu_tf.metrics import utils
 
 
-@gin.configurable(
-    "mig", denylist=["ground_truth_data", "representation_function", "random_state", "artifact_dir"])
+@gin.configurable("mig", denylist=utils.METRIC_DENYLIST)
 def compute_mig(ground_truth_data, representation_function: utils.RepresentationFunction,
                 random_state: np.random.RandomState, artifact_dir: Optional[str] = None,
                 num_train: int = gin.REQUIRED, batch_size: int = 16,

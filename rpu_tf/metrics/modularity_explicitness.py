@@ -23,9 +23,7 @@ import numpy as np
 from rpu_tf.metrics import utils
 
 
-@gin.configurable(
-    "modularity_explicitness",
-    denylist=["ground_truth_data", "representation_function", "random_state", "artifact_dir"])
+@gin.configurable("modularity_explicitness", denylist=utils.METRIC_DENYLIST)
 def compute_modularity_explicitness(ground_truth_data, representation_function: utils.RepresentationFunction,
                                     random_state: np.random.RandomState,
                                     artifact_dir: Optional[str] = None,

@@ -22,22 +22,15 @@ from absl import logging
 from rpu_tf.metrics import utils
 
 
-@gin.configurable(
-    "sap_score", denylist=["ground_truth_data", "representation_function", "random_state", "artifact_dir"])
+@gin.configurable("sap_score", denylist=utils.METRIC_DENYLIST)
 def compute_sap(ground_truth_data, representation_function: utils.RepresentationFunction,
                 random_state: np.random.RandomState, artifact_dir: Optional[str] = None,
                 num_train: int = gin.REQUIRED, num_test: int = gin.REQUIRED, batch_size: int = 16,
                 continuous_factors: bool = gin.REQUIRED) -> dict:
     """Computes the SAP score; returns ``{"SAP_score": float}`` in [0, 1]."""
     del artifact_dir
-    utils.require_factors(ground_truth_data, "SAP score")
-    utils.check_positive_int(num_train, "num_train")
-    utils.check_positive_int(num_test, "num_test")
-    logging.info("Generating training set.")
-    mus, ys = utils.generate_batch_factor_code(
-        ground_truth_data, representation_function, num_train, random_state, batch_size)
-    mus_test, ys_test = utils.generate_batch_factor_code(
-        ground_truth_data, representation_function, num_test, random_state, batch_size)
+    mus, ys, mus_test, ys_test = utils.generate_train_test_codes(
+        ground_truth_data, representation_function, num_train, num_test, random_state, batch_size, "SAP score")
     logging.info("Computing score matrix.")
     return _compute_sap(mus, ys, mus_test, ys_test, continuous_factors)
 

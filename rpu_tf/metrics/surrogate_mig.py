@@ -43,10 +43,7 @@ from rpu_tf.metrics import mig, utils
 LabelBlock = tuple[np.ndarray, np.ndarray]
 
 
-@gin.configurable(
-    "surrogate_mig",
-    denylist=["ground_truth_data", "representation_function", "random_state", "artifact_dir",
-              "surrogate_labels"])
+@gin.configurable("surrogate_mig", denylist=[*utils.METRIC_DENYLIST, "surrogate_labels"])
 def compute_surrogate_mig(ground_truth_data, representation_function: utils.RepresentationFunction,
                           random_state: np.random.RandomState, artifact_dir: Optional[str] = None, *,
                           surrogate_labels: Sequence[Sequence[LabelBlock]],

@@ -27,9 +27,7 @@ from absl import logging
 from rpu_tf.metrics import utils
 
 
-@gin.configurable(
-    "unsupervised_metrics",
-    denylist=["ground_truth_data", "representation_function", "random_state", "artifact_dir"])
+@gin.configurable("unsupervised_metrics", denylist=utils.METRIC_DENYLIST)
 def unsupervised_metrics(ground_truth_data, representation_function: utils.RepresentationFunction,
                          random_state: np.random.RandomState, artifact_dir: Optional[str] = None,
                          num_train: int = gin.REQUIRED, batch_size: int = 16,

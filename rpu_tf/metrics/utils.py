@@ -21,6 +21,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import gin
 import numpy as np
+from absl import logging
 
 from rpu_tf.metrics import information
 
@@ -105,6 +106,10 @@ def var_over_batch(x: np.ndarray, ddof: int = 0) -> np.ndarray:
     return np.add.reduce(d, axis=0) / max(n - ddof, 0)
 
 
+#: The arguments of every ``compute_*`` metric that gin must not bind (disentanglement_lib's).
+METRIC_DENYLIST = ("ground_truth_data", "representation_function", "random_state", "artifact_dir")
+
+
 def check_positive_int(value: Any, name: str) -> int:
     """Returns ``value`` as an ``int`` >= 1 or raises a ``ValueError`` naming ``name``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -164,6 +169,22 @@ def generate_batch_factor_code(ground_truth_data, representation_function: Repre
         done += n
     return (np.transpose(_stack_batches(codes, "representation_function")),
             np.transpose(np.concatenate(factors, axis=0)))
+
+
+def generate_train_test_codes(ground_truth_data, representation_function: RepresentationFunction,
+                              num_train: int, num_test: int, random_state: np.random.RandomState,
+                              batch_size: int, metric: str) -> tuple[np.ndarray, ...]:
+    """``(codes_train, factors_train, codes_test, factors_test)`` for ``metric``, drawn in this
+    order from ``random_state`` (disentanglement_lib's DCI and SAP)."""
+    require_factors(ground_truth_data, metric)
+    check_positive_int(num_train, "num_train")
+    check_positive_int(num_test, "num_test")
+    logging.info("Generating training set.")
+    train = generate_batch_factor_code(ground_truth_data, representation_function, num_train, random_state,
+                                       batch_size)
+    test = generate_batch_factor_code(ground_truth_data, representation_function, num_test, random_state,
+                                      batch_size)
+    return train + test
 
 
 def obtain_representation(observations: np.ndarray, representation_function: RepresentationFunction,

@@ -5,17 +5,10 @@ scored, then the bottom ``ceil(cutoff * N)`` members copy a uniformly chosen top
 state (weights and optimizer state) and hyperparameters (exploit) and perturb those
 hyperparameters (explore). The run stops on the :class:`~rpu_tf.pbt.stopping.StoppingRule`.
 
-Run directory (``run_dir``)::
-
-    pbt_config.json                  settings of the run; a resume must match them
-    generations.jsonl                one record per member per finished generation
-    population/gen_XXXXX.json        who trains what at the start of generation XXXXX
-    checkpoints/gen_XXXXX/member_YYYY.npz / .json   state and score after generation XXXXX
-    result.json                      the stop reason and the best member, once finished
-
-Every file is written atomically. Re-running on an interrupted directory resumes at the
-last finished member step; all randomness is derived from ``seed``, the generation and
-the member id, so the generation log equals that of an uninterrupted run.
+The run directory's files are listed in :mod:`rpu_tf.layout.paths`; every file is written
+atomically. Re-running on an interrupted directory resumes at the last finished member
+step; all randomness is derived from ``seed``, the generation and the member id, so the
+generation log equals that of an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -28,46 +21,23 @@ import math
 import os
 import shutil
 import time
-from typing import Any, Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import gin
 import numpy as np
 
 from rpu_tf import utils
+from rpu_tf.layout import paths
 from rpu_tf.pbt import storage
 from rpu_tf.pbt.executors import Executor
+from rpu_tf.pbt.records import (ConfigMismatchError, PBTResult, derive_seed, dict_diff,
+                               finite_or_none)
 from rpu_tf.pbt.hyperparameters import PAPER_PERTURB_FACTORS, HyperparameterSpace
 from rpu_tf.pbt.selection import check_cutoff, rank_members, truncation_plan
 from rpu_tf.pbt.stopping import StoppingRule
 from rpu_tf.pbt.trainable import MemberResult, MemberTask, State
 
 _TAG_INIT_HPARAMS, _TAG_INIT_WEIGHTS, _TAG_STEP, _TAG_EXPLOIT = 1, 2, 3, 4
-
-
-class ConfigMismatchError(ValueError):
-    """The run directory holds a run with other settings."""
-
-
-def derive_seed(*numbers: int) -> int:
-    """A 31-bit seed derived from integers (stable across processes and platforms)."""
-    return int(np.random.SeedSequence([int(n) for n in numbers]).generate_state(1)[0] & 0x7FFFFFFF)
-
-
-@dataclasses.dataclass
-class PBTResult:
-    """How a finished run ended and where its best member is."""
-
-    stop_reason: str
-    generations: int
-    best_member_id: int
-    best_score: float
-    best_details: dict
-    best_hyperparameters: dict
-    best_checkpoint: str
-    best_scores: list
-
-    def load_best_state(self) -> State:
-        return storage.load_state(self.best_checkpoint)
 
 
 @gin.configurable("pbt", denylist=["run_dir", "executor", "space", "fingerprint"])
@@ -145,15 +115,15 @@ class PopulationBasedTraining:
         self.fingerprint = fingerprint or {}
         self.on_generation: Optional[Callable[[int, list[dict]], None]] = None
 
-    # --- paths ------------------------------------------------------------------------
+    # --- paths (rpu_tf.layout.paths owns the names) ------------------------------------
     def _path(self, *parts: str) -> str:
         return os.path.join(self.run_dir, *parts)
 
     def _population_path(self, generation: int) -> str:
-        return self._path("population", f"gen_{generation:05d}.json")
+        return paths.population_file(self.run_dir, generation)
 
     def checkpoint_path(self, generation: int, member_id: int, ext: str = "npz") -> str:
-        return self._path("checkpoints", f"gen_{generation:05d}", f"member_{member_id:04d}.{ext}")
+        return paths.checkpoint_file(self.run_dir, generation, member_id, ext)
 
     # --- configuration ---------------------------------------------------------------------
     def config(self) -> dict:
@@ -167,12 +137,12 @@ class PopulationBasedTraining:
         }
 
     def _check_or_write_config(self) -> None:
-        path = self._path("pbt_config.json")
+        path = self._path(paths.PBT_CONFIG_FILE)
         current = json.loads(json.dumps(self.config()))
         if os.path.exists(path):
             stored = storage.read_json(path)
             if stored != current:
-                diff = _dict_diff(stored, current)
+                diff = dict_diff(stored, current)
                 raise ConfigMismatchError(
                     f"{self.run_dir} holds a PBT run with other settings:\n" + "\n".join(diff)
                     + "\nUse another directory, or --overwrite to start this one afresh."
@@ -195,8 +165,7 @@ class PopulationBasedTraining:
 
     def _load_population(self) -> dict:
         """The newest readable population file, or the initial population."""
-        paths = sorted(glob.glob(self._path("population", "gen_*.json")), reverse=True)
-        for path in paths:
+        for path in sorted(glob.glob(paths.population_glob(self.run_dir)), reverse=True):
             try:
                 return storage.read_json(path)
             except (OSError, ValueError) as e:
@@ -241,8 +210,8 @@ class PopulationBasedTraining:
             storage.save_state(self.checkpoint_path(result.generation, result.member_id), result.state)
         meta = {
             "generation": result.generation, "member_id": result.member_id, "parent": member["parent"],
-            "hyperparameters": member["hyperparameters"], "score": _finite_or_none(result.score),
-            "details": result.details, "metrics": {k: _finite_or_none(v) for k, v in result.metrics.items()},
+            "hyperparameters": member["hyperparameters"], "score": finite_or_none(result.score),
+            "details": result.details, "metrics": {k: finite_or_none(v) for k, v in result.metrics.items()},
             "failed": result.failed,
             "num_steps": result.num_steps, "total_steps": member["total_steps"] + result.num_steps,
             "wall_time": result.wall_time,
@@ -265,8 +234,7 @@ class PopulationBasedTraining:
 
     def _recompute_checkpoint(self, rel_path: str) -> None:
         """Re-runs the member step that wrote ``rel_path`` (deterministic) from its own start."""
-        generation = int(rel_path.split("gen_")[1].split(os.sep)[0].split("/")[0])
-        member_id = int(rel_path.rsplit("member_", 1)[1].split(".")[0])
+        generation, member_id = paths.parse_checkpoint_file(rel_path)
         pop_path = self._population_path(generation)
         if not os.path.exists(pop_path):
             raise storage.CorruptCheckpointError(
@@ -283,7 +251,7 @@ class PopulationBasedTraining:
         """Runs (or resumes) the population until a stopping criterion holds."""
         os.makedirs(self.run_dir, exist_ok=True)
         self._check_or_write_config()
-        result_path = self._path("result.json")
+        result_path = self._path(paths.PBT_RESULT_FILE)
         if os.path.exists(result_path):
             logging.info("PBT run in %s is already finished.", self.run_dir)
             return PBTResult(**storage.read_json(result_path))
@@ -382,7 +350,7 @@ class PopulationBasedTraining:
 
     def _append_log(self, generation: int, records: list[dict], kept: set) -> None:
         """Rewrites ``generations.jsonl`` atomically with this generation's records last."""
-        path = self._path("generations.jsonl")
+        path = self._path(paths.GENERATIONS_FILE)
         lines = []
         if os.path.exists(path):
             with open(path, encoding="utf-8") as f:
@@ -397,27 +365,6 @@ class PopulationBasedTraining:
 
     def _collect_garbage(self, generation: int) -> None:
         """Removes checkpoint folders older than ``keep_generations`` before ``generation``."""
-        for folder in glob.glob(self._path("checkpoints", "gen_*")):
-            g = int(os.path.basename(folder)[4:])
+        for g, folder in paths.checkpoint_generation_dirs(self.run_dir).items():
             if g < generation - self.keep_generations:
                 shutil.rmtree(folder, ignore_errors=True)
-
-
-def read_generation_log(run_dir: str) -> list[dict]:
-    """The records of ``generations.jsonl`` (one dict per member per generation)."""
-    path = os.path.join(run_dir, "generations.jsonl")
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(ln) for ln in f if ln.strip()]
-
-
-def _finite_or_none(x: float):
-    return float(x) if x is not None and math.isfinite(x) else None
-
-
-def _dict_diff(a: Any, b: Any, prefix: str = "") -> list[str]:
-    if isinstance(a, dict) and isinstance(b, dict):
-        out = []
-        for key in sorted(set(a) | set(b)):
-            out += _dict_diff(a.get(key, "<missing>"), b.get(key, "<missing>"), f"{prefix}{key}.")
-        return out
-    return [] if a == b else [f"  {prefix.rstrip('.')}: stored {a!r}, given {b!r}"]

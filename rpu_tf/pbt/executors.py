@@ -1,4 +1,6 @@
-"""Executors run a generation's member steps: in process, or on Ray actors.
+"""Executors run a generation's member steps: the base class and the in-process one.
+
+Ray actors: :mod:`rpu_tf.pbt.ray_executor`; by name: :mod:`rpu_tf.pbt.executor_registry`.
 
 An executor takes :class:`~rpu_tf.pbt.trainable.MemberTask` objects and yields
 :class:`~rpu_tf.pbt.trainable.MemberResult` objects as they finish (in any order). Start
@@ -8,7 +10,6 @@ most one member's state per worker is in memory.
 
 from __future__ import annotations
 
-import logging
 from typing import Callable, Iterator, Optional, Sequence
 
 import gin
@@ -52,15 +53,3 @@ class LocalExecutor(Executor):
 
     def close(self) -> None:
         self._trainable = None
-
-
-def make_executor(kind: str, trainable_factory: Callable[[], Trainable], **kwargs) -> Executor:
-    """``"local"`` or ``"ray"`` (the optional ``rpu_tf[ray]`` extra)."""
-    if kind == "local":
-        return LocalExecutor(trainable_factory)
-    if kind == "ray":
-        from rpu_tf.pbt.ray_executor import RayExecutor
-
-        return RayExecutor(trainable_factory, **kwargs)
-    logging.error("unknown executor %r", kind)
-    raise ValueError(f"unknown PBT executor {kind!r}; known: 'local', 'ray'.")

@@ -5,22 +5,8 @@ moment leaves a loadable state. Member states are ``.npz`` files of named arrays
 dicts are flattened with ``/`` in the key).
 """
 
-from __future__ import annotations
-
-import json
-from typing import Any
-
-from rpu_tf.utils.files import atomic_write_bytes
+from rpu_tf.utils.files import atomic_write_bytes, atomic_write_json, read_json
 from rpu_tf.utils.state_files import CorruptCheckpointError, load_state, save_state
 
 __all__ = ["atomic_write_bytes", "atomic_write_json", "read_json", "save_state", "load_state",
            "CorruptCheckpointError"]
-
-
-def atomic_write_json(path: str, obj: Any) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=1, sort_keys=True, allow_nan=False) + "\n").encode())
-
-
-def read_json(path: str) -> Any:
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)

@@ -1,4 +1,4 @@
-"""disentanglement_lib's result-directory layout, aggregated results and score summaries.
+"""Aggregated results and score summaries (the result-directory layout is :mod:`rpu_tf.layout.results`).
 
 No TensorFlow here: aggregation and comparison tables run anywhere numpy runs.
 """
@@ -13,7 +13,7 @@ from rpu_tf.results.aggregate import (
     write_aggregated_json,
 )
 from rpu_tf.results.compare import Score, Summary, extract_scores, summarise, to_csv, to_markdown
-from rpu_tf.results.layout import (
+from rpu_tf.layout.results import (
     aggregate_json_results,
     gin_dict,
     namespaced_dict,

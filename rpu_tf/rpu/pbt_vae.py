@@ -11,7 +11,7 @@ scored by a gin-selected scorer:
 
 The population is :class:`rpu_tf.pbt.PopulationBasedTraining` (gin scope ``pbt``: population
 size, cutoff, perturbation factors, ...; ``pbt_stopping``: generations, convergence) in
-``run_dir/pbt``. Each generation trains every member on ``generation_images`` images (the
+``run_dir/pbt`` over the VAE search space of :mod:`rpu_tf.rpu.search_space`. Each generation trains every member on ``generation_images`` images (the
 paper's code: ``max(10000, data set size)``). The best member's best replica is exported to
 ``run_dir/model`` in ``rpu_train``'s layout (Keras file, SavedModel, results).
 
@@ -32,18 +32,16 @@ import gin
 
 from rpu_tf.data import named_data
 from rpu_tf.data.ground_truth_data import FiniteGroundTruthData, GroundTruthData
+from rpu_tf.layout import paths
+from rpu_tf.layout.results import update_result_directory
 from rpu_tf.models.vae import BaseVAE
-from rpu_tf.pbt import PopulationBasedTraining, make_executor, vae_hyperparameter_space
-from rpu_tf.pbt.controller import PBTResult
-from rpu_tf.results.layout import update_result_directory
+from rpu_tf.pbt import PBTResult, PopulationBasedTraining, make_executor
+from rpu_tf.rpu.search_space import vae_hyperparameter_space
+from rpu_tf.rpu.vae_member import VAEMember, VAEMemberFactory, best_replica, export_replica
 from rpu_tf.training import runtime
-from rpu_tf.training.pbt_member import VAEMemberFactory, best_replica, export_replica
-from rpu_tf.utils.gin_files import parse_gin
+from rpu_tf.training.gin_context import gin_run
 
 logger = logging.getLogger(__name__)
-
-PBT_SUBDIR = "pbt"
-MODEL_SUBDIR = "model"
 
 
 @dataclasses.dataclass
@@ -57,8 +55,8 @@ class PBTVAEResult:
 
     _best_member: Any = dataclasses.field(default=None, repr=False, compare=False)
 
-    def load_best_member(self):
-        """A :class:`~rpu_tf.training.pbt_member.VAEMember` holding the best member's state
+    def load_best_member(self) -> VAEMember:
+        """A :class:`~rpu_tf.rpu.vae_member.VAEMember` holding the best member's state
         (built once: export, labelling and evaluation share it)."""
         if self._best_member is None:
             self._best_member = self.factory()
@@ -123,7 +121,7 @@ def run_pbt_vae(run_dir: str, data: GroundTruthData, scorer: Callable = gin.REQU
     }
     runner = make_executor(executor, factory)
     try:
-        pbt = PopulationBasedTraining(os.path.join(run_dir, PBT_SUBDIR), runner, space, generation_budget=budget,
+        pbt = PopulationBasedTraining(os.path.join(run_dir, paths.PBT_DIR), runner, space, generation_budget=budget,
                                       budget_unit="images", seed=seed, fingerprint=description)
         logger.info("PBT-VAE: %d members of %d %s on %s (%s), %d images per member and generation.",
                     pbt.population_size, num_replicas, type(model).__name__, data.name,
@@ -131,7 +129,7 @@ def run_pbt_vae(run_dir: str, data: GroundTruthData, scorer: Callable = gin.REQU
         result = pbt.run()
     finally:
         runner.close()
-    out = PBTVAEResult(result, best_replica(result.best_details), os.path.join(run_dir, MODEL_SUBDIR), factory)
+    out = PBTVAEResult(result, best_replica(result.best_details), os.path.join(run_dir, paths.MODEL_DIR), factory)
     _export(out, data, time.time() - start)
     return out
 
@@ -144,43 +142,18 @@ def _export(result: PBTVAEResult, data: GroundTruthData, elapsed: float) -> None
     results = {
         "score": pbt.best_score, "best_member_id": pbt.best_member_id, "best_replica": result.best_replica,
         "generations": pbt.generations, "stop_reason": pbt.stop_reason, "global_step": member.group.step,
+        "precision": member.group.precision,
         "elapsed_time": elapsed, **{f"hyperparameters.{k}": v for k, v in pbt.best_hyperparameters.items()},
     }
-    update_result_directory(os.path.join(result.model_dir, "results"), "train", results)
+    update_result_directory(paths.results_dir(result.model_dir), "train", results)
     logger.info("PBT-VAE finished (%s after %d generations): best member %d, replica %d, score %.4f -> %s",
                 pbt.stop_reason, pbt.generations, pbt.best_member_id, result.best_replica, pbt.best_score,
                 result.model_dir)
 
 
-def prepare_resumable_run_directory(model_dir: str, overwrite: bool, marker: str) -> None:
-    """Keeps an existing run (resume) unless ``overwrite``; refuses folders of other kinds.
-
-    ``marker`` is a sub-path that identifies this kind of run (e.g. ``pbt``).
-    """
-    import shutil
-
-    if not os.path.exists(model_dir) or not os.listdir(model_dir):
-        return
-    if not os.path.exists(os.path.join(model_dir, marker)):
-        raise FileExistsError(f"{model_dir} is not empty and holds no {marker}/ run to resume; choose another "
-                              "--model_dir (or delete it yourself).")
-    if overwrite:
-        logger.warning("Overwriting %s.", model_dir)
-        shutil.rmtree(model_dir)
-    else:
-        logger.info("Resuming the run in %s (pass --overwrite to start afresh).", model_dir)
-
-
 def pbt_vae_with_gin(model_dir: str, overwrite: bool = False, gin_config_files: Sequence[str] = (),
                      gin_bindings: Sequence[str] = ()) -> PBTVAEResult:
     """Parses gin, runs :func:`run_pbt_vae` on ``dataset.name`` in ``model_dir``, clears gin."""
-    parse_gin(gin_config_files, gin_bindings)
-    try:
-        options = runtime.runtime_options()
-        runtime.configure(1, options)
-        prepare_resumable_run_directory(model_dir, overwrite, PBT_SUBDIR)
+    with gin_run(gin_config_files, gin_bindings, model_dir, overwrite, marker=paths.PBT_DIR, resumable=True):
         os.makedirs(model_dir, exist_ok=True)
-        data = named_data.get_named_ground_truth_data()
-        return run_pbt_vae(model_dir, data)
-    finally:
-        gin.clear_config()
+        return run_pbt_vae(model_dir, named_data.get_named_ground_truth_data())

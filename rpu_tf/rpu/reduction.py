@@ -101,10 +101,11 @@ class ReductionResult:
         return self.indices is not None
 
 
-def find_intervals(values, edge_trim_fraction: float = 1 / 15, min_peak_distance_fraction: float = 1 / 50,
-                   peak_height_std: float = 7.0, std_outlier_clip: float = 4.0,
-                   max_peaks_for_edge_intervals: int = 3, min_interval_size: int = 2) -> LatentIntervals:
-    """Peaks of the sorted-code gaps of one latent and its ranked candidate intervals."""
+def find_intervals(values, *, edge_trim_fraction: float, min_peak_distance_fraction: float,
+                   peak_height_std: float, std_outlier_clip: float, max_peaks_for_edge_intervals: int,
+                   min_interval_size: int = 2) -> LatentIntervals:
+    """Peaks of the sorted-code gaps of one latent and its ranked candidate intervals (the
+    settings are :func:`reduce_indices`', which has the paper's values as defaults)."""
     values = np.asarray(values, dtype=np.float64)
     if values.ndim != 1:
         raise ValueError(f"codes of one latent must be a vector, got shape {values.shape}.")
@@ -191,8 +192,10 @@ def reduce_indices(codes, rank: int = 0, edge_trim_fraction: float = 1 / 15,
     if n < min_intersection_size:
         return ReductionResult(None, f"only {n} points, fewer than min_intersection_size={min_intersection_size}",
                                [], [], 0)
-    latents = [find_intervals(codes[:, j], edge_trim_fraction, min_peak_distance_fraction, peak_height_std,
-                              std_outlier_clip, max_peaks_for_edge_intervals) for j in range(codes.shape[1])]
+    peak_settings = dict(edge_trim_fraction=edge_trim_fraction, min_peak_distance_fraction=min_peak_distance_fraction,
+                         peak_height_std=peak_height_std, std_outlier_clip=std_outlier_clip,
+                         max_peaks_for_edge_intervals=max_peaks_for_edge_intervals)
+    latents = [find_intervals(codes[:, j], **peak_settings) for j in range(codes.shape[1])]
     for j, lat in enumerate(latents):
         if not lat.intervals:
             return ReductionResult(None, f"active latent {j}: no peak in the gaps of its sorted codes "

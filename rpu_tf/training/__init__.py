@@ -5,9 +5,8 @@ Importing this package registers the ``vae_optimizer``, ``discriminator_optimize
 """
 
 from rpu_tf.training.errors import NonFiniteLossError
-from rpu_tf.training.optimizers import AdamSpec, FusedAdam
-from rpu_tf.training.replica_group import ReplicaGroup
-from rpu_tf.training.replica_state import read_state
+from rpu_tf.training.optimizers import AdamSpec
+from rpu_tf.training.replica_group import ReplicaGroup, read_state
 from rpu_tf.training.representation import (
     encode,
     gaussian_kl_per_latent,
@@ -19,14 +18,11 @@ from rpu_tf.training.representation import (
     sampled_representation_function,
     udr_representation_function,
 )
-from rpu_tf.training.pbt_member import VAEMember, VAEMemberFactory, export_replica
-from rpu_tf.training.scoring import MetricScore, MIGScore, SurrogateMIGScore, UDRScore
 from rpu_tf.training.runtime import RuntimeOptions, auto_threads, configure_threads, configure_threads_for
 from rpu_tf.training.train import train, train_with_gin
 
 __all__ = [
-    "AdamSpec", "FusedAdam", "MIGScore", "MetricScore", "SurrogateMIGScore", "UDRScore", "VAEMember",
-    "VAEMemberFactory", "export_replica", "NonFiniteLossError", "ReplicaGroup", "RuntimeOptions",
+    "AdamSpec", "NonFiniteLossError", "ReplicaGroup", "RuntimeOptions",
     "auto_threads", "configure_threads", "configure_threads_for", "encode", "gaussian_kl_per_latent", "group_representation_functions",
     "group_udr_representation_functions", "kl_per_latent", "mean_representation_function",
     "read_state", "representation_function", "sampled_representation_function", "train",

@@ -26,7 +26,6 @@ from typing import Callable, Optional
 
 import gin
 import keras
-import tensorflow as tf
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,46 +47,14 @@ class AdamSpec:
         if not self.epsilon > 0:
             raise ValueError(f"Adam epsilon must be > 0, got {self.epsilon}.")
 
-    def build(self, fused: bool = True, name: Optional[str] = None) -> keras.optimizers.Optimizer:
-        """A Keras optimizer with these settings (:class:`FusedAdam` unless ``fused=False``)."""
-        cls = FusedAdam if fused else keras.optimizers.Adam
-        return cls(learning_rate=self.learning_rate, beta_1=self.beta1, beta_2=self.beta2,
-                   epsilon=self.epsilon, name=name)
+    def build(self, name: Optional[str] = None) -> keras.optimizers.Optimizer:
+        """``keras.optimizers.Adam`` with these settings."""
+        return keras.optimizers.Adam(learning_rate=self.learning_rate, beta_1=self.beta1,
+                                     beta_2=self.beta2, epsilon=self.epsilon, name=name)
 
 
 VAE_DEFAULT = AdamSpec(learning_rate=1e-4, beta1=0.9, beta2=0.999, epsilon=1e-8)
 DISCRIMINATOR_DEFAULT = AdamSpec(learning_rate=1e-4, beta1=0.5, beta2=0.9, epsilon=1e-8)
-
-
-class FusedAdam(keras.optimizers.Adam):
-    """``keras.optimizers.Adam`` whose per-variable update is one fused TensorFlow kernel.
-
-    Same arithmetic as Keras' Adam (and TF1's ``AdamOptimizer``) but one
-    ``ResourceApplyAdam`` op per variable instead of about a dozen small ops, which matters
-    on CPUs where per-op overhead is a visible part of a small model's step. Falls back to
-    Keras' update on backends other than TensorFlow or with ``amsgrad``.
-    """
-
-    def update_step(self, gradient, variable, learning_rate):
-        if self.amsgrad or keras.backend.backend() != "tensorflow":
-            return super().update_step(gradient, variable, learning_rate)
-        dtype = variable.dtype
-        local_step = tf.cast(self.iterations + 1, dtype)
-        beta_1 = tf.cast(self.beta_1, dtype)
-        beta_2 = tf.cast(self.beta_2, dtype)
-        index = self._get_variable_index(variable)
-        tf.raw_ops.ResourceApplyAdam(
-            var=_handle(variable), m=_handle(self._momentums[index]),
-            v=_handle(self._velocities[index]),
-            beta1_power=tf.pow(beta_1, local_step), beta2_power=tf.pow(beta_2, local_step),
-            lr=tf.cast(learning_rate, dtype), beta1=beta_1, beta2=beta_2,
-            epsilon=tf.cast(self.epsilon, dtype), grad=tf.cast(gradient, dtype),
-            use_locking=False, use_nesterov=False)
-
-
-def _handle(variable):
-    """The resource handle of a Keras (TensorFlow backend) or tf variable."""
-    return variable.handle
 
 
 @gin.configurable("AdamOptimizer", allowlist=["learning_rate", "beta1", "beta2", "epsilon",

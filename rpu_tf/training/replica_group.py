@@ -80,7 +80,6 @@ class ReplicaGroup(ReplicaStateMixin):
         FactorVAE); missing ones are read from gin (``vae_optimizer``,
         ``discriminator_optimizer``) or take disentanglement_lib's defaults.
       jit_compile: compile the step with XLA (measured slower on CPU; try it on GPUs).
-      fused_optimizer: one fused kernel per variable for Adam (same arithmetic).
       check_gradients: also treat non-finite gradients as a failed step.
       precision: ``"float32"``, ``"mixed_bfloat16"``, ``"mixed_float16"`` or ``"auto"``
         (:mod:`rpu_tf.training.precision`); ``None``: the process default
@@ -90,7 +89,7 @@ class ReplicaGroup(ReplicaStateMixin):
     def __init__(self, model: BaseVAE, data: GroundTruthData, num_replicas: int = 5,
                  batch_size: int = 64, random_seed: int = 0,
                  optimizers: Optional[Mapping[str, AdamSpec]] = None, jit_compile: bool = False,
-                 fused_optimizer: bool = True, check_gradients: bool = True,
+                 check_gradients: bool = True,
                  precision: Optional[str] = None):
         if int(num_replicas) < 1:
             raise ValueError(f"num_replicas must be >= 1, got {num_replicas}.")
@@ -99,7 +98,6 @@ class ReplicaGroup(ReplicaStateMixin):
         self.observation_shape = architectures.check_observation_shape(
             data.observation_shape, model.encoder_fn, model.decoder_fn)
         self.jit_compile = bool(jit_compile)
-        self.fused_optimizer = bool(fused_optimizer)
         self.check_gradients = bool(check_gradients)
         self._batch_size = self._check_batch_size(batch_size)
         self.precision = precisions.resolve_precision(precision or precisions.default_precision())
@@ -130,7 +128,7 @@ class ReplicaGroup(ReplicaStateMixin):
                                  f"{', '.join(OPTIMIZER_RESOLVERS)}.")
             spec = optimizers.pop(opt_name, None) or OPTIMIZER_RESOLVERS[opt_name]()
             self.optimizer_specs[opt_name] = spec
-            optimizer = spec.build(fused=self.fused_optimizer, name=f"{opt_name}_adam")
+            optimizer = spec.build(name=f"{opt_name}_adam")
             optimizer.build(variables)
             self.optimizers[opt_name] = optimizer
         if optimizers:

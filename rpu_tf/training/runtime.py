@@ -31,7 +31,6 @@ class RuntimeOptions:
       intra_op_threads: threads inside one op (``None``: :func:`auto_threads`).
       inter_op_threads: ops run concurrently, e.g. the replicas of a group (``None``: auto).
       jit_compile: compile train steps with XLA.
-      fused_optimizer: fused Adam kernel per variable (same arithmetic as Keras' Adam).
       progress: show a progress bar while training.
       precision: ``"auto"``, ``"float32"``, ``"mixed_bfloat16"`` or ``"mixed_float16"``
         (:mod:`rpu_tf.training.precision`).
@@ -40,7 +39,6 @@ class RuntimeOptions:
     intra_op_threads: Optional[int] = None
     inter_op_threads: Optional[int] = None
     jit_compile: bool = False
-    fused_optimizer: bool = True
     progress: bool = True
     precision: str = "auto"
 
@@ -48,7 +46,7 @@ class RuntimeOptions:
 @gin.configurable("training")
 def runtime_options(intra_op_threads: Optional[int] = None,
                     inter_op_threads: Optional[int] = None, jit_compile: bool = False,
-                    fused_optimizer: bool = True, progress: bool = True,
+                    progress: bool = True,
                     precision: str = "auto") -> RuntimeOptions:
     """Reads ``training.*`` from gin into :class:`RuntimeOptions`."""
     for name, value in (("intra_op_threads", intra_op_threads),
@@ -58,7 +56,7 @@ def runtime_options(intra_op_threads: Optional[int] = None,
     if precision not in precisions.CHOICES:
         raise ValueError(f"Unknown training.precision {precision!r}; known: {', '.join(precisions.CHOICES)}.")
     return RuntimeOptions(intra_op_threads, inter_op_threads, bool(jit_compile),
-                          bool(fused_optimizer), bool(progress), precision)
+                          bool(progress), precision)
 
 
 def configure(num_replicas: int, options: RuntimeOptions) -> str:

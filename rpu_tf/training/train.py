@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import time
 from typing import Any, Optional, Sequence
 
@@ -31,45 +30,27 @@ import gin
 import numpy as np
 
 from rpu_tf.data import named_data
+from rpu_tf.layout.guard import prepare_directory
+from rpu_tf.layout.paths import KERAS_FILE, SAVED_MODEL_DIR
+from rpu_tf.layout.paths import MODEL_DIR as MODEL_SUBDIR
+from rpu_tf.layout.results import update_result_directory
 from rpu_tf.models.vae import BaseVAE
-from rpu_tf.results.layout import update_result_directory
 from rpu_tf.training import runtime
 from rpu_tf.training.export import export_keras, export_saved_model
+from rpu_tf.training.gin_context import gin_run
 from rpu_tf.training.replica_group import ReplicaGroup
-from rpu_tf.utils.gin_files import parse_gin
 
 logger = logging.getLogger(__name__)
 
-MODEL_SUBDIR = "model"
-KERAS_FILE = "model.keras"
-SAVED_MODEL_DIR = "saved_model"
 #: disentanglement_lib's evaluation metrics in train_results.json (plus loss, global_step).
 RESULT_KEYS = ("loss", "reconstruction_loss", "elbo", "regularizer", "kl_loss")
 
 
 def prepare_run_directory(model_dir: str, overwrite: bool) -> None:
-    """Refuses an existing non-empty ``model_dir`` unless ``overwrite``; then clears it.
-
-    With ``overwrite`` only a directory that looks like an ``rpu_train`` run (it has a
-    ``model/`` folder) is deleted, so a mistyped path cannot wipe unrelated files.
-    """
-    if not os.path.exists(model_dir):
-        return
-    if not os.path.isdir(model_dir):
-        raise FileExistsError(f"--model_dir {model_dir} exists and is not a directory.")
-    if not os.listdir(model_dir):
-        return
-    if not overwrite:
-        raise FileExistsError(
-            f"--model_dir {model_dir} already exists; choose another directory or pass "
-            "--overwrite to replace it.")
-    if not os.path.isdir(os.path.join(model_dir, MODEL_SUBDIR)):
-        raise FileExistsError(
-            f"Refusing to overwrite {model_dir}: it is not empty and does not look like an "
-            f"rpu_train run directory (no {MODEL_SUBDIR}/ folder). Delete it yourself if you "
-            "mean it.")
-    logger.warning("Overwriting %s.", model_dir)
-    shutil.rmtree(model_dir)
+    """Refuses an existing non-empty ``model_dir`` unless ``overwrite``; then clears it, if it
+    looks like an ``rpu_train`` run (it has a ``model/`` folder; see
+    :func:`rpu_tf.layout.prepare_directory`)."""
+    prepare_directory(model_dir, overwrite, MODEL_SUBDIR)
 
 
 @gin.configurable("model", denylist=["model_dir", "overwrite"])
@@ -103,8 +84,7 @@ def train(model_dir: str, overwrite: bool = False, model: BaseVAE = gin.REQUIRED
     random_state = np.random.RandomState(random_seed)
     group = ReplicaGroup(model, dataset, num_replicas=1, batch_size=batch_size,
                          random_seed=int(random_state.randint(2**31 - 1)),
-                         jit_compile=options.jit_compile,
-                         fused_optimizer=options.fused_optimizer)
+                         jit_compile=options.jit_compile)
     trained = group.model(0)
     logger.info("Training %s (%d latents, %s/%s) on %s %s for %d steps of %d images in %s; %s.",
                 type(trained).__name__, trained.num_latent, trained.encoder_fn,
@@ -134,12 +114,5 @@ def train_with_gin(model_dir: str, overwrite: bool = False,
                    gin_config_files: Optional[Sequence[str]] = None,
                    gin_bindings: Optional[Sequence[str]] = None) -> dict[str, Any]:
     """Parses the gin files and bindings, runs :func:`train`, and clears the gin config."""
-    parse_gin(list(gin_config_files or []), list(gin_bindings or []))
-    try:
-        # Thread pools must be set before the first TensorFlow op, and gin builds the model
-        # (creating variables) when it calls train().
-        options = runtime.runtime_options()
-        runtime.configure(1, options)
+    with gin_run(gin_config_files, gin_bindings):
         return train(model_dir, overwrite)
-    finally:
-        gin.clear_config()

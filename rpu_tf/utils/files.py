@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
-from typing import Callable
+from typing import Any, Callable
 
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
@@ -69,3 +70,14 @@ def _fsync_dir(folder: str) -> None:
             os.close(fd)
     except OSError:
         pass
+
+
+def atomic_write_json(path: str, obj: Any) -> None:
+    """Writes ``obj`` as indented, key-sorted JSON (no NaN) to ``path`` atomically."""
+    atomic_write_bytes(path, (json.dumps(obj, indent=1, sort_keys=True, allow_nan=False) + "\n").encode())
+
+
+def read_json(path: str) -> Any:
+    """The JSON value in ``path``."""
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)

@@ -8,9 +8,7 @@ from typing import Sequence
 
 import gin
 
-
-#: What ``rpu_train`` can run (see :mod:`rpu_tf.cli.pipelines`).
-PIPELINES = ("single_model", "pbt_vae", "rpu_vae")
+from rpu_tf.registry import PIPELINES
 
 
 @gin.configurable("pipeline")

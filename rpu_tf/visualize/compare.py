@@ -12,7 +12,7 @@ from typing import Optional, Sequence
 from rpu_tf.results.compare import (BASELINES, SCORE_KEYS, Score, display_name,
                                     method_order)
 from rpu_tf.visualize.dependencies import pyplot
-from rpu_tf.visualize.distributions import ACCENT_COLOURS, BASELINE_COLOUR, box_with_points
+from rpu_tf.visualize.distributions import ACCENT_COLOURS, BASELINE_COLOUR, box_with_points, score_grid
 from rpu_tf.visualize.images import save_figure
 
 
@@ -23,12 +23,8 @@ def plot_comparison(scores: Sequence[Score], path: str, metrics: Sequence[str] =
     Raises:
       ValueError: no scores (nothing to plot).
     """
-    if not scores:
-        raise ValueError("No scores to plot: the aggregated results hold no rows with the "
-                         f"metrics {', '.join(metrics)} for the chosen representation.")
+    datasets, metrics = score_grid(scores, metrics, "the aggregated results")
     plt = pyplot()
-    datasets = sorted({s.dataset for s in scores})
-    metrics = [m for m in metrics if any(s.metric == m for s in scores)]
     methods = method_order(s.method for s in scores)
     accents = iter(ACCENT_COLOURS * (1 + len(methods) // len(ACCENT_COLOURS)))
     colours = [BASELINE_COLOUR if m in BASELINES else next(accents) for m in methods]

@@ -41,3 +41,13 @@ def box_with_points(axes, groups: Sequence[Sequence[float]], labels: Sequence[st
     axes.set_xticklabels(labels, rotation=35, ha="right", fontsize=8)
     axes.set_xlim(0.4, len(groups) + 0.6)
     axes.grid(axis="y", alpha=0.3)
+
+
+def score_grid(scores: Sequence, metrics: Sequence[str], what: str) -> tuple[list[str], list[str]]:
+    """``(datasets, metrics)`` of a figure with a panel per metric and data set: the metrics
+    that have scores, in the given order. Raises ValueError without scores (``what`` says
+    where none were found)."""
+    if not scores:
+        raise ValueError(f"No scores to plot: {what} hold no rows with the metrics {', '.join(metrics)} for "
+                         "the chosen representation.")
+    return sorted({s.dataset for s in scores}), [m for m in metrics if any(s.metric == m for s in scores)]

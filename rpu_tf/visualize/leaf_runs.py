@@ -13,10 +13,11 @@ import dataclasses
 import os
 from typing import Optional, Sequence
 
+from rpu_tf.layout import paths
 from rpu_tf.results.aggregate import aggregate_results
 from rpu_tf.results.compare import SCORE_KEYS, Score, extract_scores
 from rpu_tf.visualize.dependencies import pyplot
-from rpu_tf.visualize.distributions import box_with_points
+from rpu_tf.visualize.distributions import box_with_points, score_grid
 from rpu_tf.visualize.images import save_figure
 
 LEAF_RUN_COLOUR = "#d62728"
@@ -52,7 +53,7 @@ def collect_leaf_run_scores(specs: Sequence[LeafRunSpec], metrics: Sequence[str]
         if not os.path.isdir(spec.run_dir):
             raise FileNotFoundError(f"Run directory {spec.run_dir} does not exist.")
         try:
-            rows = aggregate_results([os.path.join(spec.run_dir, "metrics")])
+            rows = aggregate_results([os.path.join(spec.run_dir, paths.METRICS_DIR)])
         except FileNotFoundError:
             raise FileNotFoundError(
                 f"{spec.run_dir} has no evaluation results (metrics/*/*/results/aggregate/"
@@ -66,12 +67,8 @@ def collect_leaf_run_scores(specs: Sequence[LeafRunSpec], metrics: Sequence[str]
 def plot_leaf_runs(scores: Sequence[Score], path: str, metrics: Sequence[str] = ("mig", "dci"),
                    title: Optional[str] = None) -> str:
     """Writes the figure (score per leaf-run count) of ``scores`` to ``path``."""
-    if not scores:
-        raise ValueError("No scores to plot: the runs hold no results of the metrics "
-                         f"{', '.join(metrics)} for the chosen representation.")
+    datasets, metrics = score_grid(scores, metrics, "the runs")
     plt = pyplot()
-    datasets = sorted({s.dataset for s in scores})
-    metrics = [m for m in metrics if any(s.metric == m for s in scores)]
     counts = sorted({int(s.method) for s in scores})
     figure, axes = plt.subplots(len(metrics), len(datasets), squeeze=False, sharey="row",
                                 figsize=(max(3.0, 0.7 * len(counts) + 1.4) * len(datasets),

@@ -36,7 +36,7 @@ from rpu_tf.data import named_data
 from rpu_tf.evaluation import saved_models
 from rpu_tf.evaluation.auto_dataset import dataset_bindings
 from rpu_tf.evaluation.model_dirs import locate_model, prepare_output_dir
-from rpu_tf.results.layout import read_gin_bindings
+from rpu_tf.layout.results import read_gin_bindings
 from rpu_tf.rpu.reduction import active_latents
 from rpu_tf.training.representation import gaussian_kl_per_latent
 from rpu_tf.visualize import traversals
@@ -50,7 +50,8 @@ ANIMATIONS = ("std_gaussian_cycle", "fitted_gaussian_cycle", "fixed_interval_cyc
 NUM_PICS = 64
 
 
-def _activation(train_gin: str) -> Callable[[np.ndarray], np.ndarray]:
+def model_activation(train_gin: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The decoder's output activation of the training config (``reconstruction_loss.activation``)."""
     value = read_gin_bindings(train_gin).get("reconstruction_loss.activation", "'logits'")
     if value.strip("'\"") == "logits":
         return special.expit
@@ -153,7 +154,7 @@ def visualize(model_dir: str, output_dir: Optional[str] = None, overwrite: bool 
     output_dir = output_dir or model.visualizations_dir
     prepare_output_dir(output_dir, overwrite, marker="reconstructions")
     dataset = training_dataset(model.train_gin)
-    activation = _activation(model.train_gin)
+    activation = model_activation(model.train_gin)
     loaded = saved_models.load(model.saved_model, ("gaussian_encoder", "decoder", "reconstructions"))
     encode = saved_models.gaussian_encoder_function(loaded)
     reconstruct = saved_models.numpy_function(loaded.signatures["reconstructions"], "images")

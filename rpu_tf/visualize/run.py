@@ -19,14 +19,12 @@ import logging
 import os
 from typing import Optional, Sequence
 
-from rpu_tf.evaluation.model_dirs import (VISUALIZATIONS_DIR, NotATrainedModelError, find_models,
-                                          is_trained_model)
+from rpu_tf.evaluation.model_dirs import NotATrainedModelError, find_models, is_trained_model
+from rpu_tf.layout.paths import (GENERATIONS_FILE, MODEL_DIR, PBT_DIR, SAVED_MODEL_DIR, VISUALIZATIONS_DIR,
+                                 step_gin)
 from rpu_tf.visualize.pbt import plot_pbt_trajectories, read_generations
 
 logger = logging.getLogger(__name__)
-
-GENERATIONS_FILE = "generations.jsonl"
-PBT_DIR = "pbt"
 
 
 #: How deep below a run directory PBT logs are looked for (``RUN/a/b/c/d/generations.jsonl``).
@@ -83,8 +81,8 @@ def visualize_run(run_dir: str, output_dir: Optional[str] = None, overwrite: boo
     if not has_model and not logs:
         raise NotATrainedModelError(
             f"{run_dir} holds nothing to visualize: expected a trained model "
-            f"({os.path.join(run_dir, 'model', 'saved_model')}/ and "
-            f"{os.path.join(run_dir, 'model', 'results', 'gin', 'train.gin')}, as rpu_train "
+            f"({os.path.join(run_dir, MODEL_DIR, SAVED_MODEL_DIR)}/ and "
+            f"{step_gin(os.path.join(run_dir, MODEL_DIR, 'results'), 'train')}, as rpu_train "
             f"writes them) or PBT logs ({GENERATIONS_FILE} below it).")
     written: list[str] = []
     if has_model:

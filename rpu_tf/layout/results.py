@@ -26,6 +26,7 @@ from typing import Any, Mapping, Optional
 import gin
 import numpy as np
 
+from rpu_tf.layout import paths
 from rpu_tf.utils.files import atomic_write_text
 
 
@@ -101,13 +102,13 @@ def update_result_directory(result_directory: str, step_name: str,
         shutil.copytree(old_result_directory, result_directory, dirs_exist_ok=True)
     os.makedirs(result_directory, exist_ok=True)
     results_dict["uuid"] = str(uuid.uuid4())
-    gin_path = os.path.join(result_directory, "gin", f"{step_name}.gin")
+    gin_path = paths.step_gin(result_directory, step_name)
     save_gin(gin_path)
-    json_dir = os.path.join(result_directory, "json")
-    save_dict(os.path.join(json_dir, f"{step_name}_config.json"), gin_dict(gin_path))
-    save_dict(os.path.join(json_dir, f"{step_name}_results.json"), results_dict)
-    aggregate = aggregate_json_results(json_dir)
-    save_dict(os.path.join(result_directory, "aggregate", f"{step_name}.json"), aggregate)
+    save_dict(paths.step_config_json(result_directory, step_name), gin_dict(gin_path))
+    results_json = paths.step_results_json(result_directory, step_name)
+    save_dict(results_json, results_dict)
+    aggregate = aggregate_json_results(os.path.dirname(results_json))
+    save_dict(paths.step_aggregate_json(result_directory, step_name), aggregate)
     return aggregate
 
 

@@ -12,9 +12,11 @@ import os
 from typing import Any, Callable, Mapping, Optional
 
 from rpu_tf.data.ground_truth_data import GroundTruthData
+from rpu_tf.layout import paths
 from rpu_tf.models.vae import BaseVAE, clone_model
 from rpu_tf.training.export import export_keras, export_saved_model
 from rpu_tf.training.optimizers import OPTIMIZER_RESOLVERS, AdamSpec
+from rpu_tf.training.precision import default_precision, resolve_precision
 from rpu_tf.training.replica_group import ReplicaGroup
 
 Scorer = Callable[[ReplicaGroup, int], tuple[float, dict]]
@@ -54,15 +56,18 @@ class VAEMemberFactory:
     Args:
       model: the model template (its class and config are kept, not the instance).
       data: the training data set (pickled to actors).
-      scorer: the member scorer (a picklable callable, e.g. :class:`~rpu_tf.training.scoring.UDRScore`).
+      scorer: the member scorer (a picklable callable, e.g. :class:`~rpu_tf.rpu.scoring.UDRScore`).
       num_replicas: replicas per member (paper: 5 for PBT-U-VAE, 1 for PBT-S-VAE).
       optimizers: Adam settings per optimizer name; None resolves them from gin now (in
         this process), so workers need no gin config.
       jit_compile: compile the train step with XLA.
+      precision: the members' precision (:mod:`rpu_tf.training.precision`); None: this
+        process's default, resolved now, so actors train as the driver chose.
     """
 
     def __init__(self, model: BaseVAE, data: GroundTruthData, scorer: Scorer, num_replicas: int,
-                 optimizers: Optional[Mapping[str, AdamSpec]] = None, jit_compile: bool = False):
+                 optimizers: Optional[Mapping[str, AdamSpec]] = None, jit_compile: bool = False,
+                 precision: Optional[str] = None):
         self.model_class = type(model)
         self.model_config = model.get_config()
         self.data = data
@@ -73,24 +78,24 @@ class VAEMemberFactory:
             optimizers = {name: OPTIMIZER_RESOLVERS[name]() for name, _, _ in built.optimizer_objectives()}
         self.optimizers = dict(optimizers)
         self.jit_compile = bool(jit_compile)
+        self.precision = resolve_precision(precision or default_precision())
 
     def __call__(self) -> VAEMember:
         template = self.model_class.from_config(dict(self.model_config))
         group = ReplicaGroup(template, self.data, num_replicas=self.num_replicas,
-                             optimizers=self.optimizers, jit_compile=self.jit_compile)
+                             optimizers=self.optimizers, jit_compile=self.jit_compile,
+                             precision=self.precision)
         return VAEMember(group, self.scorer)
 
 
 def export_replica(group: ReplicaGroup, replica: int, path: str) -> dict[str, str]:
-    """Writes replica ``replica`` of ``group`` as ``path/model.keras`` and ``path/saved_model``.
-
-    The layout is ``rpu_train``'s ``model/`` folder, so evaluation reads it alike.
-    """
+    """Writes replica ``replica`` of ``group`` in ``rpu_train``'s ``model/`` layout at ``path``
+    (Keras file and SavedModel), so evaluation reads it alike."""
     if not 0 <= int(replica) < group.num_replicas:
         raise ValueError(f"replica {replica} does not exist in a group of {group.num_replicas}.")
     model = group.model(int(replica))
-    return {"keras": export_keras(model, os.path.join(path, "model.keras")),
-            "saved_model": export_saved_model(model, os.path.join(path, "saved_model"))}
+    return {"keras": export_keras(model, os.path.join(path, paths.KERAS_FILE)),
+            "saved_model": export_saved_model(model, os.path.join(path, paths.SAVED_MODEL_DIR))}
 
 
 def best_replica(details: Mapping[str, Any]) -> int:

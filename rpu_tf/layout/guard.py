@@ -1,0 +1,44 @@
+"""The one overwrite guard: what happens to an existing output folder before a step writes it."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+
+logger = logging.getLogger(__name__)
+
+
+def prepare_directory(path: str, overwrite: bool, marker: str, resumable: bool = False,
+                      what: str = "--model_dir", flag: str = "--overwrite") -> None:
+    """Readies ``path`` for a step whose outputs contain ``marker`` (a sub-path).
+
+    A missing or empty folder is fine. A folder without ``marker`` is never deleted (a
+    mistyped path cannot wipe unrelated files). With ``overwrite`` a folder with ``marker``
+    is deleted; without it, a ``resumable`` step continues in it and any other step
+    refuses it.
+
+    Raises:
+      FileExistsError: saying what to do instead.
+    """
+    if not os.path.exists(path):
+        return
+    if not os.path.isdir(path):
+        raise FileExistsError(f"{what} {path} exists and is not a directory.")
+    if not os.listdir(path):
+        return
+    has_marker = os.path.exists(os.path.join(path, marker))
+    if resumable and not has_marker:
+        raise FileExistsError(f"{path} is not empty and holds no {marker}/ run to resume; choose another "
+                              f"{what} (or delete it yourself).")
+    if not overwrite:
+        if resumable:
+            logger.info("Resuming the run in %s (pass %s to start afresh).", path, flag)
+            return
+        raise FileExistsError(f"{what} {path} already exists; choose another directory or pass {flag} to "
+                              "replace it.")
+    if not has_marker:
+        raise FileExistsError(f"Refusing to overwrite {path}: it is not empty and has no {marker}, so it does "
+                              "not look like an output of this step. Delete it yourself if you mean it.")
+    logger.warning("Overwriting %s.", path)
+    shutil.rmtree(path)

@@ -1,0 +1,63 @@
+"""What a PBT run leaves behind: its result, its generation log, its settings check, its seeds."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from typing import Any
+
+import numpy as np
+
+from rpu_tf.layout import paths
+from rpu_tf.pbt import storage
+from rpu_tf.pbt.trainable import State
+
+
+class ConfigMismatchError(ValueError):
+    """The run directory holds a run with other settings."""
+
+
+def derive_seed(*numbers: int) -> int:
+    """A 31-bit seed derived from integers (stable across processes and platforms)."""
+    return int(np.random.SeedSequence([int(n) for n in numbers]).generate_state(1)[0] & 0x7FFFFFFF)
+
+
+@dataclasses.dataclass
+class PBTResult:
+    """How a finished run ended and where its best member is."""
+
+    stop_reason: str
+    generations: int
+    best_member_id: int
+    best_score: float
+    best_details: dict
+    best_hyperparameters: dict
+    best_checkpoint: str
+    best_scores: list
+
+    def load_best_state(self) -> State:
+        return storage.load_state(self.best_checkpoint)
+
+
+def read_generation_log(run_dir: str) -> list[dict]:
+    """The records of ``generations.jsonl`` (one dict per member per generation)."""
+    path = os.path.join(run_dir, paths.GENERATIONS_FILE)
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(ln) for ln in f if ln.strip()]
+
+
+def finite_or_none(x: float):
+    """``x`` as a float, or None when it is missing or not finite (JSON has no NaN)."""
+    return float(x) if x is not None and math.isfinite(x) else None
+
+
+def dict_diff(a: Any, b: Any, prefix: str = "") -> list[str]:
+    """Lines ``key: stored a, given b`` for every leaf where two nested dicts differ."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for key in sorted(set(a) | set(b)):
+            out += dict_diff(a.get(key, "<missing>"), b.get(key, "<missing>"), f"{prefix}{key}.")
+        return out
+    return [] if a == b else [f"  {prefix.rstrip('.')}: stored {a!r}, given {b!r}"]

@@ -1,0 +1,112 @@
+"""The rPU-VAE pipeline: Algorithm 1 with the paper's stages, its figures, its evaluation.
+
+``rpu_train`` runs it for ``pipeline.name = "rpu_vae"``. Settings are ``rpu_vae.*``; PBT
+settings apply to all populations, gin scopes ``metaepoch/`` and ``final/`` override them for
+the metaEpochs or the final run (e.g. ``final/pbt_vae.num_replicas = 1``). The run directory
+(names in :mod:`rpu_tf.layout`)::
+
+    manifest.json                 completed stages, what each learned, the branch decisions
+    stages/<stage>/pbt/           the stage's PBT run (resumable on its own)
+    stages/<stage>/model/         the stage's best replica (rpu_train's model layout)
+    stages/<stage>/labels.npz     root indices, surrogate labels, KL, active latents, kept indices
+    stages/<stage>/traversals.png, reduction.png    figures (rpu_tf.visualize.stages)
+    model/                        the final model (Keras file, SavedModel, results)
+    metrics/mean/{mig,dci}/results/   final model vs ground truth (labelled data only)
+    summary.json                  per metaEpoch: size, active latents, best-matching factor; MIG/DCI;
+                                  training images per stage and in total; the precision
+
+Latent indices in the manifest, labels and summary are 0-based; figures label latents
+z1 .. zD as the paper does. Re-running the same command continues: finished stages are
+loaded, an interrupted stage resumes its PBT at the last finished member step.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Sequence
+
+import gin
+
+from rpu_tf.data import named_data
+from rpu_tf.data.ground_truth_data import FiniteGroundTruthData
+from rpu_tf.evaluation.ground_truth import evaluate_ground_truth, factors_tracked
+from rpu_tf.layout import paths, rpu_files
+from rpu_tf.layout.budget import run_training_images
+from rpu_tf.rpu.algorithm import Settings, run_algorithm_1
+from rpu_tf.rpu.pbt_vae import PBTVAEResult
+from rpu_tf.rpu.stages import paper_stages
+from rpu_tf.training.gin_context import gin_run
+from rpu_tf.training.precision import default_precision
+from rpu_tf.training.representation import mean_representation_function
+from rpu_tf.visualize.stages import draw_stage_figures
+
+logger = logging.getLogger(__name__)
+
+
+@gin.configurable("rpu_vae", denylist=["run_dir", "data"])
+def run_rpu_vae(run_dir: str, data: FiniteGroundTruthData, max_leaf_runs: int = 3, max_meta_epochs: int = 10,
+                min_dataset_size: int = 10, udr_threshold: float = 0.1, encode_batch_size: int = 256,
+                seed: int = 0, evaluate_final: bool = True, evaluation_points: int = 10000) -> dict:
+    """Runs (or resumes) rPU-VAE on ``data`` in ``run_dir``; returns the summary.
+
+    Args:
+      run_dir: the run directory.
+      data: a finite data set (``FiniteGroundTruthData``); labels are not needed.
+      max_leaf_runs: leaf-runs after the initial metaEpoch (paper: 3).
+      max_meta_epochs: metaEpochs per leaf-run at most (a safety limit; the paper has none).
+      min_dataset_size: a data set must be larger than this to train on (paper's code: 10).
+      udr_threshold: a metaEpoch whose best UDR is below this ends its branch (paper's code: 0.1).
+      encode_batch_size: batch size when encoding whole data sets.
+      seed: base seed; metaEpoch k's population uses ``seed + k``, the final one ``seed``.
+      evaluate_final: compute MIG and DCI of the final model against ground truth (only
+        for labelled data; settings in ``ground_truth_evaluation``).
+      evaluation_points: points per ground-truth metric (MIG: train; DCI: train, half test).
+    """
+    if not isinstance(data, FiniteGroundTruthData):
+        raise ValueError(f"rPU-VAE needs a data set with a finite index to reduce; {type(data).__name__} "
+                         "has none. Use a grid data set (sprites, dsprites_full, shapes3d) or images/celeba.")
+    settings = Settings(int(max_leaf_runs), int(max_meta_epochs), int(min_dataset_size), float(udr_threshold),
+                        int(seed))
+    start = time.time()
+    stages = paper_stages(run_dir, data, settings.seed, int(encode_batch_size),
+                          on_stage=lambda outcome: draw_stage_figures(run_dir, outcome.record.name, data))
+    outcome = run_algorithm_1(data, stages, settings)
+    final = final_record(outcome.final)
+    if evaluate_final and data.num_factors > 0:
+        model = outcome.final.load_best_member().group.model(outcome.final.best_replica)
+        final["ground_truth"] = evaluate_ground_truth(mean_representation_function(model), data, run_dir,
+                                                      int(evaluation_points), settings.seed)
+    stages.journal.save_final(final)
+    summary = summarise(run_dir, data, stages.journal.manifest, final, time.time() - start)
+    rpu_files.write_summary(run_dir, summary)
+    return summary
+
+
+def final_record(result: PBTVAEResult) -> dict:
+    """The manifest's ``final`` entry of the final PBT-S-VAE."""
+    pbt = result.pbt
+    return {"best_score": pbt.best_score, "generations": pbt.generations, "stop_reason": pbt.stop_reason,
+            "best_hyperparameters": pbt.best_hyperparameters,
+            "leaf_run_scores": pbt.best_details.get("leaf_run_scores")}
+
+
+def summarise(run_dir: str, data: FiniteGroundTruthData, manifest: dict, final: dict, elapsed: float) -> dict:
+    """``summary.json``: the stages (with the factor each active latent tracks) and the final model."""
+    stages = []
+    for name, record in manifest["stages"].items():
+        entry = dict(record)
+        saved = rpu_files.read_stage_labels(run_dir, name) if data.num_factors > 0 else None
+        if saved is not None and saved.labels is not None:  # labelled: UDR high enough, latents active
+            entry["factor_tracked"] = factors_tracked(data, saved.root_indices, saved.labels, saved.active.tolist())
+        stages.append(entry)
+    return {"data": data.name, "num_observations": data.num_observations, "stages": stages, "final": final,
+            "training_images": run_training_images(run_dir), "precision": default_precision(),
+            "elapsed_time": elapsed}
+
+
+def rpu_vae_with_gin(model_dir: str, overwrite: bool = False, gin_config_files: Sequence[str] = (),
+                     gin_bindings: Sequence[str] = ()) -> dict:
+    """Parses gin, runs :func:`run_rpu_vae` on ``dataset.name`` in ``model_dir``, clears gin."""
+    with gin_run(gin_config_files, gin_bindings, model_dir, overwrite, marker=paths.MANIFEST_FILE, resumable=True):
+        return run_rpu_vae(model_dir, named_data.get_named_ground_truth_data())

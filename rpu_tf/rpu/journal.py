@@ -1,0 +1,64 @@
+"""Finished metaEpochs on disk (``manifest.json`` and ``labels.npz``), so a re-run resumes.
+
+The file schema is :mod:`rpu_tf.layout.rpu_files`'; this is Algorithm 1's
+:class:`~rpu_tf.rpu.algorithm.Journal` on top of it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional
+
+import numpy as np
+
+from rpu_tf.layout import rpu_files
+from rpu_tf.layout.rpu_files import StageLabels, StageRecord
+from rpu_tf.rpu.algorithm import LabelBlocks, StageOutcome
+from rpu_tf.rpu.reduction import ReductionResult
+
+
+class StageJournal:
+    """The manifest and the stages' label files of the run in ``run_dir``."""
+
+    def __init__(self, run_dir: str):
+        self.run_dir = run_dir
+        self.manifest = rpu_files.read_manifest(run_dir)
+
+    def load(self, name: str) -> Optional[StageOutcome]:
+        if name not in self.manifest["stages"] or not rpu_files.has_stage_labels(self.run_dir, name):
+            return None
+        saved = rpu_files.read_stage_labels(self.run_dir, name)
+        return StageOutcome(StageRecord(**self.manifest["stages"][name]), saved.root_indices, saved.labels,
+                            saved.kept)
+
+    def save(self, outcome: StageOutcome) -> None:
+        record = outcome.record
+        rpu_files.write_stage_labels(self.run_dir, record.name, StageLabels(
+            root_indices=outcome.root_indices, labels=outcome.labels, kl=np.asarray(record.kl),
+            active=np.asarray(record.active_latents, np.int64), kept=outcome.kept,
+            reduction=reduction_record(outcome.reduction)))
+        self.manifest["stages"][record.name] = record.to_json()
+        rpu_files.write_manifest(self.run_dir, self.manifest)
+
+    def save_leaf_runs(self, surrogate: list[LabelBlocks]) -> None:
+        self.manifest["leaf_runs"] = [[{"labelled_images": int(len(idx)), "labels": int(lab.shape[1])}
+                                       for idx, lab in run] for run in surrogate]
+        rpu_files.write_manifest(self.run_dir, self.manifest)
+
+    def save_final(self, final: Mapping[str, Any]) -> None:
+        self.manifest["final"] = dict(final)
+        rpu_files.write_manifest(self.run_dir, self.manifest)
+
+
+def reduction_record(reduction: Optional[ReductionResult]) -> dict:
+    """Per active latent: its peaks (sorted positions), the peak threshold and, when a set was
+    kept, the rank among its candidates and the ``(start, stop)`` of the chosen interval."""
+    if reduction is None:
+        return {}
+    out = {}
+    for j, latent in enumerate(reduction.latents):
+        entry = {"peaks": np.asarray(latent.peaks, np.int64), "threshold": np.asarray(latent.threshold)}
+        if j < len(reduction.chosen) and latent.intervals:
+            entry["chosen_rank"] = np.asarray(reduction.chosen[j], np.int64)
+            entry["chosen_interval"] = np.asarray(latent.intervals[reduction.chosen[j]], np.int64)
+        out[str(j)] = entry
+    return out

@@ -1,0 +1,72 @@
+"""The paper's stages of Algorithm 1: PBT-U-VAE, labelling, reduction, PBT-S-VAE.
+
+- :func:`pbt_u_vae`: a metaEpoch's population, scored by UDR, in ``stages/<stage>/``
+  (PBT settings from gin, overridden by the ``metaepoch/`` scope, and within it by
+  ``metaepoch/initial/`` or ``metaepoch/leaf/``: :func:`meta_epoch_scope`);
+- :func:`label`: the best replica encodes the metaEpoch's data set; its active latents
+  (:func:`~rpu_tf.rpu.reduction.active_latents`) are the surrogate labels;
+- reduce: :func:`~rpu_tf.rpu.reduction.reduce_indices` (gin scope ``reduction``);
+- :func:`pbt_s_vae`: the final population on the whole data set, scored by
+  :class:`~rpu_tf.rpu.scoring.SurrogateMIGScore` (per leaf-run the MIG against its label
+  blocks, then the median), exported to ``RUN/model`` (PBT settings: ``final/`` scope).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Callable
+
+import gin
+
+from rpu_tf.data.ground_truth_data import FiniteGroundTruthData
+from rpu_tf.layout import paths
+from rpu_tf.rpu.algorithm import LabelBlocks, Labelling, StageOutcome, Stages
+from rpu_tf.rpu.journal import StageJournal
+from rpu_tf.rpu.pbt_vae import PBTVAEResult, run_pbt_vae
+from rpu_tf.rpu.reduction import active_latents, reduce_indices
+from rpu_tf.rpu.scoring import SurrogateMIGScore, UDRScore
+from rpu_tf.training.representation import encode_data_set, gaussian_kl_per_latent
+
+
+def pbt_u_vae(run_dir: str, name: str, data: FiniteGroundTruthData, seed: int) -> PBTVAEResult:
+    """PBT-U-VAE of metaEpoch ``name`` on ``data`` in ``stages/<name>/``."""
+    with gin.config_scope("metaepoch"), gin.config_scope(meta_epoch_scope(name)):
+        return run_pbt_vae(paths.stage_dir(run_dir, name), data, scorer=UDRScore(), seed=seed,
+                           fingerprint={"stage": name})
+
+
+def meta_epoch_scope(name: str) -> str:
+    """The gin scope inside ``metaepoch/`` of metaEpoch ``name``: ``initial`` for the first one
+    (on the whole data set), ``leaf`` for the leaf-runs' metaEpochs (on reduced sets).
+
+    ``metaepoch/pbt_vae.x`` sets both; ``metaepoch/initial/pbt_vae.x`` or
+    ``metaepoch/leaf/pbt_vae.x`` one kind only (the paper uses the same settings for all).
+    """
+    return "initial" if name == "initial" else "leaf"
+
+
+def label(result: PBTVAEResult, data: FiniteGroundTruthData, encode_batch_size: int) -> Labelling:
+    """Codes, per-latent KL and active latents of ``data`` under the result's best replica."""
+    model = result.load_best_member().group.model(result.best_replica)
+    means, logvars = encode_data_set(model, data, batch_size=encode_batch_size)
+    kl = gaussian_kl_per_latent(means, logvars)
+    return Labelling(best_score=float(result.pbt.best_score), generations=result.pbt.generations,
+                     stop_reason=result.pbt.stop_reason, kl=kl, means=means, active=active_latents(kl))
+
+
+def pbt_s_vae(run_dir: str, data: FiniteGroundTruthData, surrogate: list[LabelBlocks], seed: int) -> PBTVAEResult:
+    """The final PBT-S-VAE on ``data`` against the surrogate label blocks, in ``run_dir``."""
+    with gin.config_scope("final"):
+        return run_pbt_vae(run_dir, data, scorer=SurrogateMIGScore(surrogate), seed=seed,
+                           fingerprint={"stage": "final", "label_blocks": [[len(i) for i, _ in run]
+                                                                           for run in surrogate]})
+
+
+def paper_stages(run_dir: str, data: FiniteGroundTruthData, seed: int, encode_batch_size: int,
+                 on_stage: Callable[[StageOutcome], None] = lambda outcome: None) -> Stages:
+    """The stages of the paper's rPU-VAE in ``run_dir``, journalled in its manifest."""
+    return Stages(meta_epoch=functools.partial(pbt_u_vae, run_dir),
+                  label=functools.partial(label, encode_batch_size=encode_batch_size),
+                  reduce=lambda labels, rank: reduce_indices(labels, rank=rank),
+                  final=lambda surrogate: pbt_s_vae(run_dir, data, surrogate, seed),
+                  journal=StageJournal(run_dir), on_stage=on_stage)

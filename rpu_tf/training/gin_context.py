@@ -1,0 +1,31 @@
+"""The one ``*_with_gin`` sequence: parse gin, set thread pools, ready the run directory, clear."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator, Optional, Sequence
+
+import gin
+
+from rpu_tf.layout.guard import prepare_directory
+from rpu_tf.training import runtime
+from rpu_tf.utils.gin_files import parse_gin
+
+
+@contextlib.contextmanager
+def gin_run(gin_config_files: Optional[Sequence[str]], gin_bindings: Optional[Sequence[str]],
+            model_dir: Optional[str] = None, overwrite: bool = False, marker: Optional[str] = None,
+            resumable: bool = False) -> Iterator[runtime.RuntimeOptions]:
+    """Parses gin, applies the runtime options (thread pools and precision, before any op
+    runs: gin builds models when the body calls the pipeline), readies ``model_dir`` (see
+    :func:`rpu_tf.layout.prepare_directory`; skipped when ``marker`` is None), yields the
+    runtime options and clears gin afterwards, also on errors."""
+    parse_gin(list(gin_config_files or []), list(gin_bindings or []))
+    try:
+        options = runtime.runtime_options()
+        runtime.configure(1, options)
+        if marker is not None:
+            prepare_directory(model_dir, overwrite, marker, resumable=resumable)
+        yield options
+    finally:
+        gin.clear_config()
