@@ -47,7 +47,10 @@ def test_small_pbt_s_vae_mig_runs_exports_and_resumes(tmp_path):
     x = np.zeros((2, 64, 64, 1), np.float32)
     mean = loaded.signatures["gaussian_encoder"](images=tf.constant(x))
     member = result.load_best_member()
-    ours = member.group.model(result.best_replica).encode(x)[0].numpy()
+    from rpu_tf.models import as_float32
+
+    # Exports are float32 copies of the (possibly bfloat16-trained) replica.
+    ours = as_float32(member.group.model(result.best_replica)).encode(x)[0].numpy()
     np.testing.assert_allclose(mean["mean"].numpy(), ours, atol=1e-5)
     representation = loaded.signatures["representation"](images=tf.constant(x))["default"].numpy()
     np.testing.assert_allclose(representation, ours, atol=1e-5)

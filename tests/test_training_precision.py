@@ -187,3 +187,12 @@ def test_flops_counted_from_the_layers():
     fc = fc_model()
     fc.build((None, 16, 16, 1))
     assert vae_forward_flops(fc) > 0
+
+
+def test_a_pipeline_run_does_not_leave_its_precision_behind():
+    from rpu_tf.training.gin_context import gin_run
+
+    assert precision.default_precision() == "float32"
+    with gin_run([], ['training.precision = "mixed_bfloat16"']):
+        assert precision.default_precision() == "mixed_bfloat16"
+    assert precision.default_precision() == "float32"

@@ -38,7 +38,7 @@ from rpu_tf.rpu.pbt_vae import PBTVAEResult
 from rpu_tf.rpu.stages import paper_stages
 from rpu_tf.training.gin_context import gin_run
 from rpu_tf.training.precision import default_precision
-from rpu_tf.training.representation import mean_representation_function
+from rpu_tf.training.representation import DEFAULT_ENCODE_BATCH_SIZE, mean_representation_function
 from rpu_tf.visualize.stages import draw_stage_figures
 
 logger = logging.getLogger(__name__)
@@ -46,7 +46,8 @@ logger = logging.getLogger(__name__)
 
 @gin.configurable("rpu_vae", denylist=["run_dir", "data"])
 def run_rpu_vae(run_dir: str, data: FiniteGroundTruthData, max_leaf_runs: int = 3, max_meta_epochs: int = 10,
-                min_dataset_size: int = 10, udr_threshold: float = 0.1, encode_batch_size: int = 256,
+                min_dataset_size: int = 10, udr_threshold: float = 0.1,
+                encode_batch_size: int = DEFAULT_ENCODE_BATCH_SIZE,
                 seed: int = 0, evaluate_final: bool = True, evaluation_points: int = 10000) -> dict:
     """Runs (or resumes) rPU-VAE on ``data`` in ``run_dir``; returns the summary.
 

@@ -28,6 +28,7 @@ from rpu_tf.metrics import mig as mig_metric
 from rpu_tf.metrics import surrogate_mig, udr
 from rpu_tf.metrics.utils import histogram_discretize
 from rpu_tf.training.representation import (
+    DEFAULT_ENCODE_BATCH_SIZE,
     group_representation_functions,
     group_udr_representation_functions,
 )
@@ -56,7 +57,7 @@ class UDRScore:
 
     def __init__(self, batch_size: int = 10, num_data_points: int = 1000, correlation_matrix: str = "lasso",
                  filter_low_kl: bool = True, kl_filter_threshold: float = 0.01,
-                 score_seed: Optional[int] = 0, encode_batch_size: int = 256):
+                 score_seed: Optional[int] = 0, encode_batch_size: int = DEFAULT_ENCODE_BATCH_SIZE):
         self.kwargs = dict(batch_size=batch_size, num_data_points=num_data_points,
                            correlation_matrix=correlation_matrix, filter_low_kl=filter_low_kl,
                            include_raw_correlations=False, kl_filter_threshold=kl_filter_threshold)

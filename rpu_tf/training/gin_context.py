@@ -8,7 +8,7 @@ from typing import Iterator, Optional, Sequence
 import gin
 
 from rpu_tf.layout.guard import prepare_directory
-from rpu_tf.training import runtime
+from rpu_tf.training import precision, runtime
 from rpu_tf.utils.gin_files import parse_gin
 
 
@@ -21,6 +21,7 @@ def gin_run(gin_config_files: Optional[Sequence[str]], gin_bindings: Optional[Se
     :func:`rpu_tf.layout.prepare_directory`; skipped when ``marker`` is None), yields the
     runtime options and clears gin afterwards, also on errors."""
     parse_gin(list(gin_config_files or []), list(gin_bindings or []))
+    previous_precision = precision.default_precision()
     try:
         options = runtime.runtime_options()
         runtime.configure(1, options)
@@ -28,4 +29,5 @@ def gin_run(gin_config_files: Optional[Sequence[str]], gin_bindings: Optional[Se
             prepare_directory(model_dir, overwrite, marker, resumable=resumable)
         yield options
     finally:
+        precision.set_default_precision(previous_precision)  # the run's choice does not outlive it
         gin.clear_config()

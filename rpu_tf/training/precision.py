@@ -99,7 +99,7 @@ def set_default_precision(precision: str) -> str:
     """Sets (and returns) the precision replica groups use when not told; logs the choice."""
     global _default_precision
     resolved = resolve_precision(precision)
-    if resolved != _default_precision or precision == "auto":
+    if precision == "auto" or resolved != "float32":
         logger.info("Training precision: %s.", describe_precision(precision))
     _default_precision = resolved
     return resolved
