@@ -39,9 +39,8 @@ def _worker(layout: str, k: int, precision: str, jit: bool, steps: int, batch_si
     if layout == "stacked":
         import replica_layouts
 
-        replica_layouts.B = batch_size
         dtype = {"float32": "float32", "mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}[precision]
-        step = replica_layouts._stacked_step(k, dtype=dtype, jit_compile=jit)
+        step = replica_layouts._stacked_step(k, dtype=dtype, jit_compile=jit, batch_size=batch_size)
     else:
         from rpu_tf.data.ground_truth_data import GroundTruthData
         from rpu_tf.models import make_model

@@ -50,6 +50,7 @@ def main() -> None:
     configure(args.k, RuntimeOptions(precision=args.precision))
     from rpu_tf.data import Sprites
     from rpu_tf.metrics import utils
+    from rpu_tf.metrics.mig import mig_from_information
     from rpu_tf.models import make_model
     from rpu_tf.rpu.scoring import UDRScore
     from rpu_tf.training import ReplicaGroup
@@ -73,13 +74,14 @@ def main() -> None:
         for r in range(args.k):
             means, logvars = encode_data_set(group.model(r), data, indices)
             kl = gaussian_kl_per_latent(means, logvars)
-            nmi = utils.discrete_mutual_info(utils.histogram_discretize(means.T, num_bins=20), factors) / entropy
-            top = np.sort(nmi, axis=0)[::-1]
+            mutual_info = utils.discrete_mutual_info(utils.histogram_discretize(means.T, num_bins=20), factors)
+            nmi = mutual_info / entropy
             latents = []
             for j in np.argsort(-kl)[:6]:
                 best = int(np.argmax(nmi[j]))
                 latents.append(f"z{j + 1}:kl{kl[j]:.2f}:{SHORT.get(data.factor_names[best], best)}{nmi[j, best]:.2f}")
-            row["replicas"].append({"mig": round(float(np.mean(top[0] - top[1])), 3), "latents": latents})
+            mig = mig_from_information(mutual_info, entropy)[0]
+            row["replicas"].append({"mig": round(float(mig), 3), "latents": latents})
         print(json.dumps(row), flush=True)
         rows.append(row)
     if args.out:

@@ -34,13 +34,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 B, L, BETA = 64, 10, 6.0
 
 
-def _stacked_step(k: int, dtype: str = "float32", jit_compile: bool = False):
+def _stacked_step(k: int, dtype: str = "float32", jit_compile: bool = False, batch_size: int = B):
     """One stacked-layout train step for ``k`` replicas; ``dtype`` is the compute dtype of the
     convolutions and matmuls ("float32", "bfloat16", "float16"; variables and losses stay
-    float32, no loss scaling: a throughput measurement only)."""
+    float32, no loss scaling: a throughput measurement only); ``batch_size`` images per replica."""
     import keras
     import tensorflow as tf
 
+    n = int(batch_size)
     cd = tf.as_dtype(dtype)
 
     def c(t):
@@ -74,24 +75,24 @@ def _stacked_step(k: int, dtype: str = "float32", jit_compile: bool = False):
         return -0.5 * ((x - m) ** 2 * tf.exp(-lv) + lv + math.log(2 * math.pi))
 
     @tf.function(jit_compile=jit_compile)
-    def step(x):  # x: (B, 64, 64, K), replica k's images in channel k
+    def step(x):  # x: (n, 64, 64, K), replica k's images in channel k
         with tf.GradientTape() as tape:
             h = c(x)
             for w, b in zip(enc_w, enc_b):
                 h = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(h, c(w), 2, "SAME"), c(b)))
-            h = tf.reshape(tf.transpose(tf.reshape(h, (B, 16, k, 64)), (2, 0, 1, 3)), (k, B, 1024))
+            h = tf.reshape(tf.transpose(tf.reshape(h, (n, 16, k, 64)), (2, 0, 1, 3)), (k, n, 1024))
             h = tf.nn.relu(tf.matmul(h, c(dense["e5"][0])) + c(dense["e5"][1]))
             h = tf.cast(tf.matmul(h, c(dense["heads"][0])), tf.float32) + dense["heads"][1]
             mean, logvar = h[..., :L], h[..., L:]
             z = mean + tf.exp(logvar / 2) * tf.random.normal(tf.shape(mean))
             g = tf.nn.relu(tf.matmul(c(z), c(dense["d1"][0])) + c(dense["d1"][1]))
             g = tf.nn.relu(tf.matmul(g, c(dense["d2"][0])) + c(dense["d2"][1]))
-            g = tf.reshape(tf.transpose(tf.reshape(g, (k, B, 4, 4, 64)), (1, 2, 3, 0, 4)),
-                           (B, 4, 4, k * 64))
+            g = tf.reshape(tf.transpose(tf.reshape(g, (k, n, 4, 4, 64)), (1, 2, 3, 0, 4)),
+                           (n, 4, 4, k * 64))
             size = 4
             for i, ((_, co), w, b) in enumerate(zip(dec, dec_w, dec_b)):
                 size *= 2
-                g = tf.nn.bias_add(tf.nn.conv2d_transpose(g, c(w), (B, size, size, k * co), 2, "SAME"), c(b))
+                g = tf.nn.bias_add(tf.nn.conv2d_transpose(g, c(w), (n, size, size, k * co), 2, "SAME"), c(b))
                 g = tf.nn.relu(g) if i < 3 else tf.cast(g, tf.float32)
             rec = tf.reduce_mean(tf.reduce_sum(
                 tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=g), [1, 2]), 0)  # (K,)
@@ -103,7 +104,7 @@ def _stacked_step(k: int, dtype: str = "float32", jit_compile: bool = False):
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return loss
 
-    images = tf.constant((np.random.RandomState(0).uniform(size=(B, 64, 64, k)) > 0.8)
+    images = tf.constant((np.random.RandomState(0).uniform(size=(n, 64, 64, k)) > 0.8)
                          .astype(np.float32))
     return lambda: step(images)
 

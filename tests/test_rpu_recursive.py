@@ -67,6 +67,13 @@ def test_rpu_vae_runs_all_stages_writes_the_run_directory_and_resumes(tmp_path):
     assert on_disk["final"]["ground_truth"] == gt
     tracked = on_disk["stages"][0]["factor_tracked"]
     assert {t["factor"] for t in tracked} <= {"shape", "scale", "orientation", "position_x", "position_y"}
+    # ... and the training images every stage consumed, and the precision it trained in.
+    images = on_disk["training_images"]
+    assert images["initial"] > 0 and images["final"] > 0 and images["total"] == sum(
+        v for k, v in images.items() if k != "total")
+    from rpu_tf.training.precision import auto_precision
+
+    assert on_disk["precision"] == auto_precision()[0]  # quickstart.gin: training.precision = "auto"
     # Re-running continues from the manifest: nothing is trained again.
     stamp = os.path.getmtime(os.path.join(run_dir, "stages", "initial", "labels.npz"))
     again = rpu_vae_with_gin(run_dir, False, [QUICKSTART], TINY)

@@ -10,27 +10,22 @@ over its stages' PBT runs and the final one. No TensorFlow.
 from __future__ import annotations
 
 import glob
-import json
 import os
 
 from rpu_tf.layout import paths
+from rpu_tf.layout.pbt_files import read_generation_log
 from rpu_tf.utils.files import read_json
 
 
 def pbt_training_images(pbt_dir: str) -> int:
     """Training images of one PBT run folder (0 when it has not trained yet)."""
-    log = os.path.join(pbt_dir, paths.GENERATIONS_FILE)
-    if not os.path.exists(log):
+    if not os.path.exists(os.path.join(pbt_dir, paths.GENERATIONS_FILE)):
         return 0
     config = read_json(os.path.join(pbt_dir, paths.PBT_CONFIG_FILE))
     replicas = int(config.get("fingerprint", {}).get("num_replicas", 1))
-    total = 0
-    with open(log, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                record = json.loads(line)
-                total += int(record.get("num_steps", 0)) * int(record["hyperparameters"]["batch_size"])
-    return total * replicas
+    images = sum(int(r.get("num_steps", 0)) * int(r["hyperparameters"]["batch_size"])
+                 for r in read_generation_log(pbt_dir))
+    return images * replicas
 
 
 def run_training_images(run_dir: str) -> dict[str, int]:

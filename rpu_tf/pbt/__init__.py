@@ -11,7 +11,8 @@ from rpu_tf.pbt.controller import PopulationBasedTraining
 from rpu_tf.pbt.executor_registry import EXECUTORS, make_executor
 from rpu_tf.pbt.executors import Executor, LocalExecutor
 from rpu_tf.pbt.hyperparameters import PAPER_PERTURB_FACTORS, Hyperparameter, HyperparameterSpace, choice_init
-from rpu_tf.pbt.records import ConfigMismatchError, PBTResult, derive_seed, read_generation_log
+from rpu_tf.layout.pbt_files import read_generation_log
+from rpu_tf.pbt.records import ConfigMismatchError, PBTResult, derive_seed
 from rpu_tf.pbt.selection import rank_members, truncation_plan
 from rpu_tf.pbt.stopping import StoppingRule
 from rpu_tf.pbt.storage import CorruptCheckpointError, load_state, save_state

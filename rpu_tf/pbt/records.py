@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-import os
 from typing import Any
 
 import numpy as np
 
-from rpu_tf.layout import paths
 from rpu_tf.pbt import storage
 from rpu_tf.pbt.trainable import State
 
@@ -39,13 +36,6 @@ class PBTResult:
 
     def load_best_state(self) -> State:
         return storage.load_state(self.best_checkpoint)
-
-
-def read_generation_log(run_dir: str) -> list[dict]:
-    """The records of ``generations.jsonl`` (one dict per member per generation)."""
-    path = os.path.join(run_dir, paths.GENERATIONS_FILE)
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(ln) for ln in f if ln.strip()]
 
 
 def finite_or_none(x: float):
