@@ -3,7 +3,7 @@
 Trains K replicas of one model (one hyperparameter setting, one seed) on the built-in sprites
 and prints, at each checkpoint, a JSON line: the step, wall seconds, the mean reconstruction
 loss, every replica's UDR score (Lasso, the paper's settings), and per replica its MIG and
-its six strongest latents as ``z<j>:kl<KL>:<factor><nMI>`` (1-based latent, per-latent KL in
+its six strongest latents as ``z<j>:kl<KL>:<factor><nMI>`` (0-based latent, per-latent KL in
 nats, the factor it shares most information with, normalised mutual information
 MI / H(factor) with 20-bin codes, as MIG normalises). This is how the initial metaEpoch's
 settings are chosen (issue: the recursion must see clean x/y latents).
@@ -79,7 +79,7 @@ def main() -> None:
             latents = []
             for j in np.argsort(-kl)[:6]:
                 best = int(np.argmax(nmi[j]))
-                latents.append(f"z{j + 1}:kl{kl[j]:.2f}:{SHORT.get(data.factor_names[best], best)}{nmi[j, best]:.2f}")
+                latents.append(f"z{j}:kl{kl[j]:.2f}:{SHORT.get(data.factor_names[best], best)}{nmi[j, best]:.2f}")
             mig = mig_from_information(mutual_info, entropy)[0]
             row["replicas"].append({"mig": round(float(mig), 3), "latents": latents})
         print(json.dumps(row), flush=True)

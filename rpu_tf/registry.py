@@ -50,6 +50,7 @@ GIN_CONFIGURABLES: dict[str, tuple[str, ...]] = {
     "rpu_tf.rpu.scoring": ("metric_score", "mig_score", "surrogate_mig_score", "udr_score"),
     "rpu_tf.rpu.search_space": (
         "batch_size_choices", "beta_choices", "learning_rate_choices", "vae_hyperparameters",),
+    "rpu_tf.studies.spec": ("study", "study_method"),
     "rpu_tf.training.optimizers": ("AdamOptimizer", "discriminator_optimizer", "vae_optimizer"),
     "rpu_tf.training.runtime": ("training",),
     "rpu_tf.training.train": ("model",),

@@ -44,11 +44,13 @@ def test_writes_dlib_layout(trained_run):
     with open(os.path.join(out, "json", "train_results.json")) as f:
         saved = json.load(f)
     assert set(saved) == {"loss", "reconstruction_loss", "elbo", "regularizer", "kl_loss",
-                          "global_step", "elapsed_time", "uuid", "precision"}
+                          "global_step", "batch_size", "training_images", "elapsed_time", "uuid",
+                          "precision"}
     from rpu_tf.training.precision import auto_precision
 
     assert saved["precision"] == auto_precision()[0]  # training.precision defaults to "auto"
     assert saved["global_step"] == 3 and saved == results
+    assert saved["training_images"] == 3 * saved["batch_size"]
     assert saved["elbo"] == pytest.approx(-(saved["reconstruction_loss"] + saved["kl_loss"]), rel=1e-6)
     with open(os.path.join(out, "json", "train_config.json")) as f:
         config = json.load(f)

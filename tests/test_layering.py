@@ -17,6 +17,7 @@ LAYERS = [
     ("rpu",),
     ("evaluation", "visualize", "results"),
     ("pipelines",),
+    ("studies",),
     ("cli",),
 ]
 RANK = {package: rank for rank, packages in enumerate(LAYERS) for package in packages}

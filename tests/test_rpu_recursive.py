@@ -14,9 +14,10 @@ QUICKSTART = os.path.join(ROOT, "gin_configs", "quickstart.gin")
 TINY = [
     "sprites.num_scales = 2", "sprites.num_orientations = 2", "sprites.num_positions_x = 8",
     "sprites.num_positions_y = 8", "encoder.num_latent = 4",
-    "pbt.population_size = 2", "pbt_vae.num_replicas = 2", "pbt_vae.generation_images = 128",
-    "pbt_stopping.max_generations = 2", "batch_size_choices.low_exponent = 5",
-    "batch_size_choices.high_exponent = 5",
+    "pbt.population_size = 2", "pbt_vae.num_replicas = 2", "vae_hyperparameters.batch_sizes = [32]",
+    # the quickstart's stage scopes set their own budgets; tiny ones here
+    *[f"{scope}pbt_vae.generation_images = 128" for scope in ("metaepoch/initial/", "metaepoch/leaf/", "final/")],
+    *[f"{scope}pbt_stopping.max_generations = 2" for scope in ("metaepoch/initial/", "metaepoch/leaf/", "final/")],
     "udr_score.num_data_points = 100", "rpu_vae.max_leaf_runs = 1", "rpu_vae.max_meta_epochs = 1",
     "rpu_vae.udr_threshold = 0.0", "rpu_vae.evaluation_points = 200",
     "active_latents.active_kl_threshold = 1e-4", "final/pbt.population_size = 2",
@@ -74,6 +75,16 @@ def test_rpu_vae_runs_all_stages_writes_the_run_directory_and_resumes(tmp_path):
     from rpu_tf.training.precision import auto_precision
 
     assert on_disk["precision"] == auto_precision()[0]  # quickstart.gin: training.precision = "auto"
+    # quickstart.gin warm-starts the final stage from the initial metaEpoch's best replica.
+    from rpu_tf.rpu.stages import warm_start_weights
+    from rpu_tf.training.export import load_keras
+
+    initial_model = load_keras(os.path.join(run_dir, "stages", "initial", "model", "model.keras"))
+    start = warm_start_weights(run_dir, "initial")
+    assert len(start) == len(initial_model.get_weights())
+    assert all(np.array_equal(a, b) for a, b in zip(start, initial_model.get_weights()))
+    assert warm_start_weights(run_dir, "none") is None
+    assert json.load(open(os.path.join(run_dir, "pbt", "pbt_config.json")))["fingerprint"]["warm_start"] == "initial"
     # Re-running continues from the manifest: nothing is trained again.
     stamp = os.path.getmtime(os.path.join(run_dir, "stages", "initial", "labels.npz"))
     again = rpu_vae_with_gin(run_dir, False, [QUICKSTART], TINY)
@@ -86,3 +97,32 @@ def test_a_data_set_without_a_finite_index_is_refused():
 
     with pytest.raises(ValueError, match="finite index"):
         run_rpu_vae("unused", GroundTruthData())
+
+
+def test_final_warm_start_is_checked(tmp_path):
+    from rpu_tf.rpu.stages import warm_start_weights
+
+    with pytest.raises(ValueError, match="final_warm_start"):
+        warm_start_weights(str(tmp_path), "best")
+    with pytest.raises(FileNotFoundError, match="initial metaEpoch"):
+        warm_start_weights(str(tmp_path), "initial")
+    with pytest.raises(ValueError, match="final_warm_start"):
+        run_rpu_vae(str(tmp_path), None, final_warm_start="latest")
+
+
+def test_factors_tracked_normalises_by_the_factor_entropy():
+    from rpu_tf.data import Sprites
+    from rpu_tf.evaluation.ground_truth import factors_tracked
+
+    data = Sprites(num_scales=2, num_orientations=2, num_positions_x=8, num_positions_y=8, image_size=32)
+    indices = np.arange(data.num_observations)
+    factors = data.index_to_factors(indices)
+    x = data.factor_names.index("position_x")
+    labels = np.stack([factors[:, x] + 0.01 * np.random.RandomState(0).randn(len(indices)),
+                       np.random.RandomState(1).randn(len(indices))], axis=1)
+    tracked = factors_tracked(data, indices, labels, [7, 2])
+    assert [t["latent"] for t in tracked] == [7, 2]
+    assert tracked[0]["factor"] == "position_x"
+    assert tracked[0]["normalized_mutual_information"]["position_x"] == pytest.approx(1.0, abs=1e-6)
+    assert tracked[0]["mutual_information"]["position_x"] == pytest.approx(np.log(8), rel=1e-6)
+    assert max(tracked[1]["normalized_mutual_information"].values()) < 0.1

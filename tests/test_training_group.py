@@ -225,3 +225,39 @@ def test_group_runs_as_a_pbt_member_and_its_state_survives_pbt_storage(tmp_path)
                                        batch_size=4),
                           MemberTask(1, 0, hyper, num_steps=2, seed=1, init_seed=2))
     assert bad.failed and "NonFiniteLossError" in bad.failed and bad.state is None
+
+
+def test_warm_start_gives_every_replica_the_weights_and_keeps_hyperparameters():
+    source = _group(num_replicas=1, seed=7)
+    source.set_hyperparameters(beta=9.0)
+    source.train(3)
+    weights = source.model(0).get_weights()
+    group = _group(num_replicas=3, seed=1)
+    group.set_hyperparameters(learning_rate=2e-3, beta=3.0)
+    group.warm_start(weights)
+    for k in range(3):  # weights[0] is beta itself, a non-trainable weight
+        assert weights_equal(group.model(k).get_weights()[1:], weights[1:])
+    assert group.hyperparameters()["beta"] == pytest.approx(3.0)  # not the source's 9
+    assert group.hyperparameters()["learning_rate"] == pytest.approx(2e-3)
+    assert group.step == 0
+    group.train(2)  # trains on from there
+    with pytest.raises(ValueError, match="do not fit"):
+        ReplicaGroup(fc_model(num_latent=3), DATA, num_replicas=1, batch_size=8).warm_start(weights)
+
+
+def test_a_warm_started_member_starts_from_the_given_weights():
+    from rpu_tf.rpu.vae_member import VAEMemberFactory
+
+    source = _group(num_replicas=1, seed=5)
+    source.train(2)
+    weights = source.model(0).get_weights()
+    factory = VAEMemberFactory(fc_model(), DATA, scorer=lambda group, seed: (0.0, {}), num_replicas=2,
+                               initial_weights=weights)
+    member = factory()
+    member.initialize(11, {"learning_rate": 1e-3, "beta": 4.0, "batch_size": 8})
+    for k in range(2):
+        assert weights_equal(member.group.model(k).get_weights()[1:], weights[1:])
+    assert member.group.hyperparameters()["beta"] == pytest.approx(4.0)
+    cold = VAEMemberFactory(fc_model(), DATA, scorer=lambda group, seed: (0.0, {}), num_replicas=2)()
+    cold.initialize(11, {"learning_rate": 1e-3, "beta": 4.0, "batch_size": 8})
+    assert not weights_equal(cold.group.model(0).get_weights()[1:], weights[1:])

@@ -73,13 +73,17 @@ def evaluate_ground_truth(representation_function: Callable[[np.ndarray], np.nda
 
 def factors_tracked(data: FiniteGroundTruthData, root_indices: np.ndarray, labels: np.ndarray,
                     active: Sequence[int], num_bins: int = 20) -> list[dict]:
-    """For each surrogate label (column of ``labels``, latent ``active[j]``): its mutual
-    information with each ground-truth factor of the observations ``root_indices``, and the
-    factor it shares the most with."""
+    """For each surrogate label (column of ``labels``, latent ``active[j]``, 0-based): its
+    mutual information (nats) with each ground-truth factor of the observations
+    ``root_indices``, normalised by the factor's entropy as MIG normalises (a factor constant
+    on these observations gets 0), and the factor with the highest normalised value."""
     factors = data.index_to_factors(root_indices).T
     codes = utils.histogram_discretize(np.asarray(labels).T, num_bins=num_bins)
     mi = utils.discrete_mutual_info(codes, factors)
+    entropy = utils.discrete_entropy(factors)
+    normalised = np.divide(mi, entropy[None, :], out=np.zeros_like(mi), where=entropy[None, :] > 0)
     names = getattr(data, "factor_names", [f"factor_{i}" for i in range(factors.shape[0])])
     return [{"latent": int(latent), "factor": names[int(np.argmax(row))],
-             "mutual_information": {n: float(v) for n, v in zip(names, row)}}
-            for row, latent in zip(mi, list(active))]
+             "mutual_information": {n: float(v) for n, v in zip(names, raw)},
+             "normalized_mutual_information": {n: float(v) for n, v in zip(names, row)}}
+            for raw, row, latent in zip(mi, normalised, list(active))]

@@ -13,7 +13,7 @@
     kl                  (D,)   mean KL to the prior per latent
     active              (a,)   the active latents
     kept, kept_root_indices    the reduction's kept positions (in the stage's data set / the root)
-    reduction/<j>/{peaks, threshold, chosen_rank, chosen_interval}   per active latent
+    reduction/<j>/{peaks, threshold, gap_window, chosen_rank, chosen_interval}   per active latent
 """
 
 from __future__ import annotations

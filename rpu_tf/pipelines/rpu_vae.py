@@ -35,7 +35,7 @@ from rpu_tf.layout import paths, rpu_files
 from rpu_tf.layout.budget import run_training_images
 from rpu_tf.rpu.algorithm import Settings, run_algorithm_1
 from rpu_tf.rpu.pbt_vae import PBTVAEResult
-from rpu_tf.rpu.stages import paper_stages
+from rpu_tf.rpu.stages import FINAL_WARM_STARTS, paper_stages
 from rpu_tf.training.gin_context import gin_run
 from rpu_tf.training.precision import default_precision
 from rpu_tf.training.representation import DEFAULT_ENCODE_BATCH_SIZE, mean_representation_function
@@ -48,7 +48,8 @@ logger = logging.getLogger(__name__)
 def run_rpu_vae(run_dir: str, data: FiniteGroundTruthData, max_leaf_runs: int = 3, max_meta_epochs: int = 10,
                 min_dataset_size: int = 10, udr_threshold: float = 0.1,
                 encode_batch_size: int = DEFAULT_ENCODE_BATCH_SIZE,
-                seed: int = 0, evaluate_final: bool = True, evaluation_points: int = 10000) -> dict:
+                seed: int = 0, evaluate_final: bool = True, evaluation_points: int = 10000,
+                final_warm_start: str = "none") -> dict:
     """Runs (or resumes) rPU-VAE on ``data`` in ``run_dir``; returns the summary.
 
     Args:
@@ -63,7 +64,13 @@ def run_rpu_vae(run_dir: str, data: FiniteGroundTruthData, max_leaf_runs: int = 
       evaluate_final: compute MIG and DCI of the final model against ground truth (only
         for labelled data; settings in ``ground_truth_evaluation``).
       evaluation_points: points per ground-truth metric (MIG: train; DCI: train, half test).
+      final_warm_start: how the final PBT-S-VAE's members start. ``"none"`` (the paper):
+        random weights. ``"initial"`` (a deviation for small budgets): from the initial
+        metaEpoch's best replica, so the final stage refines what UDR selected; its images
+        are counted in the initial stage already.
     """
+    if final_warm_start not in FINAL_WARM_STARTS:
+        raise ValueError(f"rpu_vae.final_warm_start must be one of {FINAL_WARM_STARTS}, got {final_warm_start!r}.")
     if not isinstance(data, FiniteGroundTruthData):
         raise ValueError(f"rPU-VAE needs a data set with a finite index to reduce; {type(data).__name__} "
                          "has none. Use a grid data set (sprites, dsprites_full, shapes3d) or images/celeba.")
@@ -71,7 +78,8 @@ def run_rpu_vae(run_dir: str, data: FiniteGroundTruthData, max_leaf_runs: int = 
                         int(seed))
     start = time.time()
     stages = paper_stages(run_dir, data, settings.seed, int(encode_batch_size),
-                          on_stage=lambda outcome: draw_stage_figures(run_dir, outcome.record.name, data))
+                          on_stage=lambda outcome: draw_stage_figures(run_dir, outcome.record.name, data),
+                          final_warm_start=final_warm_start)
     outcome = run_algorithm_1(data, stages, settings)
     final = final_record(outcome.final)
     if evaluate_final and data.num_factors > 0:

@@ -50,13 +50,15 @@ class StageJournal:
 
 
 def reduction_record(reduction: Optional[ReductionResult]) -> dict:
-    """Per active latent: its peaks (sorted positions), the peak threshold and, when a set was
-    kept, the rank among its candidates and the ``(start, stop)`` of the chosen interval."""
+    """Per active latent: its peaks (sorted positions), the peak threshold, the gap smoothing
+    window (1: raw gaps) and, when a set was kept, the rank among its candidates and the
+    ``(start, stop)`` of the chosen interval."""
     if reduction is None:
         return {}
     out = {}
     for j, latent in enumerate(reduction.latents):
-        entry = {"peaks": np.asarray(latent.peaks, np.int64), "threshold": np.asarray(latent.threshold)}
+        entry = {"peaks": np.asarray(latent.peaks, np.int64), "threshold": np.asarray(latent.threshold),
+                 "gap_window": np.asarray(latent.window, np.int64)}
         if j < len(reduction.chosen) and latent.intervals:
             entry["chosen_rank"] = np.asarray(reduction.chosen[j], np.int64)
             entry["chosen_interval"] = np.asarray(latent.intervals[reduction.chosen[j]], np.int64)

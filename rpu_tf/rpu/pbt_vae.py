@@ -29,6 +29,7 @@ import time
 from typing import Any, Callable, Optional, Sequence
 
 import gin
+import numpy as np
 
 from rpu_tf.data import named_data
 from rpu_tf.data.ground_truth_data import FiniteGroundTruthData, GroundTruthData
@@ -85,11 +86,12 @@ def _describe(obj: Any) -> Any:
     return {type(obj).__name__: settings}
 
 
-@gin.configurable("pbt_vae", denylist=["run_dir", "data", "fingerprint"])
+@gin.configurable("pbt_vae", denylist=["run_dir", "data", "fingerprint", "initial_weights"])
 def run_pbt_vae(run_dir: str, data: GroundTruthData, scorer: Callable = gin.REQUIRED,
                 model: BaseVAE = gin.REQUIRED, num_replicas: int = 5, executor: str = "local",
                 generation_images: Optional[int] = None, min_generation_images: int = 10000,
-                seed: int = 0, fingerprint: Optional[dict] = None) -> PBTVAEResult:
+                seed: int = 0, fingerprint: Optional[dict] = None,
+                initial_weights: Optional[Sequence[np.ndarray]] = None) -> PBTVAEResult:
     """Runs (or resumes) PBT-VAE on ``data`` and exports the best model to ``run_dir/model``.
 
     Args:
@@ -105,10 +107,12 @@ def run_pbt_vae(run_dir: str, data: GroundTruthData, scorer: Callable = gin.REQU
       min_generation_images: the floor of that rule (paper: 10000).
       seed: seeds the population (hyperparameters, initialisations, data streams).
       fingerprint: extra JSON-able description that a resume must match.
+      initial_weights: warm start: new members start from these weights (one model's
+        ``get_weights()``) instead of random ones (not gin: the caller's choice).
     """
     start = time.time()
     factory = VAEMemberFactory(model, data, scorer, num_replicas,
-                               jit_compile=runtime.runtime_options().jit_compile)
+                               jit_compile=runtime.runtime_options().jit_compile, initial_weights=initial_weights)
     space = vae_hyperparameter_space(beta_name=type(model).hyperparameter_names[0])
     budget = generation_images_for(data, generation_images, min_generation_images)
     description = {

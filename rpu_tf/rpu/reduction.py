@@ -6,6 +6,11 @@ set is cut to an interval where those latents vary least:
 
 1. per active latent, sort the codes and take the gaps between sorted neighbours (the
    derivative of the sorted codes); gap ``p`` lies between sorted points ``p`` and ``p+1``;
+   with ``gap_smoothing_fraction > 0`` (a deviation: the paper uses the raw gaps, 0) the
+   gaps are averaged over a centred window of that fraction of the points first, so that
+   the dips in density between the codes of neighbouring factor values stand out of the
+   point-to-point noise when those clusters touch (many points, codes that are not yet
+   a clean staircase);
 2. find peaks of the gaps (``scipy.signal.find_peaks``) after trimming ``edge_trim_fraction``
    of the gaps at each end, at least ``min_peak_distance_fraction`` of the gaps apart,
    higher than ``median + peak_height_std * std`` (the std taken over gaps below
@@ -59,7 +64,8 @@ class LatentIntervals:
 
     Attributes:
       order: positions of the points sorted by code, ``(n,)``.
-      gaps: differences of the sorted codes, ``(n-1,)``; gap p lies between sorted p, p+1.
+      gaps: differences of the sorted codes, ``(n-1,)``; gap p lies between sorted p, p+1
+        (smoothed when ``gap_smoothing_fraction > 0``).
       peaks: positions of the peak gaps, ascending.
       threshold: the peak height threshold used.
       intervals: ``(start, stop)`` ranges of sorted positions, best first.
@@ -72,6 +78,7 @@ class LatentIntervals:
     threshold: float
     intervals: list
     scores: list
+    window: int = 1  # gaps averaged over this many neighbours (1: raw, the paper)
 
     def indices(self, k: int) -> np.ndarray:
         start, stop = self.intervals[k]
@@ -101,9 +108,27 @@ class ReductionResult:
         return self.indices is not None
 
 
+def smoothed_gaps(gaps: np.ndarray, window: int) -> np.ndarray:
+    """Gaps averaged over a centred window of ``window`` gaps (shrunk at the ends); 1: as given.
+
+    The mean of ``w`` neighbouring gaps is the code distance spanned by ``w`` sorted points
+    divided by ``w``: the inverse local density of the codes.
+    """
+    gaps = np.asarray(gaps, dtype=np.float64)
+    window = int(window)
+    if window <= 1 or gaps.size == 0:
+        return gaps
+    window = min(window, gaps.size)
+    cumulative = np.concatenate([[0.0], np.cumsum(gaps)])
+    centre = np.arange(gaps.size)
+    lo = np.clip(centre - window // 2, 0, gaps.size)
+    hi = np.clip(centre - window // 2 + window, 0, gaps.size)
+    return (cumulative[hi] - cumulative[lo]) / (hi - lo)
+
+
 def find_intervals(values, *, edge_trim_fraction: float, min_peak_distance_fraction: float,
                    peak_height_std: float, std_outlier_clip: float, max_peaks_for_edge_intervals: int,
-                   min_interval_size: int = 2) -> LatentIntervals:
+                   gap_smoothing_fraction: float = 0.0, min_interval_size: int = 2) -> LatentIntervals:
     """Peaks of the sorted-code gaps of one latent and its ranked candidate intervals (the
     settings are :func:`reduce_indices`', which has the paper's values as defaults)."""
     values = np.asarray(values, dtype=np.float64)
@@ -112,9 +137,10 @@ def find_intervals(values, *, edge_trim_fraction: float, min_peak_distance_fract
     if not np.all(np.isfinite(values)):
         raise ValueError("codes contain NaN or Inf; check the encoder.")
     order = np.argsort(values, kind="stable")
-    gaps = np.diff(values[order])
+    window = max(1, round(max(values.size - 1, 0) * gap_smoothing_fraction))
+    gaps = smoothed_gaps(np.diff(values[order]), window)
     n_gaps = gaps.size
-    empty = LatentIntervals(order, gaps, np.zeros(0, np.int64), math.inf, [], [])
+    empty = LatentIntervals(order, gaps, np.zeros(0, np.int64), math.inf, [], [], window)
     trim = int(n_gaps * edge_trim_fraction)
     inner = gaps[trim:n_gaps - trim]
     if inner.size < 3:
@@ -145,7 +171,7 @@ def find_intervals(values, *, edge_trim_fraction: float, min_peak_distance_fract
         add(int(peaks[-1]) + 1, n_gaps + 1, float(gaps[peaks[-1]]))
     candidates.sort(key=lambda c: (-c[0], -c[1], c[2]))
     return LatentIntervals(order, gaps, peaks, threshold, [(c[2], c[3]) for c in candidates],
-                           [c[0] for c in candidates])
+                           [c[0] for c in candidates], window)
 
 
 @gin.configurable("reduction", denylist=["codes", "rank"])
@@ -153,7 +179,8 @@ def reduce_indices(codes, rank: int = 0, edge_trim_fraction: float = 1 / 15,
                    min_peak_distance_fraction: float = 1 / 50, peak_height_std: float = 7.0,
                    std_outlier_clip: float = 4.0, max_peaks_for_edge_intervals: int = 3,
                    max_intervals_per_latent: int = 5, min_intersection_size: int = 6,
-                   interval_trim: float = 0.0, intersection_order: str = "rank") -> ReductionResult:
+                   interval_trim: float = 0.0, intersection_order: str = "rank",
+                   gap_smoothing_fraction: float = 0.0) -> ReductionResult:
     """Chooses the subset of points where the active latents vary least.
 
     Args:
@@ -171,6 +198,9 @@ def reduce_indices(codes, rank: int = 0, edge_trim_fraction: float = 1 / 15,
       interval_trim: fraction of each chosen interval's points dropped at each end (0).
       intersection_order: ``"rank"`` (sum of per-latent ranks, then size) or
         ``"median_size"`` (the paper's code: closest to the median candidate size).
+      gap_smoothing_fraction: average the gaps over a centred window of this fraction of
+        the points before finding peaks (0: the paper's raw gaps; e.g. 1/200 for tens of
+        thousands of points whose per-value clusters touch). Below one gap it is 0.
 
     Returns:
       A :class:`ReductionResult`; ``indices`` are row positions of ``codes``, sorted.
@@ -188,13 +218,16 @@ def reduce_indices(codes, rank: int = 0, edge_trim_fraction: float = 1 / 15,
         raise ValueError(f"reduction.intersection_order must be 'rank' or 'median_size', got {intersection_order!r}.")
     if not 0.0 <= interval_trim < 0.5:
         raise ValueError(f"reduction.interval_trim must be in [0, 0.5), got {interval_trim}.")
+    if not 0.0 <= gap_smoothing_fraction < 0.5:
+        raise ValueError(f"reduction.gap_smoothing_fraction must be in [0, 0.5), got {gap_smoothing_fraction}.")
     n = codes.shape[0]
     if n < min_intersection_size:
         return ReductionResult(None, f"only {n} points, fewer than min_intersection_size={min_intersection_size}",
                                [], [], 0)
     peak_settings = dict(edge_trim_fraction=edge_trim_fraction, min_peak_distance_fraction=min_peak_distance_fraction,
                          peak_height_std=peak_height_std, std_outlier_clip=std_outlier_clip,
-                         max_peaks_for_edge_intervals=max_peaks_for_edge_intervals)
+                         max_peaks_for_edge_intervals=max_peaks_for_edge_intervals,
+                         gap_smoothing_fraction=gap_smoothing_fraction)
     latents = [find_intervals(codes[:, j], **peak_settings) for j in range(codes.shape[1])]
     for j, lat in enumerate(latents):
         if not lat.intervals:

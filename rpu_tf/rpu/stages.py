@@ -8,15 +8,18 @@
 - reduce: :func:`~rpu_tf.rpu.reduction.reduce_indices` (gin scope ``reduction``);
 - :func:`pbt_s_vae`: the final population on the whole data set, scored by
   :class:`~rpu_tf.rpu.scoring.SurrogateMIGScore` (per leaf-run the MIG against its label
-  blocks, then the median), exported to ``RUN/model`` (PBT settings: ``final/`` scope).
+  blocks, then the median), exported to ``RUN/model`` (PBT settings: ``final/`` scope);
+  from scratch as in the paper, or warm-started (:data:`FINAL_WARM_STARTS`).
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Callable
+import os
+from typing import Callable, Optional
 
 import gin
+import numpy as np
 
 from rpu_tf.data.ground_truth_data import FiniteGroundTruthData
 from rpu_tf.layout import paths
@@ -25,7 +28,14 @@ from rpu_tf.rpu.journal import StageJournal
 from rpu_tf.rpu.pbt_vae import PBTVAEResult, run_pbt_vae
 from rpu_tf.rpu.reduction import active_latents, reduce_indices
 from rpu_tf.rpu.scoring import SurrogateMIGScore, UDRScore
+from rpu_tf.training.export import load_keras
 from rpu_tf.training.representation import encode_data_set, gaussian_kl_per_latent
+
+#: How the final PBT-S-VAE's members start: ``"none"``, random weights (the paper);
+#: ``"initial"``, every member's replicas start from the initial metaEpoch's best replica
+#: (fresh optimizer state, the member's own drawn hyperparameters), so the final stage
+#: refines the model UDR selected instead of learning the factors again.
+FINAL_WARM_STARTS = ("none", "initial")
 
 
 def pbt_u_vae(run_dir: str, name: str, data: FiniteGroundTruthData, seed: int) -> PBTVAEResult:
@@ -54,19 +64,38 @@ def label(result: PBTVAEResult, data: FiniteGroundTruthData, encode_batch_size: 
                      stop_reason=result.pbt.stop_reason, kl=kl, means=means, active=active_latents(kl))
 
 
-def pbt_s_vae(run_dir: str, data: FiniteGroundTruthData, surrogate: list[LabelBlocks], seed: int) -> PBTVAEResult:
-    """The final PBT-S-VAE on ``data`` against the surrogate label blocks, in ``run_dir``."""
+def warm_start_weights(run_dir: str, warm_start: str) -> Optional[list[np.ndarray]]:
+    """The weights the final stage starts from (:data:`FINAL_WARM_STARTS`); None: random."""
+    if warm_start not in FINAL_WARM_STARTS:
+        raise ValueError(f"rpu_vae.final_warm_start must be one of {FINAL_WARM_STARTS}, got {warm_start!r}.")
+    if warm_start == "none":
+        return None
+    path = os.path.join(paths.stage_dir(run_dir, "initial"), paths.MODEL_DIR, paths.KERAS_FILE)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"final_warm_start='initial' needs the initial metaEpoch's model {path}; it is "
+                                "missing (the stage did not finish or its folder was removed).")
+    return load_keras(path).get_weights()
+
+
+def pbt_s_vae(run_dir: str, data: FiniteGroundTruthData, surrogate: list[LabelBlocks], seed: int,
+              warm_start: str = "none") -> PBTVAEResult:
+    """The final PBT-S-VAE on ``data`` against the surrogate label blocks, in ``run_dir``,
+    from scratch or warm-started (``warm_start``, one of :data:`FINAL_WARM_STARTS`)."""
+    weights = warm_start_weights(run_dir, warm_start)
     with gin.config_scope("final"):
         return run_pbt_vae(run_dir, data, scorer=SurrogateMIGScore(surrogate), seed=seed,
-                           fingerprint={"stage": "final", "label_blocks": [[len(i) for i, _ in run]
-                                                                           for run in surrogate]})
+                           fingerprint={"stage": "final", "warm_start": warm_start,
+                                        "label_blocks": [[len(i) for i, _ in run] for run in surrogate]},
+                           initial_weights=weights)
 
 
 def paper_stages(run_dir: str, data: FiniteGroundTruthData, seed: int, encode_batch_size: int,
-                 on_stage: Callable[[StageOutcome], None] = lambda outcome: None) -> Stages:
-    """The stages of the paper's rPU-VAE in ``run_dir``, journalled in its manifest."""
+                 on_stage: Callable[[StageOutcome], None] = lambda outcome: None,
+                 final_warm_start: str = "none") -> Stages:
+    """The stages of the paper's rPU-VAE in ``run_dir``, journalled in its manifest
+    (``final_warm_start``: see :data:`FINAL_WARM_STARTS`; the paper's is ``"none"``)."""
     return Stages(meta_epoch=functools.partial(pbt_u_vae, run_dir),
                   label=functools.partial(label, encode_batch_size=encode_batch_size),
                   reduce=lambda labels, rank: reduce_indices(labels, rank=rank),
-                  final=lambda surrogate: pbt_s_vae(run_dir, data, surrogate, seed),
+                  final=lambda surrogate: pbt_s_vae(run_dir, data, surrogate, seed, final_warm_start),
                   journal=StageJournal(run_dir), on_stage=on_stage)

@@ -9,7 +9,9 @@ build one in each actor without the gin config.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, Sequence
+
+import numpy as np
 
 from rpu_tf.data.ground_truth_data import GroundTruthData
 from rpu_tf.layout import paths
@@ -25,12 +27,17 @@ Scorer = Callable[[ReplicaGroup, int], tuple[float, dict]]
 class VAEMember:
     """Trains and scores any member's state on one :class:`ReplicaGroup`."""
 
-    def __init__(self, group: ReplicaGroup, scorer: Scorer):
+    def __init__(self, group: ReplicaGroup, scorer: Scorer, initial_weights: Optional[Sequence[np.ndarray]] = None):
         self.group = group
         self.scorer = scorer
+        self.initial_weights = initial_weights
 
     def initialize(self, seed: int, hyperparameters: Mapping[str, float]) -> None:
+        """A new member: fresh weights from ``seed`` (or the warm-start weights), fresh
+        optimizer state, its hyperparameters."""
         self.group.initialize(seed, hyperparameters)
+        if self.initial_weights is not None:
+            self.group.warm_start(self.initial_weights)
 
     def get_state(self) -> dict:
         return self.group.get_state()
@@ -63,11 +70,13 @@ class VAEMemberFactory:
       jit_compile: compile the train step with XLA.
       precision: the members' precision (:mod:`rpu_tf.training.precision`); None: this
         process's default, resolved now, so actors train as the driver chose.
+      initial_weights: warm start: every new member's replicas start from these weights
+        (one model's ``get_weights()``) instead of a random initialisation.
     """
 
     def __init__(self, model: BaseVAE, data: GroundTruthData, scorer: Scorer, num_replicas: int,
                  optimizers: Optional[Mapping[str, AdamSpec]] = None, jit_compile: bool = False,
-                 precision: Optional[str] = None):
+                 precision: Optional[str] = None, initial_weights: Optional[Sequence[np.ndarray]] = None):
         self.model_class = type(model)
         self.model_config = model.get_config()
         self.data = data
@@ -79,13 +88,14 @@ class VAEMemberFactory:
         self.optimizers = dict(optimizers)
         self.jit_compile = bool(jit_compile)
         self.precision = resolve_precision(precision or default_precision())
+        self.initial_weights = None if initial_weights is None else [np.asarray(w) for w in initial_weights]
 
     def __call__(self) -> VAEMember:
         template = self.model_class.from_config(dict(self.model_config))
         group = ReplicaGroup(template, self.data, num_replicas=self.num_replicas,
                              optimizers=self.optimizers, jit_compile=self.jit_compile,
                              precision=self.precision)
-        return VAEMember(group, self.scorer)
+        return VAEMember(group, self.scorer, self.initial_weights)
 
 
 def export_replica(group: ReplicaGroup, replica: int, path: str) -> dict[str, str]:

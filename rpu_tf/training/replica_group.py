@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -251,6 +251,21 @@ class ReplicaGroup(ReplicaStateMixin):
         self._noise_seeds.assign(np.asarray(seeds.noise, np.int64))
         if hyperparameters:
             self.set_hyperparameters(hyperparameters)
+
+    def warm_start(self, weights: Sequence[np.ndarray]) -> None:
+        """Every replica takes ``weights`` (one model's ``get_weights()``, e.g. a trained
+        replica of the same architecture); the group's hyperparameters, optimizer state, step
+        and streams stay as they are."""
+        weights = [np.asarray(w) for w in weights]
+        expected = [tuple(w.shape) for w in self.models[0].get_weights()]
+        if [tuple(w.shape) for w in weights] != expected:
+            raise ValueError(f"Warm-start weights do not fit this {self.model_class.__name__} group: "
+                             f"{len(weights)} arrays, expected {len(expected)} with shapes {expected}. "
+                             "Use the same architecture (encoder, decoder, num_latent, image size).")
+        hyperparameters = self.models[0].hyperparameters()  # the weights carry the source's
+        for model in self.models:
+            model.set_weights(weights)
+            model.set_hyperparameters(**hyperparameters)
 
     # -- compiled steps --------------------------------------------------------------------
 

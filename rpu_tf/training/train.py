@@ -102,6 +102,8 @@ def train(model_dir: str, overwrite: bool = False, model: BaseVAE = gin.REQUIRED
     evaluation = group.evaluate(int(eval_steps), seed=int(random_state.randint(2**31 - 1)))
     results: dict[str, Any] = {k: float(evaluation[k][0]) for k in RESULT_KEYS if k in evaluation}
     results["global_step"] = group.step
+    results["batch_size"] = group.batch_size
+    results["training_images"] = group.step * group.batch_size  # the budget unit of fair comparisons
     results["precision"] = group.precision
     results["elapsed_time"] = time.time() - start
     update_result_directory(os.path.join(output, "results"), "train", results)

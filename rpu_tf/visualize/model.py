@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Callable, Optional
+from typing import Callable, Mapping, Optional
 
 import gin
 import numpy as np
@@ -105,9 +105,12 @@ def animation_frames(decode, base_code: np.ndarray, kind: str, num_frames: int,
 
 
 def plot_latent_overview(decode, code: np.ndarray, kl: np.ndarray, active: np.ndarray,
-                         path: str, values: Optional[np.ndarray] = None) -> str:
-    """Traversal of every latent of ``code`` as a row, labelled ``z_j`` and its KL (nats);
-    latents not in ``active`` are drawn at a third of the contrast."""
+                         path: str, values: Optional[np.ndarray] = None,
+                         factors: Optional[Mapping[int, str]] = None, title: Optional[str] = None) -> str:
+    """Traversal of every latent of ``code`` as a row, labelled ``z<j>`` (0-based, as the
+    code's columns, the logs and ``summary.json`` number them), its KL (nats) and, where
+    ``factors`` names one, the ground-truth factor it tracks (the paper's Fig. 5); latents not
+    in ``active`` are drawn at a third of the contrast."""
     plt = pyplot()
     values = traversals.DEFAULT_VALUES if values is None else np.asarray(values)
     active_set = set(np.asarray(active).tolist())
@@ -124,12 +127,13 @@ def plot_latent_overview(decode, code: np.ndarray, kl: np.ndarray, active: np.nd
     figure, axes = plt.subplots(figsize=(1.0 + 0.5 * len(values), 0.5 * code.shape[0] + 0.6))
     axes.imshow(image, interpolation="nearest")
     axes.set_yticks([(j + 0.5) * height for j in range(code.shape[0])])
-    axes.set_yticklabels([f"z{j + 1}  KL {kl[j]:.2f}" + (" *" if j in active_set else "")
-                          for j in range(code.shape[0])], fontsize=8)
+    factors = dict(factors or {})
+    axes.set_yticklabels([f"z{j}  KL {kl[j]:.2f}" + (" *" if j in active_set else "")
+                          + (f"  {factors[j]}" if j in factors else "") for j in range(code.shape[0])], fontsize=8)
     width = image.shape[1] / len(values)
     axes.set_xticks([(k + 0.5) * width for k in range(len(values))])
     axes.set_xticklabels([f"{v:g}" for v in values], fontsize=7)
-    axes.set_title("Latent traversals (* active)", fontsize=9)
+    axes.set_title(title or "Latent traversals (* active)", fontsize=9)
     return save_figure(figure, path)
 
 

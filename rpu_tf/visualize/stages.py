@@ -1,8 +1,9 @@
 """Figures of an rPU-VAE metaEpoch, drawn from what the stage wrote to its folder.
 
 - ``stages/<stage>/traversals.png``: latent traversals of the stage's first observation
-  through its best replica (paper Fig. 5), one row per latent labelled with its KL, active
-  latents at full contrast;
+  through its best replica (paper Fig. 5), one row per latent labelled ``z<j>`` (0-based)
+  with its KL and, for an active latent of labelled data, the factor it tracks (the most
+  mutual information, normalised by the factor's entropy), active latents at full contrast;
 - ``stages/<stage>/reduction.png``: per active latent the sorted codes, their gaps, the
   peaks and the kept points (Fig. 3); only when the stage had surrogate labels.
 
@@ -14,13 +15,15 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
 from rpu_tf.data.ground_truth_data import FiniteGroundTruthData
 from rpu_tf.evaluation import saved_models
+from rpu_tf.evaluation.ground_truth import factors_tracked
 from rpu_tf.layout import paths, rpu_files
+from rpu_tf.rpu.reduction import smoothed_gaps
 from rpu_tf.visualize.dependencies import MissingDependencyError, pyplot
 from rpu_tf.visualize.images import save_figure
 from rpu_tf.visualize.model import model_activation, plot_latent_overview
@@ -33,37 +36,49 @@ def draw_stage_figures(run_dir: str, name: str, data: FiniteGroundTruthData) -> 
     set); returns the files written."""
     stage = rpu_files.read_stage_labels(run_dir, name)
     folder = paths.stage_dir(run_dir, name)
+    tracked = {}
+    if stage.labels is not None and data.num_factors > 0:
+        for entry in factors_tracked(data, stage.root_indices, stage.labels, stage.active.tolist()):
+            nmi = entry["normalized_mutual_information"][entry["factor"]]
+            tracked[int(entry["latent"])] = f"{entry['factor']} (nMI {nmi:.2f})"
     written = [save_traversals(os.path.join(folder, paths.TRAVERSALS_FIGURE), os.path.join(folder, paths.MODEL_DIR),
-                               data.observations_from_indices(stage.root_indices[:1])[0], stage.kl, stage.active)]
+                               data.observations_from_indices(stage.root_indices[:1])[0], stage.kl, stage.active,
+                               tracked, f"{name}: traversals of the best replica (* active)")]
     if stage.labels is not None:
         reduction = [stage.reduction.get(str(j), {}) for j in range(stage.labels.shape[1])]
         written.append(plot_reduction(os.path.join(folder, paths.REDUCTION_FIGURE), stage.labels,
                                       [r.get("peaks", np.zeros(0, np.int64)) for r in reduction],
                                       [float(r.get("threshold", np.inf)) for r in reduction],
-                                      stage.kept, stage.active.tolist()))
+                                      stage.kept, stage.active.tolist(),
+                                      [int(r.get("gap_window", 1)) for r in reduction]))
     return [path for path in written if path is not None]
 
 
 def save_traversals(path: str, model_dir: str, observation: np.ndarray, kl: np.ndarray,
-                    active: Sequence[int]) -> Optional[str]:
+                    active: Sequence[int], factors: Optional[Mapping[int, str]] = None,
+                    title: Optional[str] = None) -> Optional[str]:
     """Latent traversals of ``observation`` through the model in ``model_dir`` (a ``model/``
-    folder). Returns the path, or None when matplotlib is not installed."""
+    folder), rows named with ``factors`` (``{latent: text}``). Returns the path, or None when
+    matplotlib is not installed."""
     loaded = saved_models.load(os.path.join(model_dir, paths.SAVED_MODEL_DIR), ("gaussian_encoder", "decoder"))
     code = saved_models.gaussian_encoder_function(loaded)(np.asarray(observation, np.float32)[None])["mean"][0]
     decoder = saved_models.decoder_function(loaded)
     activation = model_activation(paths.step_gin(paths.results_dir(model_dir), "train"))
     try:
         return plot_latent_overview(lambda codes: activation(decoder(np.asarray(codes, np.float32))), code,
-                                    np.asarray(kl), np.asarray(active, np.int64), path)
+                                    np.asarray(kl), np.asarray(active, np.int64), path, factors=factors,
+                                    title=title)
     except MissingDependencyError as error:
         logger.info("%s: skipping %s.", error, path)
         return None
 
 
 def plot_reduction(path: str, codes: np.ndarray, peaks: Sequence[np.ndarray], thresholds: Sequence[float],
-                   kept: Optional[np.ndarray], latent_ids: Sequence[int]) -> Optional[str]:
-    """Fig. 3 style plot, one panel per active latent: sorted codes, their gaps, the peaks
-    (positions in the gaps) and the kept points. Returns the path, or None without matplotlib."""
+                   kept: Optional[np.ndarray], latent_ids: Sequence[int],
+                   gap_windows: Optional[Sequence[int]] = None) -> Optional[str]:
+    """Fig. 3 style plot, one panel per active latent: sorted codes, their gaps (averaged over
+    ``gap_windows[j]`` neighbours when the reduction smoothed them), the peaks (positions in
+    the gaps) and the kept points. Returns the path, or None without matplotlib."""
     try:
         plt = pyplot()
     except MissingDependencyError as error:
@@ -79,13 +94,15 @@ def plot_reduction(path: str, codes: np.ndarray, peaks: Sequence[np.ndarray], th
         order = np.argsort(codes[:, j], kind="stable")
         sorted_codes = codes[order, j]
         ax.plot(sorted_codes, color="tab:green", lw=1.5, label="sorted code")
-        ax.set_ylabel(f"z{latent_ids[j] + 1}")  # 1-based, as in the traversal plots
+        ax.set_ylabel(f"z{latent_ids[j]}")  # 0-based, as in the traversals, logs and summary
         in_kept = np.flatnonzero(kept_mask[order])
         if in_kept.size:
             ax.axvspan(in_kept.min(), in_kept.max(), color="tab:red", alpha=0.15, label="kept")
         twin = ax.twinx()
-        gaps = np.diff(sorted_codes)
-        twin.plot(np.arange(gaps.size) + 0.5, gaps, color="tab:blue", lw=0.8, label="gap (derivative)")
+        window = int(gap_windows[j]) if gap_windows is not None and j < len(gap_windows) else 1
+        gaps = smoothed_gaps(np.diff(sorted_codes), window)
+        twin.plot(np.arange(gaps.size) + 0.5, gaps, color="tab:blue", lw=0.8,
+                  label="gap (derivative)" if window <= 1 else f"gap, mean of {window}")
         latent_peaks = np.asarray(peaks[j], np.int64) if j < len(peaks) else np.zeros(0, np.int64)
         if latent_peaks.size:
             twin.plot(latent_peaks + 0.5, gaps[latent_peaks], "x", color="tab:red", label="peaks")

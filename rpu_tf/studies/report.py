@@ -1,0 +1,139 @@
+"""A study's results: scores per run, Fig. 4 (MIG and DCI per method, box + points), Fig. 6
+(rPU-VAE against its number of leaf-runs) and a Markdown table (median, IQR, n, training
+images and wall seconds per method), written to ``STUDY_DIR/report/``."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Optional, Sequence
+
+import numpy as np
+
+from rpu_tf.layout import paths
+from rpu_tf.results.aggregate import aggregate_results
+from rpu_tf.results.compare import SCORE_KEYS, Score, extract_scores
+from rpu_tf.studies.runner import StudyStatus, plan_runs
+from rpu_tf.studies.selection import udr_selection
+from rpu_tf.studies.spec import Study
+from rpu_tf.utils.files import atomic_write_text
+from rpu_tf.visualize.compare import plot_comparison
+from rpu_tf.visualize.leaf_runs import plot_leaf_runs
+
+REPORT_DIR = "report"
+METRICS = ("mig", "dci")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunResult:
+    """One model of the study and what it cost."""
+
+    name: str  # the method variant
+    label: str  # its Fig. 4 box / table row
+    seed: int
+    run_dir: str
+    training_images: int
+    wall_seconds: float
+    leaf_runs: Optional[int]
+    scores: tuple[Score, ...]
+
+    def value(self, metric: str) -> float:
+        values = [s.value for s in self.scores if s.metric == metric]
+        return values[0] if values else float("nan")
+
+
+def _scores(run_dir: str, label: str) -> tuple[Score, ...]:
+    rows = aggregate_results([os.path.join(run_dir, paths.METRICS_DIR)])
+    return tuple(extract_scores(rows, METRICS, "mean", label=label, source=run_dir))
+
+
+def collect_results(study: Study, study_dir: str) -> list[RunResult]:
+    """Every finished run's scores and costs, plus the UDR selections' chosen models."""
+    status = StudyStatus(study_dir)
+    results, by_key = [], {}
+    for run in plan_runs(study, study_dir):
+        entry = status.get(run.key)
+        if entry.get("state") != "done":
+            continue
+        result = RunResult(run.name, run.label, run.seed, run.run_dir, int(entry["training_images"]),
+                           float(entry["wall_seconds"]), run.leaf_runs, _scores(run.run_dir, run.label))
+        results.append(result)
+        by_key[(run.name, run.seed)] = result
+    for method in study.methods:
+        if method.kind != "udr_selection":
+            continue
+        candidates = {name: {s: by_key[(name, s)].run_dir for s in study.seeds if (name, s) in by_key}
+                      for name in method.select_from}
+        if any(len(c) != len(study.seeds) for c in candidates.values()):
+            continue  # its candidates are not all trained yet
+        selection = udr_selection(study_dir, method.name, candidates)
+        for seed in study.seeds:
+            chosen = by_key[(selection["chosen"][str(seed)], seed)]
+            cost = [by_key[(name, seed)] for name in method.select_from]
+            results.append(RunResult(method.name, method.label, seed, chosen.run_dir,
+                                     sum(r.training_images for r in cost), sum(r.wall_seconds for r in cost),
+                                     None, tuple(dataclasses.replace(s, method=method.label)
+                                                 for s in chosen.scores)))
+    return results
+
+
+def _quartiles(values: Sequence[float]) -> tuple[float, float, float]:
+    finite = np.asarray([v for v in values if np.isfinite(v)], np.float64)
+    if finite.size == 0:
+        return (float("nan"),) * 3
+    q1, median, q3 = np.percentile(finite, [25, 50, 75])
+    return float(median), float(q1), float(q3)
+
+
+def summary_table(results: Sequence[RunResult]) -> str:
+    """Markdown: per method (Fig. 4 label, then the rPU-VAE variants) n, MIG and DCI
+    disentanglement median and IQR, training images per model and wall seconds spent."""
+    labels = list(dict.fromkeys(r.label for r in results))
+    head = ("| method | n | MIG median | MIG IQR | DCI median | DCI IQR | images per model (median) | "
+            "wall s (all seeds) |")
+    lines = [head, "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for label in labels:
+        group = [r for r in results if r.label == label]
+        mig, mig_q1, mig_q3 = _quartiles([r.value("mig") for r in group])
+        dci, dci_q1, dci_q3 = _quartiles([r.value("dci") for r in group])
+        images = int(np.median([r.training_images for r in group]))
+        wall = sum(r.wall_seconds for r in group)
+        lines.append(f"| {label} | {len(group)} | {mig:.3f} | {mig_q3 - mig_q1:.3f} | {dci:.3f} | "
+                     f"{dci_q3 - dci_q1:.3f} | {images:,} | {wall:,.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def per_run_table(results: Sequence[RunResult]) -> str:
+    """Markdown: every model (every seed reported), its scores and costs."""
+    lines = ["| method | seed | MIG | DCI | images | wall s | run |", "|---|---:|---:|---:|---:|---:|---|"]
+    for r in results:
+        lines.append(f"| {r.name} | {r.seed} | {r.value('mig'):.3f} | {r.value('dci'):.3f} | "
+                     f"{r.training_images:,} | {r.wall_seconds:,.0f} | {r.run_dir} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(study: Study, study_dir: str) -> dict[str, str]:
+    """Writes ``report/{fig4.png, fig6.png, results.md}``; returns the paths written."""
+    results = collect_results(study, study_dir)
+    if not results:
+        raise RuntimeError(f"Study {study.name}: no finished run in {study_dir} to report on yet.")
+    out_dir = os.path.join(study_dir, REPORT_DIR)
+    os.makedirs(out_dir, exist_ok=True)
+    written = {}
+    variants = {r.name for r in results if r.leaf_runs is not None and r.label == r.name}
+    fig4 = [s for r in results if r.name not in variants for s in r.scores]
+    written["fig4"] = plot_comparison(fig4, os.path.join(out_dir, "fig4.png"), METRICS,
+                                      title=f"{study.name}: {len(study.seeds)} seeds per method")
+    fig6 = [dataclasses.replace(s, method=str(r.leaf_runs)) for r in results if r.leaf_runs is not None
+            for s in r.scores]
+    if fig6:
+        written["fig6"] = plot_leaf_runs(fig6, os.path.join(out_dir, "fig6.png"), METRICS,
+                                         title=f"{study.name}: rPU-VAE against its leaf-runs")
+    budget_path = os.path.join(study_dir, "budget.json")
+    budget = open(budget_path).read().strip() if os.path.exists(budget_path) else "not measured yet"
+    text = (f"# Study {study.name}\n\nSeeds {list(study.seeds)}; metrics {', '.join(SCORE_KEYS[m][0] for m in METRICS)} "
+            f"(mean representation). Budget: `{budget}`.\n\n## Per method\n\n{summary_table(results)}\n"
+            f"## Every run\n\n{per_run_table(results)}")
+    written["table"] = os.path.join(out_dir, "results.md")
+    atomic_write_text(written["table"], text)
+    return written

@@ -1,0 +1,302 @@
+"""Runs a study: every (method, seed) as an ordinary, resumable ``rpu_train`` run directory,
+then the same evaluation of each (``rpu_evaluate``), then the report.
+
+Layout of ``STUDY_DIR``::
+
+    status.json                  per run: state, wall seconds, training images, error
+    budget.json                  the budget of training images the baselines got
+    runs/<method>/seed<k>/       rpu_train run directories (evaluated in place)
+    logs/<method>_seed<k>.log    each run's and evaluation's output
+    selection.json               UDR model selection: the chosen model per seed
+
+Each run is a subprocess (``python -m rpu_tf.cli.train``; then ``rpu_tf.cli.evaluate``), so a crash or a memory leak of one
+run does not take the others with it; a failed run is recorded, the study goes on, and the
+next invocation retries it. Re-running the study skips what is done and resumes what is
+not (rPU-VAE and PBT runs resume from their last checkpoint).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+from typing import Callable, Optional
+
+import gin
+
+from rpu_tf import registry
+from rpu_tf.evaluation.pipeline import evaluate_model
+from rpu_tf.layout import paths, rpu_files
+from rpu_tf.layout.budget import run_training_images
+from rpu_tf.studies.spec import Method, Study, leaf_run_name, slug
+from rpu_tf.utils.files import atomic_write_json, read_json
+from rpu_tf.utils.gin_files import parse_gin, pipeline_name
+
+logger = logging.getLogger(__name__)
+
+STATUS_FILE = "status.json"
+BUDGET_FILE = "budget.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """One (method variant, seed) of a study."""
+
+    method: Method
+    name: str  # the variant's name (rPU-VAE: with its leaf-run count)
+    seed: int
+    run_dir: str
+    leaf_runs: Optional[int] = None
+
+    @property
+    def key(self) -> str:
+        return f"{slug(self.name)}/seed{self.seed}"
+
+    @property
+    def label(self) -> str:
+        """Its Fig. 4 box / table row: rPU-VAE variants other than the largest are their own."""
+        if self.method.kind == "rpu_vae" and self.leaf_runs != max(self.method.leaf_runs):
+            return self.name
+        return self.method.label
+
+
+def plan_runs(study: Study, study_dir: str) -> list[Run]:
+    """Every training run of the study, in the order they run: rPU-VAE first (its images set
+    the budget; per method the largest leaf-run count first, whose stages the others reuse),
+    then the baselines. UDR selections train nothing and are not in the list."""
+    runs: list[Run] = []
+    for method in study.methods:
+        if method.kind != "rpu_vae":
+            continue
+        for count in sorted(set(method.leaf_runs), reverse=True):
+            name = leaf_run_name(method, count)
+            runs += [Run(method, name, s, os.path.join(study_dir, "runs", slug(name), f"seed{s}"), count)
+                     for s in study.seeds]
+    for method in study.methods:
+        if method.kind == "train":
+            runs += [Run(method, method.name, s, os.path.join(study_dir, "runs", slug(method.name), f"seed{s}"))
+                     for s in study.seeds]
+    return runs
+
+
+class StudyStatus:
+    """``status.json``: what is done, failed, how long it took and how many images it used."""
+
+    def __init__(self, study_dir: str):
+        self.path = os.path.join(study_dir, STATUS_FILE)
+        self.entries: dict = read_json(self.path) if os.path.exists(self.path) else {}
+
+    def get(self, key: str) -> dict:
+        return self.entries.get(key, {})
+
+    def update(self, key: str, **values) -> None:
+        self.entries[key] = {**self.get(key), **values}
+        atomic_write_json(self.path, self.entries)
+
+
+def _resolve(study: Study, config: str) -> str:
+    return config if os.path.isabs(config) else os.path.normpath(os.path.join(study.base_dir, config))
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainJob:
+    """An ``rpu_train`` invocation."""
+
+    model_dir: str
+    configs: tuple[str, ...]
+    bindings: tuple[str, ...]
+    overwrite: bool = False
+
+    def argv(self) -> list[str]:
+        return ([f"--model_dir={self.model_dir}"] + [f"--gin_config={c}" for c in self.configs]
+                + [f"--gin_bindings={b}" for b in self.bindings] + (["--overwrite"] if self.overwrite else []))
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluateJob:
+    """An ``rpu_evaluate`` invocation (mean representation, replacing earlier results)."""
+
+    model_dir: str
+    metrics: tuple[str, ...]
+
+    def argv(self) -> list[str]:
+        return ([f"--model_dir={self.model_dir}", "--representations=mean", "--overwrite"]
+                + [f"--gin_config={m}" for m in self.metrics])
+
+
+def subprocess_launcher(job, log_path: str) -> int:
+    """Runs ``job`` as ``python -m rpu_tf.cli.{train,evaluate}``, output appended to ``log_path``;
+    returns its exit status (a crash of the job is a non-zero status, not an exception)."""
+    module = "rpu_tf.cli.train" if isinstance(job, TrainJob) else "rpu_tf.cli.evaluate"
+    command = [sys.executable, "-m", module] + job.argv()
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
+    with open(log_path, "a", encoding="utf-8") as log:
+        log.write(f"\n$ {' '.join(command)}\n")
+        log.flush()
+        return subprocess.call(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+
+
+def in_process_launcher(job, log_path: str) -> int:
+    """Runs ``job`` in this process (tests, debugging): 0, or 1 with the error in ``log_path``."""
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    try:
+        if isinstance(job, TrainJob):
+            registry.register_gin_configurables()
+            try:
+                parse_gin(list(job.configs), list(job.bindings))
+                name = pipeline_name()
+            finally:
+                gin.clear_config()
+            registry.pipeline(name)(job.model_dir, job.overwrite, list(job.configs), list(job.bindings))
+        else:
+            evaluate_model(job.model_dir, list(job.metrics), representations=("mean",), overwrite=True)
+    except Exception as error:  # noqa: BLE001 -- a failed run is recorded, the study goes on
+        with open(log_path, "a", encoding="utf-8") as log:
+            log.write(f"{type(error).__name__}: {error}\n")
+        return 1
+    return 0
+
+
+def train_job(study: Study, run: Run, budget_images: Optional[int]) -> TrainJob:
+    """The ``rpu_train`` job of ``run``: its method's configs and bindings, its seed, its
+    leaf-run count and the study's budget."""
+    method = run.method
+    bindings = list(method.bindings) + [method.seed_binding.format(seed=run.seed)]
+    if run.leaf_runs is not None:
+        bindings.append(f"rpu_vae.max_leaf_runs = {run.leaf_runs}")
+    if method.budget_binding is not None:
+        if budget_images is None:
+            raise RuntimeError(f"{run.name}: the budget is not known yet (the rPU-VAE runs set it).")
+        bindings.append(method.budget_binding.format(units=method.budget_units(budget_images)))
+    # a single model that did not finish starts again; rPU-VAE and PBT runs resume
+    overwrite = os.path.isdir(run.run_dir) and bool(os.listdir(run.run_dir)) and not _resumable(run.run_dir)
+    return TrainJob(run.run_dir, tuple(_resolve(study, c) for c in method.configs), tuple(bindings), overwrite)
+
+
+def _resumable(run_dir: str) -> bool:
+    return any(os.path.exists(os.path.join(run_dir, marker)) for marker in (paths.MANIFEST_FILE, paths.PBT_DIR))
+
+
+def is_trained(run_dir: str) -> bool:
+    """Whether a run directory holds its finished model (rPU-VAE: its summary too)."""
+    model = os.path.exists(os.path.join(run_dir, paths.MODEL_DIR, paths.SAVED_MODEL_DIR))
+    if os.path.exists(os.path.join(run_dir, paths.MANIFEST_FILE)):
+        return model and os.path.exists(os.path.join(run_dir, paths.SUMMARY_FILE))
+    return model
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)  # files are replaced atomically, never edited in place
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def share_stages(source_dir: str, run_dir: str, leaf_runs: int) -> None:
+    """Starts ``run_dir`` from ``source_dir``'s initial metaEpoch and first ``leaf_runs``
+    leaf-runs (an rPU-VAE run with fewer leaf-runs trains exactly those first), without its
+    final stage, so rpu_train on ``run_dir`` trains only the final PBT-S-VAE."""
+    if os.path.exists(os.path.join(run_dir, paths.MANIFEST_FILE)):
+        return
+    manifest = rpu_files.read_manifest(source_dir)
+    keep = {name: record for name, record in manifest["stages"].items()
+            if record.get("leaf_run") is None or int(record["leaf_run"]) <= leaf_runs}
+    os.makedirs(os.path.join(run_dir, paths.STAGES_DIR), exist_ok=True)
+    for name in keep:
+        target = paths.stage_dir(run_dir, name)
+        if not os.path.exists(target):
+            shutil.copytree(paths.stage_dir(source_dir, name), target, copy_function=_link_or_copy)
+    shared = {k: v for k, v in manifest.items() if k not in ("stages", "final", "leaf_runs")}
+    rpu_files.write_manifest(run_dir, {**rpu_files.empty_manifest(), **shared, "stages": keep})
+
+
+def training_images(run_dir: str) -> int:
+    """Training images a finished run consumed (PBT and rPU-VAE: every member and replica)."""
+    if _resumable(run_dir):
+        return int(run_training_images(run_dir)["total"])
+    results = read_json(paths.step_results_json(paths.results_dir(os.path.join(run_dir, paths.MODEL_DIR)), "train"))
+    if "training_images" not in results:
+        raise ValueError(f"{run_dir}: its train results have no training_images (trained by an older rpu_tf?); "
+                         "train it again to count its images.")
+    return int(results["training_images"])
+
+
+def evaluate_job(study: Study, run_dir: str) -> EvaluateJob:
+    return EvaluateJob(run_dir, tuple(_resolve(study, m) for m in study.metrics))
+
+
+def is_evaluated(study: Study, run_dir: str) -> bool:
+    names = [os.path.splitext(os.path.basename(m))[0] for m in study.metrics]
+    return all(os.path.exists(paths.step_aggregate_json(paths.results_dir(paths.metric_dir(run_dir, "mean", n)),
+                                                        "evaluation")) for n in names)
+
+
+def measured_budget(study: Study, study_dir: str, status: StudyStatus) -> Optional[int]:
+    """The budget: given, or the most images any seed of the rPU-VAE method's largest
+    variant consumed (None until all of them are done)."""
+    path = os.path.join(study_dir, BUDGET_FILE)
+    if study.budget_images is not None:
+        budget = {"budget_images": study.budget_images, "source": "study.budget_images"}
+    elif os.path.exists(path):
+        return int(read_json(path)["budget_images"])
+    else:
+        method = study.budget_method
+        name = leaf_run_name(method, max(method.leaf_runs))
+        keys = [f"{slug(name)}/seed{s}" for s in study.seeds]
+        images = [status.get(k).get("training_images") for k in keys]
+        if any(status.get(k).get("state") != "done" or v is None for k, v in zip(keys, images)):
+            return None
+        budget = {"budget_images": int(max(images)), "source": f"max over seeds of {name}",
+                  "per_seed": dict(zip(keys, images))}
+    atomic_write_json(path, budget)
+    return int(budget["budget_images"])
+
+
+def run_study(study: Study, study_dir: str, launcher: Callable[[object, str], int] = subprocess_launcher
+              ) -> StudyStatus:
+    """Trains and evaluates every run of ``study`` in ``study_dir`` (resuming), then returns
+    the status; failed runs are logged and left for the next invocation.
+
+    ``launcher(job, log_path) -> exit status`` runs a :class:`TrainJob` or
+    :class:`EvaluateJob` (default: a subprocess each; :func:`in_process_launcher` for tests).
+    """
+    os.makedirs(study_dir, exist_ok=True)
+    status = StudyStatus(study_dir)
+    runs = plan_runs(study, study_dir)
+    largest = {m.name: max(m.leaf_runs) for m in study.methods if m.kind == "rpu_vae"}
+    for number, run in enumerate(runs, 1):
+        entry = status.get(run.key)
+        log = os.path.join(study_dir, "logs", run.key.replace("/", "_") + ".log")
+        if entry.get("state") == "done":
+            continue
+        budget = measured_budget(study, study_dir, status) if run.method.budget_binding else None
+        if run.method.budget_binding and budget is None:
+            logger.warning("Study: %s waits for the budget (the rPU-VAE runs did not all finish).", run.key)
+            continue
+        if run.leaf_runs is not None and run.leaf_runs != largest[run.method.name]:
+            source = [r for r in runs if r.method is run.method and r.seed == run.seed
+                      and r.leaf_runs == largest[run.method.name]][0]
+            if status.get(source.key).get("state") != "done":
+                logger.warning("Study: %s waits for %s, whose stages it reuses.", run.key, source.key)
+                continue
+            share_stages(source.run_dir, run.run_dir, run.leaf_runs)
+        logger.info("Study %s: run %d/%d: %s.", study.name, number, len(runs), run.key)
+        start = time.time()
+        code = 0 if is_trained(run.run_dir) else launcher(train_job(study, run, budget), log)
+        if code == 0 and not is_evaluated(study, run.run_dir):
+            code = launcher(evaluate_job(study, run.run_dir), log)
+        wall = float(entry.get("wall_seconds", 0.0)) + time.time() - start
+        if code != 0:
+            status.update(run.key, state="failed", wall_seconds=wall, error=f"exit status {code}; see {log}")
+            logger.error("Study: %s failed (exit status %d); see %s. The study goes on.", run.key, code, log)
+            continue
+        status.update(run.key, state="done", wall_seconds=wall, training_images=training_images(run.run_dir),
+                      method=run.name, label=run.label, seed=run.seed, run_dir=run.run_dir,
+                      leaf_runs=run.leaf_runs)
+        logger.info("Study: %s done in %.0f s.", run.key, wall)
+    return status

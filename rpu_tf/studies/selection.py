@@ -1,0 +1,85 @@
+"""UDR model selection (disentanglement_lib's UDR study) over a study's trained models.
+
+For each candidate method and seed, the model's UDR is its score among the method's models
+of all seeds (same hyperparameters, different seeds: :func:`rpu_tf.metrics.udr.compute_udr_sklearn`,
+Lasso, the paper's 1000 points in batches of 10). Per seed, the candidate with the highest
+UDR is the selected model; selecting it cost the training images of every candidate of that
+seed. Results are cached in ``STUDY_DIR/selection.json``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Mapping
+
+import gin
+import numpy as np
+
+from rpu_tf import registry
+from rpu_tf.data import named_data
+from rpu_tf.evaluation.auto_dataset import DATA_CONFIGURABLES, dataset_bindings
+from rpu_tf.layout import paths
+from rpu_tf.metrics.udr import compute_udr_sklearn
+from rpu_tf.training.export import load_keras
+from rpu_tf.training.representation import udr_representation_function
+from rpu_tf.utils.files import atomic_write_json, read_json
+
+logger = logging.getLogger(__name__)
+
+SELECTION_FILE = "selection.json"
+
+
+def run_data(run_dir: str):
+    """The data set a run trained on (the data bindings of its ``train.gin``)."""
+    gin_path = paths.step_gin(paths.results_dir(os.path.join(run_dir, paths.MODEL_DIR)), "train")
+    bindings = dataset_bindings(gin_path)
+    if "dataset.name" not in bindings:
+        raise ValueError(f"{gin_path} binds no dataset.name; cannot tell which data {run_dir} trained on.")
+    registry.register_gin_configurables(DATA_CONFIGURABLES)
+    gin.clear_config()
+    try:
+        gin.parse_config([f"{key} = {value}" for key, value in bindings.items()])
+        return named_data.get_named_ground_truth_data()
+    finally:
+        gin.clear_config()
+
+
+def method_udr(run_dirs: Mapping[int, str], num_data_points: int = 1000, batch_size: int = 10,
+               seed: int = 0) -> dict[int, float]:
+    """``{seed: UDR}`` of one method's models (one per seed, same hyperparameters)."""
+    seeds = sorted(run_dirs)
+    if len(seeds) < 2:
+        raise ValueError("UDR needs the models of at least two seeds of a method.")
+    data = run_data(run_dirs[seeds[0]])
+    functions = [udr_representation_function(load_keras(os.path.join(run_dirs[s], paths.MODEL_DIR,
+                                                                      paths.KERAS_FILE))) for s in seeds]
+    result = compute_udr_sklearn(data, functions, np.random.RandomState(seed), batch_size=batch_size,
+                                 num_data_points=num_data_points, include_raw_correlations=False)
+    return {s: float(v) for s, v in zip(seeds, result["model_scores"])}
+
+
+def udr_selection(study_dir: str, name: str, candidates: Mapping[str, Mapping[int, str]]) -> dict:
+    """Selects, per seed, the candidate with the best UDR; cached under ``name``.
+
+    Args:
+      study_dir: the study folder (``selection.json`` lives there).
+      name: the selection method's name.
+      candidates: ``{method name: {seed: run_dir}}``, every method with the same seeds.
+
+    Returns:
+      ``{"udr": {method: {seed: score}}, "chosen": {seed: method}}`` (seeds as strings).
+    """
+    path = os.path.join(study_dir, SELECTION_FILE)
+    cache = read_json(path) if os.path.exists(path) else {}
+    if name in cache and set(cache[name].get("udr", {})) == set(candidates):
+        return cache[name]
+    scores = {}
+    for method, runs in candidates.items():
+        logger.info("UDR selection %s: UDR of %s over seeds %s.", name, method, sorted(runs))
+        scores[method] = {str(s): v for s, v in method_udr(runs).items()}
+    seeds = sorted({s for per_seed in scores.values() for s in per_seed}, key=int)
+    chosen = {s: max(scores, key=lambda m: (scores[m].get(s, -np.inf), m)) for s in seeds}
+    cache[name] = {"udr": scores, "chosen": chosen}
+    atomic_write_json(path, cache)
+    return cache[name]

@@ -1,0 +1,175 @@
+"""A study as data: methods x seeds at one budget of training images (gin: ``study``,
+``study_method``; see ``gin_configs/studies/``).
+
+A :class:`Method` is a way to get one model per seed:
+
+- ``kind="train"``: an ordinary ``rpu_train`` run per seed (gin files and bindings, the seed
+  through ``seed_binding``, the study's budget through ``budget_binding``);
+- ``kind="rpu_vae"``: rPU-VAE runs, one per leaf-run count in ``leaf_runs``; the run with
+  the most leaf-runs trains every stage, the others reuse its initial metaEpoch and first
+  leaf-runs (what a fresh run with that many leaf-runs would train first, with the same
+  seeds) and train their own final stage; each counts the images of its own stages;
+- ``kind="udr_selection"``: no training: per seed, the model of the ``select_from`` methods
+  with the best UDR against the same method's models of the other seeds
+  (disentanglement_lib's UDR study); it costs the images of all its candidates.
+
+``group`` pools methods into one box of Fig. 4 and one table row (the β sweep's six β
+values are one "β-TCVAE"); by default a method is its own group.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from typing import Optional, Sequence
+
+import gin
+
+KINDS = ("train", "rpu_vae", "udr_selection")
+
+
+def slug(name: str) -> str:
+    """A folder name for a method name: ``"β-TCVAE β=1"`` -> ``"tcvae_1"``-like, ASCII only."""
+    text = name.replace("β", "beta")
+    text = re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
+    if not text:
+        raise ValueError(f"Method name {name!r} has no letters or digits to name its folder.")
+    return text
+
+
+@dataclasses.dataclass(frozen=True)
+class Method:
+    """One method of a study (see the module docstring).
+
+    Attributes:
+      name: label in figures and tables (unique in the study).
+      kind: one of :data:`KINDS`.
+      configs: gin files of ``rpu_train``, relative to the study's gin file or absolute.
+      bindings: extra gin bindings.
+      seed_binding: a binding with ``{seed}``, e.g. ``"model.random_seed = {seed}"``.
+      budget_binding: a binding with ``{units}`` that gives the run the study's budget, e.g.
+        ``"model.training_steps = {units}"``; None: the run's own settings fix its images.
+      budget_unit_images: training images per unit of ``budget_binding`` (batch size for
+        steps; members x replicas x generation images for PBT generations); units are
+        rounded up, so a baseline never gets less than the budget.
+      leaf_runs: ``rpu_vae``: the leaf-run counts (e.g. ``(0, 1, 2, 3)``); the largest is
+        this method's own entry in Fig. 4.
+      select_from: ``udr_selection``: names of the ``train`` methods to choose from.
+      group: the Fig. 4 box / table row this method's models join (default: its name).
+    """
+
+    name: str
+    kind: str = "train"
+    configs: tuple[str, ...] = ()
+    bindings: tuple[str, ...] = ()
+    seed_binding: Optional[str] = None
+    budget_binding: Optional[str] = None
+    budget_unit_images: int = 1
+    leaf_runs: tuple[int, ...] = ()
+    select_from: tuple[str, ...] = ()
+    group: Optional[str] = None
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"study_method {self.name!r}: kind must be one of {KINDS}, got {self.kind!r}.")
+        if self.kind in ("train", "rpu_vae"):
+            if not self.configs:
+                raise ValueError(f"study_method {self.name!r}: give the gin configs of its runs (configs).")
+            if not self.seed_binding or "{seed}" not in self.seed_binding:
+                raise ValueError(f"study_method {self.name!r}: seed_binding must contain '{{seed}}', e.g. "
+                                 "'model.random_seed = {seed}'.")
+        if self.budget_binding is not None and "{units}" not in self.budget_binding:
+            raise ValueError(f"study_method {self.name!r}: budget_binding must contain '{{units}}'.")
+        if int(self.budget_unit_images) < 1:
+            raise ValueError(f"study_method {self.name!r}: budget_unit_images must be >= 1.")
+        if self.kind == "rpu_vae" and (not self.leaf_runs or min(self.leaf_runs) < 0):
+            raise ValueError(f"study_method {self.name!r}: leaf_runs must be non-negative counts, e.g. (0, 1, 2, 3).")
+        if self.kind == "udr_selection" and not self.select_from:
+            raise ValueError(f"study_method {self.name!r}: select_from must name the methods to select among.")
+
+    @property
+    def label(self) -> str:
+        """The Fig. 4 box and table row of this method."""
+        return self.group or self.name
+
+    def budget_units(self, budget_images: int) -> int:
+        """Units of ``budget_binding`` that cover ``budget_images`` (rounded up)."""
+        return max(1, math.ceil(int(budget_images) / int(self.budget_unit_images)))
+
+
+def leaf_run_name(method: Method, leaf_runs: int) -> str:
+    """The name of an rPU-VAE method's variant with ``leaf_runs`` leaf-runs."""
+    return f"{method.name} ({leaf_runs} leaf-run{'s' if leaf_runs != 1 else ''})"
+
+
+@dataclasses.dataclass(frozen=True)
+class Study:
+    """Methods x seeds (see :func:`study_spec`)."""
+
+    name: str
+    seeds: tuple[int, ...]
+    methods: tuple[Method, ...]
+    metrics: tuple[str, ...]
+    budget_images: Optional[int] = None
+    base_dir: str = "."
+
+    def __post_init__(self):
+        names = [m.name for m in self.methods]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"study {self.name!r}: method names must be unique; repeated: {duplicates}.")
+        slugs = [slug(n) for n in names]
+        if len(set(slugs)) != len(slugs):
+            raise ValueError(f"study {self.name!r}: method names {names} map to the same folder names {slugs}.")
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"study {self.name!r}: seeds must be distinct, got {list(self.seeds)}.")
+        kinds = {m.name: m.kind for m in self.methods}
+        for m in self.methods:
+            for source in m.select_from:
+                if kinds.get(source) != "train":
+                    raise ValueError(f"study_method {m.name!r}: select_from names {source!r}, which is not a "
+                                     f"'train' method of the study (known: {sorted(kinds)}).")
+        if self.budget_images is None and not any(m.kind == "rpu_vae" for m in self.methods):
+            raise ValueError(f"study {self.name!r}: without an rpu_vae method the budget must be given "
+                             "(study.budget_images).")
+
+    @property
+    def budget_method(self) -> Optional[Method]:
+        """The rPU-VAE method whose largest variant's images set the budget (when not given)."""
+        return next((m for m in self.methods if m.kind == "rpu_vae"), None)
+
+
+@gin.configurable("study_method")
+def study_method(name: str = gin.REQUIRED, kind: str = "train", configs: Sequence[str] = (),
+                 bindings: Sequence[str] = (), seed_binding: Optional[str] = None,
+                 budget_binding: Optional[str] = None, budget_unit_images: int = 1,
+                 leaf_runs: Sequence[int] = (), select_from: Sequence[str] = (),
+                 group: Optional[str] = None) -> Method:
+    """A :class:`Method` from gin (use one scope per method: ``btc_b1/study_method.name``)."""
+    return Method(name=str(name), kind=str(kind), configs=tuple(configs), bindings=tuple(bindings),
+                  seed_binding=seed_binding, budget_binding=budget_binding,
+                  budget_unit_images=int(budget_unit_images), leaf_runs=tuple(int(v) for v in leaf_runs),
+                  select_from=tuple(select_from), group=group)
+
+
+@gin.configurable("study")
+def study_spec(name: str = gin.REQUIRED, seeds: Sequence[int] = (0, 1, 2), methods: Sequence[Method] = gin.REQUIRED,
+               metrics: Sequence[str] = ("../metrics/mig.gin", "../metrics/dci.gin"),
+               budget_images: Optional[int] = None, base_dir: str = ".") -> Study:
+    """The study of a gin file.
+
+    Args:
+      name: the study's name (figure titles).
+      seeds: seeds every method runs with (the issue's studies: 3).
+      methods: ``@<scope>/study_method()`` references.
+      metrics: metric gin files every run is evaluated with (``rpu_evaluate``, mean
+        representation), relative to the study's gin file.
+      budget_images: training images every baseline run gets; None: the most any seed of
+        the rPU-VAE method (its largest leaf-run count) consumed, measured.
+      base_dir: folder the relative config paths start from (set by the runner to the
+        study file's folder).
+    """
+    return Study(name=str(name), seeds=tuple(int(s) for s in seeds), methods=tuple(methods),
+                 metrics=tuple(metrics), budget_images=None if budget_images is None else int(budget_images),
+                 base_dir=base_dir)
