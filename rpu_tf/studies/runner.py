@@ -166,7 +166,7 @@ def train_job(study: Study, run: Run, budget_images: Optional[int]) -> TrainJob:
     """The ``rpu_train`` job of ``run``: its method's configs and bindings, its seed, its
     leaf-run count and the study's budget."""
     method = run.method
-    bindings = list(method.bindings) + [method.seed_binding.format(seed=run.seed)]
+    bindings = list(method.bindings) + list(study.common_bindings) + [method.seed_binding.format(seed=run.seed)]
     if run.leaf_runs is not None:
         bindings.append(f"rpu_vae.max_leaf_runs = {run.leaf_runs}")
     if method.budget_binding is not None:

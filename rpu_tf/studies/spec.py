@@ -113,6 +113,7 @@ class Study:
     metrics: tuple[str, ...]
     budget_images: Optional[int] = None
     base_dir: str = "."
+    common_bindings: tuple[str, ...] = ()
 
     def __post_init__(self):
         names = [m.name for m in self.methods]
@@ -156,7 +157,8 @@ def study_method(name: str = gin.REQUIRED, kind: str = "train", configs: Sequenc
 @gin.configurable("study")
 def study_spec(name: str = gin.REQUIRED, seeds: Sequence[int] = (0, 1, 2), methods: Sequence[Method] = gin.REQUIRED,
                metrics: Sequence[str] = ("../metrics/mig.gin", "../metrics/dci.gin"),
-               budget_images: Optional[int] = None, base_dir: str = ".") -> Study:
+               budget_images: Optional[int] = None, base_dir: str = ".",
+               common_bindings: Sequence[str] = ()) -> Study:
     """The study of a gin file.
 
     Args:
@@ -169,7 +171,9 @@ def study_spec(name: str = gin.REQUIRED, seeds: Sequence[int] = (0, 1, 2), metho
         the rPU-VAE method (its largest leaf-run count) consumed, measured.
       base_dir: folder the relative config paths start from (set by the runner to the
         study file's folder).
+      common_bindings: bindings every training run gets after its method's, e.g.
+        ``['ray_executor.address = "auto"']`` on a Ray cluster.
     """
     return Study(name=str(name), seeds=tuple(int(s) for s in seeds), methods=tuple(methods),
                  metrics=tuple(metrics), budget_images=None if budget_images is None else int(budget_images),
-                 base_dir=base_dir)
+                 base_dir=base_dir, common_bindings=tuple(common_bindings))
