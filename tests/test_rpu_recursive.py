@@ -126,3 +126,17 @@ def test_factors_tracked_normalises_by_the_factor_entropy():
     assert tracked[0]["normalized_mutual_information"]["position_x"] == pytest.approx(1.0, abs=1e-6)
     assert tracked[0]["mutual_information"]["position_x"] == pytest.approx(np.log(8), rel=1e-6)
     assert max(tracked[1]["normalized_mutual_information"].values()) < 0.1
+
+
+def test_a_run_stopped_in_its_first_stage_can_resume(tmp_path):
+    # The journal marks the folder as an rPU-VAE run before the first stage finishes, so the
+    # overwrite guard lets the same command resume it instead of refusing a non-empty folder.
+    from rpu_tf.layout.guard import prepare_directory
+    from rpu_tf.rpu.journal import StageJournal
+
+    run_dir = tmp_path / "run"
+    StageJournal(str(run_dir))
+    (run_dir / "stages" / "initial" / "pbt").mkdir(parents=True)  # a stage's PBT under way
+    assert json.load(open(run_dir / "manifest.json"))["stages"] == {}
+    prepare_directory(str(run_dir), overwrite=False, marker="manifest.json", resumable=True)
+    assert (run_dir / "stages" / "initial" / "pbt").is_dir()

@@ -40,7 +40,10 @@ def test_spec_checks_say_what_is_wrong():
     with pytest.raises(ValueError, match="unique"):
         Study("s", (0,), (_single("a", 1), _single("a", 2)), (), budget_images=10)
     with pytest.raises(ValueError, match="select_from"):
-        Study("s", (0,), (_single("a", 1), Method("sel", kind="udr_selection", select_from=("b",))), (),
+        Study("s", (0, 1), (_single("a", 1), Method("sel", kind="udr_selection", select_from=("b",))), (),
+              budget_images=10)
+    with pytest.raises(ValueError, match="at least 2 seeds"):
+        Study("s", (0,), (_single("a", 1), Method("sel", kind="udr_selection", select_from=("a",))), (),
               budget_images=10)
     with pytest.raises(ValueError, match="budget"):
         Study("s", (0,), (_single("a", 1),), ())  # no rPU-VAE to measure the budget from

@@ -77,7 +77,7 @@ def main(argv: Sequence[str]) -> int:
                          study.name, len(pending), len(runs), ", ".join(pending))
     try:
         written = write_report(study, values.study_dir)
-    except RuntimeError as error:
+    except (RuntimeError, ValueError, OSError) as error:
         logger.error("%s", error)
         return 1
     logger.info("Study %s: report in %s.", study.name, ", ".join(written.values()))

@@ -65,6 +65,10 @@ def empty_manifest() -> dict:
     return {"stages": {}, "leaf_runs": [], "final": None}
 
 
+def has_manifest(run_dir: str) -> bool:
+    return os.path.exists(os.path.join(run_dir, paths.MANIFEST_FILE))
+
+
 def read_manifest(run_dir: str) -> dict:
     """The run's manifest, or an empty one for a new run."""
     path = os.path.join(run_dir, paths.MANIFEST_FILE)

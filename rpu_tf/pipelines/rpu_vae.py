@@ -15,8 +15,8 @@ the metaEpochs or the final run (e.g. ``final/pbt_vae.num_replicas = 1``). The r
     summary.json                  per metaEpoch: size, active latents, best-matching factor; MIG/DCI;
                                   training images per stage and in total; the precision
 
-Latent indices in the manifest, labels and summary are 0-based; figures label latents
-z1 .. zD as the paper does. Re-running the same command continues: finished stages are
+Latent indices in the manifest, labels, summary, logs and figures are 0-based (``z0`` ..
+``z<D-1>``). Re-running the same command continues: finished stages are
 loaded, an interrupted stage resumes its PBT at the last finished member step.
 """
 

@@ -22,6 +22,8 @@ class StageJournal:
     def __init__(self, run_dir: str):
         self.run_dir = run_dir
         self.manifest = rpu_files.read_manifest(run_dir)
+        if not rpu_files.has_manifest(run_dir):  # marks the folder as an rPU-VAE run from the start,
+            rpu_files.write_manifest(run_dir, self.manifest)  # so one stopped in its first stage resumes
 
     def load(self, name: str) -> Optional[StageOutcome]:
         if name not in self.manifest["stages"] or not rpu_files.has_stage_labels(self.run_dir, name):

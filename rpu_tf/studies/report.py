@@ -132,7 +132,10 @@ def write_report(study: Study, study_dir: str) -> dict[str, str]:
     budget_path = os.path.join(study_dir, "budget.json")
     budget = open(budget_path).read().strip() if os.path.exists(budget_path) else "not measured yet"
     text = (f"# Study {study.name}\n\nSeeds {list(study.seeds)}; metrics {', '.join(SCORE_KEYS[m][0] for m in METRICS)} "
-            f"(mean representation). Budget: `{budget}`.\n\n## Per method\n\n{summary_table(results)}\n"
+            f"(mean representation). Budget: `{budget}`.\n\nWall seconds are each run's own training and "
+            f"evaluation; rPU-VAE variants with fewer leaf-runs reuse the first stages of the variant with the "
+            f"most and count only their own final stage's time (their images count every stage they use).\n\n"
+            f"## Per method\n\n{summary_table(results)}\n"
             f"## Every run\n\n{per_run_table(results)}")
     written["table"] = os.path.join(out_dir, "results.md")
     atomic_write_text(written["table"], text)

@@ -134,7 +134,10 @@ def subprocess_launcher(job, log_path: str) -> int:
     module = "rpu_tf.cli.train" if isinstance(job, TrainJob) else "rpu_tf.cli.evaluate"
     command = [sys.executable, "-m", module] + job.argv()
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
+    package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    python_path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
+           "PYTHONPATH": python_path}  # the children import this rpu_tf, installed or not
     with open(log_path, "a", encoding="utf-8") as log:
         log.write(f"\n$ {' '.join(command)}\n")
         log.flush()
@@ -183,8 +186,11 @@ def _resumable(run_dir: str) -> bool:
 
 
 def is_trained(run_dir: str) -> bool:
-    """Whether a run directory holds its finished model (rPU-VAE: its summary too)."""
-    model = os.path.exists(os.path.join(run_dir, paths.MODEL_DIR, paths.SAVED_MODEL_DIR))
+    """Whether a run directory holds its finished model and its train results (rPU-VAE: its
+    summary too)."""
+    model_dir = os.path.join(run_dir, paths.MODEL_DIR)
+    model = os.path.exists(os.path.join(model_dir, paths.SAVED_MODEL_DIR)) and os.path.exists(
+        paths.step_results_json(paths.results_dir(model_dir), "train"))
     if os.path.exists(os.path.join(run_dir, paths.MANIFEST_FILE)):
         return model and os.path.exists(os.path.join(run_dir, paths.SUMMARY_FILE))
     return model
@@ -210,7 +216,10 @@ def share_stages(source_dir: str, run_dir: str, leaf_runs: int) -> None:
     for name in keep:
         target = paths.stage_dir(run_dir, name)
         if not os.path.exists(target):
-            shutil.copytree(paths.stage_dir(source_dir, name), target, copy_function=_link_or_copy)
+            partial = target + ".partial"
+            shutil.rmtree(partial, ignore_errors=True)  # a copy stopped half way starts again
+            shutil.copytree(paths.stage_dir(source_dir, name), partial, copy_function=_link_or_copy)
+            os.replace(partial, target)
     shared = {k: v for k, v in manifest.items() if k not in ("stages", "final", "leaf_runs")}
     rpu_files.write_manifest(run_dir, {**rpu_files.empty_manifest(), **shared, "stages": keep})
 
@@ -242,7 +251,7 @@ def measured_budget(study: Study, study_dir: str, status: StudyStatus) -> Option
     path = os.path.join(study_dir, BUDGET_FILE)
     if study.budget_images is not None:
         budget = {"budget_images": study.budget_images, "source": "study.budget_images"}
-    elif os.path.exists(path):
+    elif os.path.exists(path) and read_json(path).get("seeds") == list(study.seeds):
         return int(read_json(path)["budget_images"])
     else:
         method = study.budget_method
@@ -252,7 +261,7 @@ def measured_budget(study: Study, study_dir: str, status: StudyStatus) -> Option
         if any(status.get(k).get("state") != "done" or v is None for k, v in zip(keys, images)):
             return None
         budget = {"budget_images": int(max(images)), "source": f"max over seeds of {name}",
-                  "per_seed": dict(zip(keys, images))}
+                  "per_seed": dict(zip(keys, images)), "seeds": list(study.seeds)}
     atomic_write_json(path, budget)
     return int(budget["budget_images"])
 
@@ -295,7 +304,16 @@ def run_study(study: Study, study_dir: str, launcher: Callable[[object, str], in
             status.update(run.key, state="failed", wall_seconds=wall, error=f"exit status {code}; see {log}")
             logger.error("Study: %s failed (exit status %d); see %s. The study goes on.", run.key, code, log)
             continue
-        status.update(run.key, state="done", wall_seconds=wall, training_images=training_images(run.run_dir),
+        try:
+            images = training_images(run.run_dir)
+        except (OSError, ValueError, KeyError) as error:
+            status.update(run.key, state="failed", wall_seconds=wall, error=f"cannot count its images: {error}")
+            logger.error("Study: %s: cannot count its training images (%s). The study goes on.", run.key, error)
+            continue
+        if budget is not None and images < budget:
+            logger.warning("Study: %s trained on %d images, less than the budget of %d (it stopped early).",
+                           run.key, images, budget)
+        status.update(run.key, state="done", wall_seconds=wall, training_images=images,
                       method=run.name, label=run.label, seed=run.seed, run_dir=run.run_dir,
                       leaf_runs=run.leaf_runs)
         logger.info("Study: %s done in %.0f s.", run.key, wall)

@@ -72,7 +72,9 @@ def udr_selection(study_dir: str, name: str, candidates: Mapping[str, Mapping[in
     """
     path = os.path.join(study_dir, SELECTION_FILE)
     cache = read_json(path) if os.path.exists(path) else {}
-    if name in cache and set(cache[name].get("udr", {})) == set(candidates):
+    seeds_wanted = sorted({str(s) for runs in candidates.values() for s in runs}, key=int)
+    if name in cache and set(cache[name].get("udr", {})) == set(candidates) and sorted(
+            cache[name].get("chosen", {}), key=int) == seeds_wanted:
         return cache[name]
     scores = {}
     for method, runs in candidates.items():

@@ -126,6 +126,9 @@ class Study:
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise ValueError(f"study {self.name!r}: seeds must be distinct, got {list(self.seeds)}.")
         kinds = {m.name: m.kind for m in self.methods}
+        if any(m.kind == "udr_selection" for m in self.methods) and len(self.seeds) < 2:
+            raise ValueError(f"study {self.name!r}: UDR selection compares a method's models of different seeds; "
+                             "give at least 2 seeds.")
         for m in self.methods:
             for source in m.select_from:
                 if kinds.get(source) != "train":
