@@ -13,17 +13,14 @@ import logging
 import os
 from typing import Mapping
 
-import gin
 import numpy as np
 
-from rpu_tf import registry
-from rpu_tf.data import named_data
-from rpu_tf.evaluation.auto_dataset import DATA_CONFIGURABLES, dataset_bindings
 from rpu_tf.layout import paths
 from rpu_tf.metrics.udr import compute_udr_sklearn
 from rpu_tf.training.export import load_keras
 from rpu_tf.training.representation import udr_representation_function
 from rpu_tf.utils.files import atomic_write_json, read_json
+from rpu_tf.visualize.model import training_dataset
 
 logger = logging.getLogger(__name__)
 
@@ -32,17 +29,7 @@ SELECTION_FILE = "selection.json"
 
 def run_data(run_dir: str):
     """The data set a run trained on (the data bindings of its ``train.gin``)."""
-    gin_path = paths.step_gin(paths.results_dir(os.path.join(run_dir, paths.MODEL_DIR)), "train")
-    bindings = dataset_bindings(gin_path)
-    if "dataset.name" not in bindings:
-        raise ValueError(f"{gin_path} binds no dataset.name; cannot tell which data {run_dir} trained on.")
-    registry.register_gin_configurables(DATA_CONFIGURABLES)
-    gin.clear_config()
-    try:
-        gin.parse_config([f"{key} = {value}" for key, value in bindings.items()])
-        return named_data.get_named_ground_truth_data()
-    finally:
-        gin.clear_config()
+    return training_dataset(paths.step_gin(paths.results_dir(os.path.join(run_dir, paths.MODEL_DIR)), "train"))
 
 
 def method_udr(run_dirs: Mapping[int, str], num_data_points: int = 1000, batch_size: int = 10,
