@@ -53,6 +53,7 @@ GIN_CONFIGURABLES: dict[str, tuple[str, ...]] = {
     "rpu_tf.studies.spec": ("study", "study_method"),
     "rpu_tf.training.optimizers": ("AdamOptimizer", "discriminator_optimizer", "vae_optimizer"),
     "rpu_tf.training.runtime": ("training",),
+    "rpu_tf.training.supervision": ("supervision",),
     "rpu_tf.training.train": ("model",),
     "rpu_tf.utils.gin_files": ("pipeline",),
 }

@@ -140,3 +140,17 @@ def test_a_run_stopped_in_its_first_stage_can_resume(tmp_path):
     assert json.load(open(run_dir / "manifest.json"))["stages"] == {}
     prepare_directory(str(run_dir), overwrite=False, marker="manifest.json", resumable=True)
     assert (run_dir / "stages" / "initial" / "pbt").is_dir()
+
+
+def test_a_supervised_final_stage_trains_on_the_surrogate_labels(tmp_path):
+    # rpu_vae.final_supervision_weight > 0: the final members also fit the surrogate labels;
+    # warm-started, the initial block's columns land on the latents that produced them.
+    run_dir = str(tmp_path / "rpu")
+    rpu_vae_with_gin(run_dir, False, [QUICKSTART], TINY + ["rpu_vae.final_supervision_weight = 5.",
+                                                           "rpu_vae.evaluate_final = False"])
+    manifest = json.load(open(os.path.join(run_dir, "manifest.json")))
+    supervision = json.load(open(os.path.join(run_dir, "pbt", "pbt_config.json")))["fingerprint"]["supervision"]
+    assert supervision["weight"] == 5.0 and supervision["loss"] == "l2" and supervision["num_labelled"] == 768
+    assert set(manifest["stages"]["initial"]["active_latents"]) <= set(supervision["latents"])
+    lines = [json.loads(line) for line in open(os.path.join(run_dir, "pbt", "generations.jsonl"))]
+    assert lines and all(np.isfinite(line["metrics"]["supervised_loss"]) for line in lines)

@@ -46,7 +46,7 @@ def test_prefetched_batches_equal_direct_batches():
     a = ReplicaBatchStream(BlobData(size=16), seeds=[3, 4])
     b = ReplicaBatchStream(BlobData(size=16), seeds=[3, 4])
     with a.prefetch(5, 4) as batches:
-        prefetched = [x.numpy() for x in batches]
+        prefetched = [x.numpy() for (x,) in batches]
     direct = [b.next_batch(5) for _ in range(4)]
     assert len(prefetched) == 4
     assert all(np.array_equal(p, d) for p, d in zip(prefetched, direct))

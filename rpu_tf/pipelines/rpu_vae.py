@@ -35,7 +35,7 @@ from rpu_tf.layout import paths, rpu_files
 from rpu_tf.layout.budget import run_training_images
 from rpu_tf.rpu.algorithm import Settings, run_algorithm_1
 from rpu_tf.rpu.pbt_vae import PBTVAEResult
-from rpu_tf.rpu.stages import FINAL_WARM_STARTS, paper_stages
+from rpu_tf.rpu.stages import FINAL_WARM_STARTS, FinalSupervision, paper_stages
 from rpu_tf.training.gin_context import gin_run
 from rpu_tf.training.precision import default_precision
 from rpu_tf.training.representation import DEFAULT_ENCODE_BATCH_SIZE, mean_representation_function
@@ -49,7 +49,8 @@ def run_rpu_vae(run_dir: str, data: FiniteGroundTruthData, max_leaf_runs: int = 
                 min_dataset_size: int = 10, udr_threshold: float = 0.1,
                 encode_batch_size: int = DEFAULT_ENCODE_BATCH_SIZE,
                 seed: int = 0, evaluate_final: bool = True, evaluation_points: int = 10000,
-                final_warm_start: str = "none") -> dict:
+                final_warm_start: str = "none", final_supervision_weight: float = 0.0,
+                final_supervision_loss: str = "l2", final_supervision_batch_size: int = 64) -> dict:
     """Runs (or resumes) rPU-VAE on ``data`` in ``run_dir``; returns the summary.
 
     Args:
@@ -68,6 +69,13 @@ def run_rpu_vae(run_dir: str, data: FiniteGroundTruthData, max_leaf_runs: int = 
         random weights. ``"initial"`` (a deviation for small budgets): from the initial
         metaEpoch's best replica, so the final stage refines what UDR selected; its images
         are counted in the initial stage already.
+      final_supervision_weight: the paper's final stage uses the surrogate labels only to
+        score (0, the paper). > 0 (a deviation): the final members are also trained on them,
+        ``weight * supervised loss`` added to the objective
+        (:mod:`rpu_tf.rpu.surrogate_supervision`).
+      final_supervision_loss: ``"l2"`` (standardised codes) or ``"xent"`` ([0, 1] targets).
+      final_supervision_batch_size: labelled images per replica and step (encoder passes,
+        not counted as training images).
     """
     if final_warm_start not in FINAL_WARM_STARTS:
         raise ValueError(f"rpu_vae.final_warm_start must be one of {FINAL_WARM_STARTS}, got {final_warm_start!r}.")
@@ -79,7 +87,9 @@ def run_rpu_vae(run_dir: str, data: FiniteGroundTruthData, max_leaf_runs: int = 
     start = time.time()
     stages = paper_stages(run_dir, data, settings.seed, int(encode_batch_size),
                           on_stage=lambda outcome: draw_stage_figures(run_dir, outcome.record.name, data),
-                          final_warm_start=final_warm_start)
+                          final_warm_start=final_warm_start,
+                          final_supervision=FinalSupervision(float(final_supervision_weight), str(final_supervision_loss),
+                                                             int(final_supervision_batch_size)))
     outcome = run_algorithm_1(data, stages, settings)
     final = final_record(outcome.final)
     if evaluate_final and data.num_factors > 0:

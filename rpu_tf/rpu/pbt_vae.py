@@ -41,6 +41,7 @@ from rpu_tf.rpu.search_space import vae_hyperparameter_space
 from rpu_tf.rpu.vae_member import VAEMember, VAEMemberFactory, best_replica, export_replica
 from rpu_tf.training import runtime
 from rpu_tf.training.gin_context import gin_run
+from rpu_tf.training.supervision import Supervision
 
 logger = logging.getLogger(__name__)
 
@@ -86,12 +87,13 @@ def _describe(obj: Any) -> Any:
     return {type(obj).__name__: settings}
 
 
-@gin.configurable("pbt_vae", denylist=["run_dir", "data", "fingerprint", "initial_weights"])
+@gin.configurable("pbt_vae", denylist=["run_dir", "data", "fingerprint", "initial_weights", "supervision"])
 def run_pbt_vae(run_dir: str, data: GroundTruthData, scorer: Callable = gin.REQUIRED,
                 model: BaseVAE = gin.REQUIRED, num_replicas: int = 5, executor: str = "local",
                 generation_images: Optional[int] = None, min_generation_images: int = 10000,
                 seed: int = 0, fingerprint: Optional[dict] = None,
-                initial_weights: Optional[Sequence[np.ndarray]] = None) -> PBTVAEResult:
+                initial_weights: Optional[Sequence[np.ndarray]] = None,
+                supervision: Optional[Supervision] = None) -> PBTVAEResult:
     """Runs (or resumes) PBT-VAE on ``data`` and exports the best model to ``run_dir/model``.
 
     Args:
@@ -109,10 +111,13 @@ def run_pbt_vae(run_dir: str, data: GroundTruthData, scorer: Callable = gin.REQU
       fingerprint: extra JSON-able description that a resume must match.
       initial_weights: warm start: new members start from these weights (one model's
         ``get_weights()``) instead of random ones (not gin: the caller's choice).
+      supervision: a supervised term every member trains with (not gin: the caller's;
+        :mod:`rpu_tf.training.supervision`); part of the fingerprint.
     """
     start = time.time()
     factory = VAEMemberFactory(model, data, scorer, num_replicas,
-                               jit_compile=runtime.runtime_options().jit_compile, initial_weights=initial_weights)
+                               jit_compile=runtime.runtime_options().jit_compile, initial_weights=initial_weights,
+                               supervision=supervision)
     space = vae_hyperparameter_space(beta_name=type(model).hyperparameter_names[0])
     budget = generation_images_for(data, generation_images, min_generation_images)
     description = {
@@ -123,6 +128,8 @@ def run_pbt_vae(run_dir: str, data: GroundTruthData, scorer: Callable = gin.REQU
         "num_observations": getattr(data, "num_observations", None),
         "scorer": json.loads(json.dumps(_describe(scorer), default=str)), **(fingerprint or {}),
     }
+    if supervision is not None:
+        description["supervision"] = supervision.describe()
     runner = make_executor(executor, factory)
     try:
         pbt = PopulationBasedTraining(os.path.join(run_dir, paths.PBT_DIR), runner, space, generation_budget=budget,

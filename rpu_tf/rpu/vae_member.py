@@ -20,6 +20,7 @@ from rpu_tf.training.export import export_keras, export_saved_model
 from rpu_tf.training.optimizers import OPTIMIZER_RESOLVERS, AdamSpec
 from rpu_tf.training.precision import default_precision, resolve_precision
 from rpu_tf.training.replica_group import ReplicaGroup
+from rpu_tf.training.supervision import Supervision
 
 Scorer = Callable[[ReplicaGroup, int], tuple[float, dict]]
 
@@ -51,7 +52,7 @@ class VAEMember:
     def train(self, num_steps: int, seed: int) -> dict:
         metrics = self.group.train(num_steps, seed=seed)
         return {k: v for k, v in metrics.items() if k in ("loss", "reconstruction_loss", "kl_loss", "regularizer",
-                                                           "elbo", "images_per_second")}
+                                                           "elbo", "supervised_loss", "images_per_second")}
 
     def score(self, seed: int) -> tuple[float, dict]:
         return self.scorer(self.group, seed)
@@ -72,11 +73,13 @@ class VAEMemberFactory:
         process's default, resolved now, so actors train as the driver chose.
       initial_weights: warm start: every new member's replicas start from these weights
         (one model's ``get_weights()``) instead of a random initialisation.
+      supervision: a supervised term of every member's objective (or None).
     """
 
     def __init__(self, model: BaseVAE, data: GroundTruthData, scorer: Scorer, num_replicas: int,
                  optimizers: Optional[Mapping[str, AdamSpec]] = None, jit_compile: bool = False,
-                 precision: Optional[str] = None, initial_weights: Optional[Sequence[np.ndarray]] = None):
+                 precision: Optional[str] = None, initial_weights: Optional[Sequence[np.ndarray]] = None,
+                 supervision: Optional[Supervision] = None):
         self.model_class = type(model)
         self.model_config = model.get_config()
         self.data = data
@@ -89,12 +92,13 @@ class VAEMemberFactory:
         self.jit_compile = bool(jit_compile)
         self.precision = resolve_precision(precision or default_precision())
         self.initial_weights = None if initial_weights is None else [np.asarray(w) for w in initial_weights]
+        self.supervision = supervision
 
     def __call__(self) -> VAEMember:
         template = self.model_class.from_config(dict(self.model_config))
         group = ReplicaGroup(template, self.data, num_replicas=self.num_replicas,
                              optimizers=self.optimizers, jit_compile=self.jit_compile,
-                             precision=self.precision)
+                             precision=self.precision, supervision=self.supervision)
         return VAEMember(group, self.scorer, self.initial_weights)
 
 

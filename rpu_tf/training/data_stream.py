@@ -3,7 +3,10 @@
 Replica ``k`` draws its batches with ``data.sample_observations(batch_size, random_state_k)``
 from its own ``numpy.random.RandomState``; the streams' states are part of a replica group's
 state (saved, loaded and copied with the weights). Batches are stacked to
-``(K, batch_size) + observation_shape`` float32 arrays.
+``(K, batch_size) + observation_shape`` float32 arrays. With a
+:class:`~rpu_tf.training.supervision.LabelledSet`, each replica's stream also draws, right
+after its images, a batch of labelled images with their targets and mask (same
+``RandomState``, so the streams' state still fixes everything).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from rpu_tf.data.ground_truth_data import GroundTruthData
+from rpu_tf.training.supervision import LabelledSet
 
 RandomStateTuple = tuple[str, np.ndarray, int, int, float]
 
@@ -26,12 +30,19 @@ class ReplicaBatchStream:
     Args:
       data: the data set; observations must be float32-convertible of ``observation_shape``.
       seeds: one integer seed (0 .. 2**32 - 1) per replica.
+      labelled: labelled images of ``data`` (a finite data set) to draw as well, or None.
+      labelled_batch_size: labelled images per replica and batch (with ``labelled``).
     """
 
-    def __init__(self, data: GroundTruthData, seeds: Sequence[int]):
+    def __init__(self, data: GroundTruthData, seeds: Sequence[int], labelled: Optional[LabelledSet] = None,
+                 labelled_batch_size: int = 0):
         if len(seeds) < 1:
             raise ValueError("ReplicaBatchStream needs at least one seed (one per replica).")
+        if labelled is not None and int(labelled_batch_size) < 1:
+            raise ValueError(f"labelled_batch_size must be >= 1 with labelled images, got {labelled_batch_size}.")
         self.data = data
+        self.labelled = labelled
+        self.labelled_batch_size = int(labelled_batch_size)
         self.observation_shape = tuple(int(s) for s in data.observation_shape)
         self.random_states = [np.random.RandomState(int(s) % 2**32) for s in seeds]
 
@@ -40,8 +51,15 @@ class ReplicaBatchStream:
         return len(self.random_states)
 
     def next_batch(self, batch_size: int) -> np.ndarray:
-        """The next ``(K, batch_size) + observation_shape`` float32 batch (advances all streams)."""
-        batches = []
+        """The next ``(K, batch_size) + observation_shape`` float32 batch (advances all streams;
+        with labelled images use :meth:`next_inputs`, which draws those too)."""
+        return self.next_inputs(batch_size)[0]
+
+    def next_inputs(self, batch_size: int) -> tuple[np.ndarray, ...]:
+        """The next step's inputs: ``(images,)``, or with labelled images ``(images,
+        labelled_images, targets, mask)`` of shapes ``(K, batch_size) + observation_shape``,
+        ``(K, labelled_batch_size) + observation_shape``, ``(K, labelled_batch_size, C)`` twice."""
+        batches, labelled = [], []
         for random_state in self.random_states:
             obs = np.asarray(self.data.sample_observations(batch_size, random_state), dtype=np.float32)
             if obs.shape != (batch_size,) + self.observation_shape:
@@ -50,7 +68,14 @@ class ReplicaBatchStream:
                     f"({batch_size}) returned shape {obs.shape}, expected "
                     f"{(batch_size,) + self.observation_shape}.")
             batches.append(obs)
-        return np.stack(batches)
+            if self.labelled is not None:
+                rows = random_state.randint(self.labelled.num_labelled, size=self.labelled_batch_size)
+                images = self.data.observations_from_indices(self.labelled.indices[rows], random_state)
+                labelled.append((np.asarray(images, np.float32), self.labelled.targets[rows],
+                                 self.labelled.mask[rows]))
+        if self.labelled is None:
+            return (np.stack(batches),)
+        return (np.stack(batches),) + tuple(np.stack(part) for part in zip(*labelled))
 
     def get_state(self) -> list[RandomStateTuple]:
         """The streams' ``RandomState.get_state()`` tuples, one per replica."""
@@ -64,7 +89,8 @@ class ReplicaBatchStream:
             rs.set_state(tuple(state))
 
     def prefetch(self, batch_size: int, num_batches: int, depth: int = 2) -> "_Prefetcher":
-        """Iterator over exactly ``num_batches`` batches as tensors, produced ``depth`` ahead.
+        """Iterator over exactly ``num_batches`` step inputs (tuples of tensors, see
+        :meth:`next_inputs`), produced ``depth`` ahead.
 
         Use it as a context manager (``with stream.prefetch(...) as batches:``) so the
         producer thread is stopped if the consumer stops early; batches produced ahead but
@@ -91,7 +117,7 @@ class _Prefetcher:
             for _ in range(self._remaining):
                 if self._stop.is_set():
                     return
-                item = tf.convert_to_tensor(self._stream.next_batch(self._batch_size))
+                item = tuple(tf.convert_to_tensor(a) for a in self._stream.next_inputs(self._batch_size))
                 while not self._stop.is_set():
                     try:
                         self._queue.put(item, timeout=0.1)
@@ -103,12 +129,12 @@ class _Prefetcher:
             return
         self._queue.put(self._DONE)
 
-    def __enter__(self) -> Iterator[tf.Tensor]:
+    def __enter__(self) -> Iterator[tuple[tf.Tensor, ...]]:
         self._thread = threading.Thread(target=self._produce, name="rpu-data", daemon=True)
         self._thread.start()
         return self._iterate()
 
-    def _iterate(self) -> Iterator[tf.Tensor]:
+    def _iterate(self) -> Iterator[tuple[tf.Tensor, ...]]:
         while True:
             item = self._queue.get()
             if item is self._DONE:

@@ -40,6 +40,7 @@ from rpu_tf.training.data_stream import ReplicaBatchStream
 from rpu_tf.training.errors import NonFiniteLossError
 from rpu_tf.training.optimizers import OPTIMIZER_RESOLVERS, AdamSpec
 from rpu_tf.training.replica_state import STATE_FORMAT, ReplicaStateMixin, read_state
+from rpu_tf.training.supervision import Supervision
 from rpu_tf.utils.progress import progress as progress_bar
 
 logger = logging.getLogger(__name__)
@@ -84,13 +85,15 @@ class ReplicaGroup(ReplicaStateMixin):
       precision: ``"float32"``, ``"mixed_bfloat16"``, ``"mixed_float16"`` or ``"auto"``
         (:mod:`rpu_tf.training.precision`); ``None``: the process default
         (:func:`~rpu_tf.training.precision.default_precision`, float32 unless a pipeline set it).
+      supervision: a supervised term on labelled images of ``data``
+        (:mod:`rpu_tf.training.supervision`), or None (unsupervised).
     """
 
     def __init__(self, model: BaseVAE, data: GroundTruthData, num_replicas: int = 5,
                  batch_size: int = 64, random_seed: int = 0,
                  optimizers: Optional[Mapping[str, AdamSpec]] = None, jit_compile: bool = False,
                  check_gradients: bool = True,
-                 precision: Optional[str] = None):
+                 precision: Optional[str] = None, supervision: Optional[Supervision] = None):
         if int(num_replicas) < 1:
             raise ValueError(f"num_replicas must be >= 1, got {num_replicas}.")
         self.num_replicas = int(num_replicas)
@@ -101,13 +104,16 @@ class ReplicaGroup(ReplicaStateMixin):
         self.check_gradients = bool(check_gradients)
         self._batch_size = self._check_batch_size(batch_size)
         self.precision = precisions.resolve_precision(precision or precisions.default_precision())
+        self.supervision = supervision
+        if supervision is not None:
+            supervision.check_fits(model.num_latent, getattr(data, "num_observations", None))
 
         seeds = _derive_seeds(random_seed, self.num_replicas)
         self.models: list[BaseVAE] = []
         for seed in seeds.init:
             self.models.append(clone_model(model, seed=seed, observation_shape=self.observation_shape,
                                            precision=self.precision))
-        self._stream = ReplicaBatchStream(data, seeds.data)
+        self._stream = self._new_stream(seeds.data)
         self._step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
         self._noise_seeds = tf.Variable(np.asarray(seeds.noise, np.int64), trainable=False,
                                         name="noise_seeds")
@@ -223,10 +229,14 @@ class ReplicaGroup(ReplicaStateMixin):
 
     # -- seeding ---------------------------------------------------------------------------
 
+    def _new_stream(self, seeds: Sequence[int]) -> ReplicaBatchStream:
+        sup = self.supervision
+        return ReplicaBatchStream(self.data, seeds, sup and sup.labelled, sup.batch_size if sup else 0)
+
     def reseed(self, seed: int) -> None:
         """Draws new data streams and sampling noise from ``seed`` (weights untouched)."""
         seeds = _derive_seeds(seed, self.num_replicas, with_init=False)
-        self._stream = ReplicaBatchStream(self.data, seeds.data)
+        self._stream = self._new_stream(seeds.data)
         self._noise_seeds.assign(np.asarray(seeds.noise, np.int64))
 
     def initialize(self, seed: int, hyperparameters: Optional[Mapping[str, float]] = None) -> None:
@@ -247,7 +257,7 @@ class ReplicaGroup(ReplicaStateMixin):
         if self._loss_scale is not None:
             self._loss_scale.scale.assign(self._loss_scale.initial_scale)
             self._loss_scale.good_steps.assign(0)
-        self._stream = ReplicaBatchStream(self.data, seeds.data)
+        self._stream = self._new_stream(seeds.data)
         self._noise_seeds.assign(np.asarray(seeds.noise, np.int64))
         if hyperparameters:
             self.set_hyperparameters(hyperparameters)
@@ -276,7 +286,7 @@ class ReplicaGroup(ReplicaStateMixin):
             models=self.models, optimizers=self.optimizers, objective_keys=self._objective_keys,
             variables=self._objective_vars, global_step=self._step, noise_seeds=self._noise_seeds,
             input_spec=spec, check_gradients=self.check_gradients, loss_scale=self._loss_scale,
-            jit_compile=self.jit_compile)
+            jit_compile=self.jit_compile, supervision=self.supervision)
 
     # -- training and evaluation -----------------------------------------------------------
 
@@ -295,7 +305,8 @@ class ReplicaGroup(ReplicaStateMixin):
 
         Returns:
           Means over steps and replicas of the loss terms (``loss``, ``reconstruction_loss``,
-          ``kl_loss``, ``regularizer``, ``elbo`` where defined, ...), plus
+          ``kl_loss``, ``regularizer``, ``elbo`` where defined, ``supervised_loss`` with
+          supervision, ...), plus
           ``images_per_second`` (all replicas) and ``global_step``. Per-replica means are in
           :attr:`last_train_metrics` (``{term: (K,) array}``).
 
@@ -320,8 +331,8 @@ class ReplicaGroup(ReplicaStateMixin):
         last_postfix = start
         try:
             with self._stream.prefetch(batch_size, num_steps) as batches:
-                for done, images in enumerate(batches, start=1):
-                    terms, status = self._train_fn(images)
+                for done, inputs in enumerate(batches, start=1):
+                    terms, status = self._train_fn(*inputs)
                     values = {k: v.numpy() for k, v in terms.items()}
                     self._check_status(int(status), values)
                     for key, value in values.items():
@@ -360,7 +371,7 @@ class ReplicaGroup(ReplicaStateMixin):
     def _log_window(self, desc: str, done: int, total: int, window: Mapping[str, Any],
                     steps: int) -> None:
         terms = ", ".join(f"{k} {float(np.mean(v)) / max(steps, 1):.3f}" for k, v in window.items()
-                          if k in ("loss", "reconstruction_loss", "kl_loss", "regularizer"))
+                          if k in ("loss", "reconstruction_loss", "kl_loss", "regularizer", "supervised_loss"))
         logger.info("%s step %d/%d (global step %d): %s (mean of the last %d steps, %d replicas).",
                     desc, done, total, self.step, terms, steps, self.num_replicas)
 
@@ -380,7 +391,7 @@ class ReplicaGroup(ReplicaStateMixin):
         stream = ReplicaBatchStream(self.data, seeds.data)
         sums: dict[str, np.ndarray] = {}
         with stream.prefetch(batch_size, int(num_batches)) as batches:
-            for i, images in enumerate(batches):
+            for i, (images,) in enumerate(batches):
                 noise = np.stack([np.asarray(seeds.noise, np.int64),
                                   np.full(self.num_replicas, i, np.int64)], axis=1)
                 terms = self._eval_fn(images, tf.constant(noise))

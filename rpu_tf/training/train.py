@@ -16,7 +16,9 @@ Gin parameters are disentanglement_lib's (scope ``model``): ``model.model = @bet
 (batches averaged for ``train_results.json``, default 1000), ``model.name``,
 ``model.model_num``; the data set is ``dataset.name``. Runtime settings are ``training.*``
 (:mod:`rpu_tf.training.runtime`; ``training.precision``, recorded as ``precision`` in
-``train_results.json``).
+``train_results.json``). ``supervision.num_labelled = 1000`` (and ``supervision.weight``,
+``.loss``, ``.batch_size``) trains the semi-supervised few-labels model instead
+(:func:`rpu_tf.training.supervision.ground_truth_supervision`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from rpu_tf.training import runtime
 from rpu_tf.training.export import export_keras, export_saved_model
 from rpu_tf.training.gin_context import gin_run
 from rpu_tf.training.replica_group import ReplicaGroup
+from rpu_tf.training.supervision import ground_truth_supervision
 
 logger = logging.getLogger(__name__)
 
@@ -81,15 +84,18 @@ def train(model_dir: str, overwrite: bool = False, model: BaseVAE = gin.REQUIRED
     prepare_run_directory(model_dir, overwrite)
     start = time.time()
     dataset = named_data.get_named_ground_truth_data()
+    supervision = ground_truth_supervision(dataset)
     random_state = np.random.RandomState(random_seed)
     group = ReplicaGroup(model, dataset, num_replicas=1, batch_size=batch_size,
                          random_seed=int(random_state.randint(2**31 - 1)),
-                         jit_compile=options.jit_compile)
+                         jit_compile=options.jit_compile, supervision=supervision)
     trained = group.model(0)
     logger.info("Training %s (%d latents, %s/%s) on %s %s for %d steps of %d images in %s; %s.",
                 type(trained).__name__, trained.num_latent, trained.encoder_fn,
                 trained.decoder_fn, dataset.name, tuple(group.observation_shape),
                 training_steps, group.batch_size, group.precision, runtime.describe_devices())
+    if supervision is not None:
+        logger.info("Semi-supervised: %s.", supervision.describe())
     metrics = group.train(int(training_steps), progress=options.progress, desc="rpu_train",
                           log_every=max(1, int(training_steps) // 10))
     logger.info("Trained %d steps at %.0f images/s; mean training loss %.3f.", group.step,
@@ -105,6 +111,9 @@ def train(model_dir: str, overwrite: bool = False, model: BaseVAE = gin.REQUIRED
     results["batch_size"] = group.batch_size
     results["training_images"] = group.step * group.batch_size  # the budget unit of fair comparisons
     results["precision"] = group.precision
+    if supervision is not None:
+        results["num_labelled"] = supervision.labelled.num_labelled
+        results["supervised_loss"] = float(metrics.get("supervised_loss", float("nan")))
     results["elapsed_time"] = time.time() - start
     update_result_directory(os.path.join(output, "results"), "train", results)
     logger.info("Wrote %s (reconstruction_loss %.3f, elapsed %.1fs).", output,

@@ -7,6 +7,10 @@ equals K separate optimizers). In 16-bit precisions the networks compute in bflo
 float16 while variables, gradients, optimizer state and loss terms stay float32; with float16
 the objective is loss-scaled (:class:`~rpu_tf.training.precision.DynamicLossScale`).
 
+With a :class:`~rpu_tf.training.supervision.Supervision` the step takes three more inputs
+(labelled images ``(K, L) + observation_shape``, targets and mask ``(K, L, C)``) and adds
+``weight * supervised_loss`` (reported as ``supervised_loss``) to each replica's ``loss``.
+
 A step returns ``(terms, status)``: ``terms`` maps each loss term to its ``(K,)`` values and
 ``status`` is :data:`APPLIED`, :data:`NON_FINITE` (a loss term, or a gradient when gradients
 are checked, was NaN/Inf: nothing was updated) or :data:`OVERFLOW` (float16 only: the scaled
@@ -20,7 +24,9 @@ from typing import Callable, Mapping, Optional, Sequence
 
 import tensorflow as tf
 
+from rpu_tf.models.supervision import supervised_loss
 from rpu_tf.training.precision import DynamicLossScale
+from rpu_tf.training.supervision import Supervision
 
 APPLIED, NON_FINITE, OVERFLOW = 1, 0, 2
 
@@ -40,6 +46,7 @@ class StepParts:
       check_gradients: also treat non-finite gradients as a failed step.
       loss_scale: the float16 loss scale, else None.
       jit_compile: XLA-compile the steps.
+      supervision: the supervised term of the train step, or None.
     """
 
     models: Sequence
@@ -52,13 +59,25 @@ class StepParts:
     check_gradients: bool = True
     loss_scale: Optional[DynamicLossScale] = None
     jit_compile: bool = False
+    supervision: Optional[Supervision] = None
 
 
-def _replica_terms(parts: StepParts, images: tf.Tensor, seeds: tf.Tensor, step: tf.Tensor):
-    """Loss terms of every replica; ``seeds`` is ``(K, 2)``."""
-    xs = tf.unstack(images, num=len(parts.models))
-    return [model.loss_terms(x, seed=seeds[k], step=step)
-            for k, (model, x) in enumerate(zip(parts.models, xs))]
+def _replica_terms(parts: StepParts, images: tf.Tensor, seeds: tf.Tensor, step: tf.Tensor,
+                   labelled: Sequence[tf.Tensor] = ()):
+    """Loss terms of every replica; ``seeds`` is ``(K, 2)``; ``labelled``: ``(images, targets,
+    mask)`` of the supervised term, or empty."""
+    num_replicas = len(parts.models)
+    xs = tf.unstack(images, num=num_replicas)
+    terms = [model.loss_terms(x, seed=seeds[k], step=step) for k, (model, x) in enumerate(zip(parts.models, xs))]
+    if labelled:
+        supervision = parts.supervision
+        latents = list(supervision.labelled.latents)
+        for k, (model, x, targets, mask) in enumerate(zip(parts.models, *(tf.unstack(t, num=num_replicas)
+                                                                           for t in labelled))):
+            z_mean, _ = model.encode(x)
+            sup = supervised_loss(supervision.loss, tf.gather(z_mean, latents, axis=1), targets, mask)
+            terms[k] = {**terms[k], "loss": terms[k]["loss"] + supervision.weight * sup, "supervised_loss": sup}
+    return terms
 
 
 def _stack_terms(terms) -> dict[str, tf.Tensor]:
@@ -71,11 +90,11 @@ def build_train_step(parts: StepParts) -> Callable:
     num_replicas = len(parts.models)
     scaler = parts.loss_scale
 
-    def train_step(images):
+    def train_step(images, *labelled):
         step = parts.global_step.read_value()
         seeds = tf.stack([parts.noise_seeds, tf.fill([num_replicas], step)], axis=1)
         with tf.GradientTape(persistent=len(opt_names) > 1) as tape:
-            terms = _replica_terms(parts, images, seeds, step)
+            terms = _replica_terms(parts, images, seeds, step, labelled)
             objectives = {name: tf.add_n([t[parts.objective_keys[name]] for t in terms])
                           for name in opt_names}
             if scaler is not None:
@@ -105,7 +124,13 @@ def build_train_step(parts: StepParts) -> Callable:
             status = tf.where(tf.logical_and(loss_ok, tf.logical_not(grads_ok)), OVERFLOW, status)
         return stacked, status
 
-    return tf.function(train_step, input_signature=[parts.input_spec], jit_compile=parts.jit_compile)
+    signature = [parts.input_spec]
+    if parts.supervision is not None:
+        columns = parts.supervision.labelled.num_columns
+        signature += [tf.TensorSpec(parts.input_spec.shape, tf.float32, name="labelled_images"),
+                      tf.TensorSpec((num_replicas, None, columns), tf.float32, name="targets"),
+                      tf.TensorSpec((num_replicas, None, columns), tf.float32, name="mask")]
+    return tf.function(train_step, input_signature=signature, jit_compile=parts.jit_compile)
 
 
 def build_eval_step(parts: StepParts) -> Callable:
