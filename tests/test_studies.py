@@ -138,6 +138,7 @@ def test_the_cpu_study_file_names_the_issues_methods():
     assert by_name["rPU-VAE"].leaf_runs == (0, 1, 2, 3) and by_name["rPU-VAE"].budget_binding is None
     assert set(by_name["UDR selection"].select_from) == {m.name for m in sweep}
     assert {"PBT-U-VAE (UDR)", "PBT-S-VAE (MIG)"} <= set(by_name)
+    assert "supervision.num_labelled = 1000" in by_name["beta-TCVAE + 1000 labels"].bindings
     for m in study.methods:
         for config in m.configs:
             assert os.path.isfile(os.path.join(study.base_dir, config)), config
