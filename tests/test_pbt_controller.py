@@ -123,6 +123,27 @@ def test_result_names_the_best_member_and_resume_is_a_no_op(tmp_path):
     assert again == result
 
 
+def test_a_moved_or_copied_run_reads_its_own_checkpoint(tmp_path):
+    import shutil
+
+    original = tmp_path / "original"
+    result = make_pbt(str(original)).run()
+    stored = json.load(open(original / "result.json"))
+    assert not os.path.isabs(stored["best_checkpoint"])  # relative to the run directory
+    copy, moved = tmp_path / "copy", tmp_path / "moved"
+    shutil.copytree(original, copy)
+    again = make_pbt(str(copy)).run()
+    assert again.best_checkpoint == os.path.join(str(copy), stored["best_checkpoint"])
+    assert np.array_equal(again.load_best_state()["params"]["w"], result.load_best_state()["params"]["w"])
+    shutil.move(str(original), str(moved))  # the original is gone: the copy still loads
+    assert make_pbt(str(copy)).run().load_best_state() is not None
+    assert make_pbt(str(moved)).run().best_checkpoint.startswith(str(moved))
+    # A result.json of an older rpu_tf (absolute path of the original) is read inside the copy.
+    stored["best_checkpoint"] = os.path.join(str(original), stored["best_checkpoint"])
+    json.dump(stored, open(copy / "result.json", "w"))
+    assert make_pbt(str(copy)).run().best_checkpoint.startswith(str(copy))
+
+
 def test_same_seed_same_log_and_other_seed_differs(tmp_path):
     make_pbt(str(tmp_path / "a")).run()
     make_pbt(str(tmp_path / "b")).run()

@@ -25,3 +25,15 @@ def test_the_space_draws_from_the_choices_and_names_the_regulariser_weight():
     values = space.sample(np.random.RandomState(0))
     assert values["batch_size"] in batch_size_choices() and values["gamma"] in beta_choices()
     assert min(abs(values["learning_rate"] - lr) for lr in learning_rate_choices()) < 1e-12
+
+
+def test_initial_choices_outside_their_bounds_are_an_error_not_a_clip():
+    from rpu_tf.rpu.search_space import learning_rate_choices, vae_hyperparameter_space
+
+    with pytest.raises(ValueError, match=r"learning rate choices \[10.0\] lie outside the bounds \[1e-06, 1\]"):
+        vae_hyperparameter_space(learning_rates=[1e-4, 10.0])
+    with pytest.raises(ValueError, match="learning_rate_choices"):
+        vae_hyperparameter_space(learning_rates=learning_rate_choices(low=10.0, high=20.0, num=2))
+    with pytest.raises(ValueError, match="batch size choices \\[2048\\]"):
+        vae_hyperparameter_space(batch_sizes=[64, 2048])
+    assert "beta" in vae_hyperparameter_space(betas=[1.0, 1000.0]).names  # the bounds themselves are fine

@@ -254,14 +254,14 @@ class PopulationBasedTraining:
         result_path = self._path(paths.PBT_RESULT_FILE)
         if os.path.exists(result_path):
             logging.info("PBT run in %s is already finished.", self.run_dir)
-            return PBTResult(**storage.read_json(result_path))
+            return PBTResult.from_json(storage.read_json(result_path), self.run_dir)
         population = self._load_population()
         while True:
             generation = population["generation"]
             records = self._run_generation(population)
             population, result = self._next_population(population, records)
             if result is not None:
-                storage.atomic_write_json(result_path, dataclasses.asdict(result))
+                storage.atomic_write_json(result_path, result.to_json(self.run_dir))
                 logging.info("PBT finished after %d generations (%s): best member %d, score %.4f.",
                              result.generations, result.stop_reason, result.best_member_id, result.best_score)
                 return result

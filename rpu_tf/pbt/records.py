@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,28 @@ class PBTResult:
 
     def load_best_state(self) -> State:
         return storage.load_state(self.best_checkpoint)
+
+    def to_json(self, run_dir: str) -> dict:
+        """``result.json``'s content: the best checkpoint relative to ``run_dir``, so a moved
+        or copied run directory reads its own checkpoint."""
+        values = dataclasses.asdict(self)
+        values["best_checkpoint"] = os.path.relpath(self.best_checkpoint, run_dir)
+        return values
+
+    @classmethod
+    def from_json(cls, values: dict, run_dir: str) -> "PBTResult":
+        """The result of ``result.json`` in ``run_dir``. An absolute checkpoint path (written
+        by rpu_tf before it stored relative ones) is read as the same file inside ``run_dir``."""
+        values = dict(values)
+        checkpoint = values["best_checkpoint"]
+        if os.path.isabs(checkpoint):
+            parts = os.path.normpath(checkpoint).split(os.sep)
+            if "checkpoints" not in parts:
+                raise ValueError(f"{run_dir}: result.json names the checkpoint {checkpoint}, outside any "
+                                 "checkpoints/ folder; rerun the PBT with --overwrite.")
+            checkpoint = os.path.join(*parts[len(parts) - 1 - parts[::-1].index("checkpoints"):])
+        values["best_checkpoint"] = os.path.join(run_dir, checkpoint)
+        return cls(**values)
 
 
 def finite_or_none(x: float):

@@ -62,12 +62,29 @@ def vae_hyperparameter_space(
     """The paper's space: ``learning_rate``, ``beta`` (the regulariser weight) and ``batch_size``.
 
     Initial values default to the paper's choices (see the module docstring); bounds cap
-    what explore may reach (batch size at most 1024 as in the paper).
+    what explore may reach (batch size at most 1024 as in the paper). An initial value outside
+    its bounds is an error (it is not clipped).
     """
     return HyperparameterSpace([
-        Hyperparameter("learning_rate", choice_init(learning_rates or learning_rate_choices()),
-                       *learning_rate_bounds),
-        Hyperparameter(beta_name, choice_init(betas or beta_choices()), *beta_bounds),
-        Hyperparameter("batch_size", choice_init(batch_sizes or batch_size_choices()),
-                       *batch_size_bounds, integer=True),
+        Hyperparameter("learning_rate", choice_init(_within(
+            "learning rate", learning_rates or learning_rate_choices(), learning_rate_bounds,
+            "vae_hyperparameters.learning_rates / learning_rate_choices.*", "learning_rate_bounds")),
+            *learning_rate_bounds),
+        Hyperparameter(beta_name, choice_init(_within(
+            beta_name, betas or beta_choices(), beta_bounds, "vae_hyperparameters.betas / beta_choices.*",
+            "beta_bounds")), *beta_bounds),
+        Hyperparameter("batch_size", choice_init(_within(
+            "batch size", batch_sizes or batch_size_choices(), batch_size_bounds,
+            "vae_hyperparameters.batch_sizes / batch_size_choices.*", "batch_size_bounds")),
+            *batch_size_bounds, integer=True),
     ])
+
+
+def _within(what: str, values: Sequence[float], bounds: Sequence[float], setting: str, bound_name: str) -> list:
+    """``values`` if all lie in ``bounds``; else a ``ValueError`` naming the settings to change."""
+    low, high = (float(b) for b in bounds)
+    outside = [v for v in values if not low <= float(v) <= high]
+    if outside:
+        raise ValueError(f"Initial {what} choices {outside} lie outside the bounds [{low:g}, {high:g}] "
+                         f"(vae_hyperparameters.{bound_name}); change {setting} or the bounds.")
+    return list(values)
