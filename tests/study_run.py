@@ -1,7 +1,7 @@
 """Runs a tiny study in a fresh interpreter (for tests/test_studies.py); prints one JSON line.
 
 Run as ``python tests/study_run.py WORK_DIR``: the study (WORK_DIR/study) has rPU-VAE with 0
-and 1 leaf-runs, two beta-TCVAE methods at the measured budget, one method whose gin config
+and 1 leaf-runs, two beta-TCVAE methods at the measured budget (one train_group: per seed trained together), one method whose gin config
 is broken and a UDR selection over the two, 2 seeds, every run in this process
 (``in_process_launcher``). It runs the study twice (the second must train nothing new) and
 writes the report. A fresh process keeps the gin registry free of disentanglement_lib's
@@ -45,15 +45,16 @@ def main(work_dir: str) -> dict:
     sys.path.insert(0, ROOT)
     from rpu_tf.studies import Method, Study, in_process_launcher, run_study, write_report
 
-    def single(name, beta, extra=()):
+    def single(name, beta, extra=(), train_group=None):
         return Method(name, configs=("quickstart_single_model.gin",),
                       bindings=(f"beta_tc_vae.beta = {beta}",) + TINY_SINGLE + tuple(extra),
                       seed_binding="model.random_seed = {seed}", budget_binding="model.training_steps = {units}",
-                      budget_unit_images=32, group="beta-TCVAE")
+                      budget_unit_images=32, group="beta-TCVAE", train_group=train_group)
 
     methods = (Method("rPU-VAE", kind="rpu_vae", configs=("quickstart.gin",), bindings=TINY_RPU,
                       seed_binding="rpu_vae.seed = {seed}", leaf_runs=(0, 1)),
-               single("b1", 1.0), single("b6", 6.0), single("broken", 2.0, ("no_such_configurable.x = 1",)),
+               single("b1", 1.0, train_group="sweep"), single("b6", 6.0, train_group="sweep"),
+               single("broken", 2.0, ("no_such_configurable.x = 1",)),
                Method("UDR selection", kind="udr_selection", select_from=("b1", "b6")))
     study = Study("tiny", (0, 1), methods, _tiny_metrics(work_dir), base_dir=CONFIGS)
     study_dir = os.path.join(work_dir, "study")

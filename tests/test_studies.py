@@ -25,9 +25,10 @@ def _rpu(**kw):
 
 
 def _single(name, beta, bindings=(), **kw):
+    kw = {"budget_unit_images": 32, **kw}
     return Method(name, configs=("quickstart_single_model.gin",), bindings=(f"beta_tc_vae.beta = {beta}",) + bindings,
                   seed_binding="model.random_seed = {seed}", budget_binding="model.training_steps = {units}",
-                  budget_unit_images=32, group="beta-TCVAE", **kw)
+                  group="beta-TCVAE", **kw)
 
 
 def test_spec_checks_say_what_is_wrong():
@@ -47,6 +48,11 @@ def test_spec_checks_say_what_is_wrong():
               budget_images=10)
     with pytest.raises(ValueError, match="budget"):
         Study("s", (0,), (_single("a", 1),), ())  # no rPU-VAE to measure the budget from
+    with pytest.raises(ValueError, match="must share configs"):
+        Study("s", (0,), (_single("a", 1, train_group="g"), _single("b", 2, train_group="g", budget_unit_images=64)),
+              (), budget_images=10)
+    with pytest.raises(ValueError, match="only 'train' methods"):
+        _rpu(train_group="g")
     assert _single("a", 1).budget_units(65) == 3  # rounded up: never less than the budget
 
 
@@ -99,6 +105,11 @@ def test_a_tiny_study_runs_resumes_survives_a_failure_and_reports(tmp_path):
     assert budget == max(rpu_images) > 0
     for seed in (0, 1):
         assert budget <= first[f"b1/seed{seed}"]["training_images"] < budget + 32
+        # b1 and b6 share a train_group: per seed one replica group, its time split between them.
+        for name in ("b1", "b6"):
+            results = json.load(open(os.path.join(first[f"{name}/seed{seed}"]["run_dir"], "model", "results", "json",
+                                                  "train_results.json")))
+            assert results["trained_together"] == 2 and first[f"{name}/seed{seed}"]["wall_seconds"] > 0
         # The 0-leaf-run variant reused the 1-leaf-run run's initial metaEpoch, trained a final of its own.
         l0 = first[f"rpu_vae_0_leaf_runs/seed{seed}"]
         manifest = json.load(open(os.path.join(l0["run_dir"], "manifest.json")))
@@ -135,6 +146,7 @@ def test_the_cpu_study_file_names_the_issues_methods():
     sweep = [m for m in study.methods if m.label == "beta-TCVAE"]
     assert sorted(float(m.bindings[0].split("=")[1]) for m in sweep) == [1, 2, 4, 6, 8, 10]
     assert all(m.budget_binding == "model.training_steps = {units}" and m.budget_unit_images == 64 for m in sweep)
+    assert {m.train_group for m in sweep} == {"beta_sweep"}  # per seed, one replica group
     assert by_name["rPU-VAE"].leaf_runs == (0, 1, 2, 3) and by_name["rPU-VAE"].budget_binding is None
     assert set(by_name["UDR selection"].select_from) == {m.name for m in sweep}
     assert {"PBT-U-VAE (UDR)", "PBT-S-VAE (MIG)"} <= set(by_name)

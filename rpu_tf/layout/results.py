@@ -91,11 +91,13 @@ def aggregate_json_results(json_dir: str) -> dict[str, Any]:
 
 def update_result_directory(result_directory: str, step_name: str,
                             results_dict: dict[str, Any],
-                            old_result_directory: Optional[str] = None) -> dict[str, Any]:
+                            old_result_directory: Optional[str] = None,
+                            gin_text: Optional[str] = None) -> dict[str, Any]:
     """disentanglement_lib's one-stop update of a result directory; returns the aggregate.
 
     Copies ``old_result_directory`` (if given) into ``result_directory``, adds a ``uuid`` to
-    ``results_dict``, writes ``gin/{step}.gin``, ``json/{step}_config.json``,
+    ``results_dict``, writes ``gin/{step}.gin`` (gin's operative config, or ``gin_text`` when
+    given: a config captured earlier), ``json/{step}_config.json``,
     ``json/{step}_results.json`` and ``aggregate/{step}.json``.
     """
     if old_result_directory is not None:
@@ -103,7 +105,10 @@ def update_result_directory(result_directory: str, step_name: str,
     os.makedirs(result_directory, exist_ok=True)
     results_dict["uuid"] = str(uuid.uuid4())
     gin_path = paths.step_gin(result_directory, step_name)
-    save_gin(gin_path)
+    if gin_text is None:
+        save_gin(gin_path)
+    else:
+        atomic_write_text(gin_path, gin_text)
     save_dict(paths.step_config_json(result_directory, step_name), gin_dict(gin_path))
     results_json = paths.step_results_json(result_directory, step_name)
     save_dict(results_json, results_dict)

@@ -10,7 +10,9 @@ Layout of ``STUDY_DIR``::
     selection.json               UDR model selection: the chosen model per seed
 
 Each run is a subprocess (``python -m rpu_tf.cli.train``; then ``rpu_tf.cli.evaluate``), so a crash or a memory leak of one
-run does not take the others with it; a failed run is recorded, the study goes on, and the
+run does not take the others with it (runs of one ``train_group`` and seed train in one
+``rpu_tf.cli.train_together`` process, each is then evaluated alone; the group's training
+time is split evenly among them in ``status.json``); a failed run is recorded, the study goes on, and the
 next invocation retries it. Re-running the study skips what is done and resumes what is
 not (rPU-VAE and PBT runs resume from their last checkpoint).
 """
@@ -33,6 +35,7 @@ from rpu_tf.evaluation.pipeline import evaluate_model
 from rpu_tf.layout import paths, rpu_files
 from rpu_tf.layout.budget import run_training_images
 from rpu_tf.studies.spec import Method, Study, leaf_run_name, slug
+from rpu_tf.training.train import train_together_with_gin
 from rpu_tf.utils.files import atomic_write_json, read_json
 from rpu_tf.utils.gin_files import parse_gin, pipeline_name
 
@@ -117,6 +120,18 @@ class TrainJob:
 
 
 @dataclasses.dataclass(frozen=True)
+class TrainTogetherJob:
+    """An ``rpu_train_together`` invocation: runs of one ``train_group`` and seed as one group."""
+
+    jobs: tuple[TrainJob, ...]
+
+    def argv(self) -> list[str]:
+        shared = self.jobs[0].configs
+        return ([f"--gin_config={c}" for c in shared] + [f"--run={j.model_dir}::{';'.join(j.bindings)}"
+                                                         for j in self.jobs] + ["--overwrite"])
+
+
+@dataclasses.dataclass(frozen=True)
 class EvaluateJob:
     """An ``rpu_evaluate`` invocation (mean representation, replacing earlier results)."""
 
@@ -131,7 +146,8 @@ class EvaluateJob:
 def subprocess_launcher(job, log_path: str) -> int:
     """Runs ``job`` as ``python -m rpu_tf.cli.{train,evaluate}``, output appended to ``log_path``;
     returns its exit status (a crash of the job is a non-zero status, not an exception)."""
-    module = "rpu_tf.cli.train" if isinstance(job, TrainJob) else "rpu_tf.cli.evaluate"
+    module = {TrainJob: "rpu_tf.cli.train", TrainTogetherJob: "rpu_tf.cli.train_together"}.get(
+        type(job), "rpu_tf.cli.evaluate")
     command = [sys.executable, "-m", module] + job.argv()
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -156,6 +172,10 @@ def in_process_launcher(job, log_path: str) -> int:
             finally:
                 gin.clear_config()
             registry.pipeline(name)(job.model_dir, job.overwrite, list(job.configs), list(job.bindings))
+        elif isinstance(job, TrainTogetherJob):
+            registry.register_gin_configurables()
+            train_together_with_gin([j.model_dir for j in job.jobs], True, list(job.jobs[0].configs),
+                                    [list(j.bindings) for j in job.jobs])
         else:
             evaluate_model(job.model_dir, list(job.metrics), representations=("mean",), overwrite=True)
     except Exception as error:  # noqa: BLE001 -- a failed run is recorded, the study goes on
@@ -278,10 +298,15 @@ def run_study(study: Study, study_dir: str, launcher: Callable[[object, str], in
     status = StudyStatus(study_dir)
     runs = plan_runs(study, study_dir)
     largest = {m.name: max(m.leaf_runs) for m in study.methods if m.kind == "rpu_vae"}
+    credit: dict[str, float] = {}  # seconds of a shared training job to move between runs
+    failed_together: dict[str, str] = {}
     for number, run in enumerate(runs, 1):
         entry = status.get(run.key)
         log = os.path.join(study_dir, "logs", run.key.replace("/", "_") + ".log")
         if entry.get("state") == "done":
+            continue
+        if run.key in failed_together:
+            status.update(run.key, state="failed", error=failed_together[run.key])
             continue
         budget = measured_budget(study, study_dir, status) if run.method.budget_binding else None
         if run.method.budget_binding and budget is None:
@@ -296,10 +321,15 @@ def run_study(study: Study, study_dir: str, launcher: Callable[[object, str], in
             share_stages(source.run_dir, run.run_dir, run.leaf_runs)
         logger.info("Study %s: run %d/%d: %s.", study.name, number, len(runs), run.key)
         start = time.time()
-        code = 0 if is_trained(run.run_dir) else launcher(train_job(study, run, budget), log)
+        if is_trained(run.run_dir):
+            code = 0
+        elif run.method.train_group:
+            code = _train_together(study, run, runs, status, budget, launcher, log, credit, failed_together)
+        else:
+            code = launcher(train_job(study, run, budget), log)
         if code == 0 and not is_evaluated(study, run.run_dir):
             code = launcher(evaluate_job(study, run.run_dir), log)
-        wall = float(entry.get("wall_seconds", 0.0)) + time.time() - start
+        wall = float(entry.get("wall_seconds", 0.0)) + time.time() - start + credit.pop(run.key, 0.0)
         if code != 0:
             status.update(run.key, state="failed", wall_seconds=wall, error=f"exit status {code}; see {log}")
             logger.error("Study: %s failed (exit status %d); see %s. The study goes on.", run.key, code, log)
@@ -318,3 +348,22 @@ def run_study(study: Study, study_dir: str, launcher: Callable[[object, str], in
                       leaf_runs=run.leaf_runs)
         logger.info("Study: %s done in %.0f s.", run.key, wall)
     return status
+
+
+def _train_together(study: Study, run: Run, runs: list[Run], status: StudyStatus, budget: Optional[int],
+                    launcher: Callable[[object, str], int], log: str, credit: dict[str, float],
+                    failed: dict[str, str]) -> int:
+    """Trains ``run`` with the untrained runs of its ``train_group`` and seed in one job; the
+    job's time is split evenly among them (through ``credit``); a failure fails them all."""
+    mates = [r for r in runs if r.method.train_group == run.method.train_group and r.seed == run.seed
+             and status.get(r.key).get("state") != "done" and not is_trained(r.run_dir)]
+    logger.info("Study: %s trains together with %s.", run.key, ", ".join(r.key for r in mates if r is not run) or "none")
+    start = time.time()
+    jobs = tuple(dataclasses.replace(train_job(study, r, budget), overwrite=True) for r in mates)
+    code = launcher(TrainTogetherJob(jobs), log)
+    seconds = time.time() - start
+    for mate in mates:
+        credit[mate.key] = credit.get(mate.key, 0.0) + seconds / len(mates) - (seconds if mate is run else 0.0)
+        if code != 0 and mate is not run:
+            failed[mate.key] = f"exit status {code} of the train_group job; see {log}"
+    return code

@@ -14,7 +14,11 @@ A :class:`Method` is a way to get one model per seed:
   (disentanglement_lib's UDR study); it costs the images of all its candidates.
 
 ``group`` pools methods into one box of Fig. 4 and one table row (the β sweep's six β
-values are one "β-TCVAE"); by default a method is its own group.
+values are one "β-TCVAE"); by default a method is its own group. ``train_group`` trains
+``train`` methods together: per seed, the runs of all methods with the same ``train_group``
+are one replica group in one process (``rpu_train_together``; the β sweep: 1.9x the images/s
+of separate runs on 2 CPU cores); they must share configs and budget and differ only in model
+hyperparameters (their ``bindings``).
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ class Method:
         this method's own entry in Fig. 4.
       select_from: ``udr_selection``: names of the ``train`` methods to choose from.
       group: the Fig. 4 box / table row this method's models join (default: its name).
+      train_group: ``train`` methods with the same non-empty value train together, per seed.
     """
 
     name: str
@@ -69,6 +74,7 @@ class Method:
     leaf_runs: tuple[int, ...] = ()
     select_from: tuple[str, ...] = ()
     group: Optional[str] = None
+    train_group: Optional[str] = None
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -85,6 +91,8 @@ class Method:
             raise ValueError(f"study_method {self.name!r}: budget_unit_images must be >= 1.")
         if self.kind == "rpu_vae" and (not self.leaf_runs or min(self.leaf_runs) < 0):
             raise ValueError(f"study_method {self.name!r}: leaf_runs must be non-negative counts, e.g. (0, 1, 2, 3).")
+        if self.train_group and self.kind != "train":
+            raise ValueError(f"study_method {self.name!r}: only 'train' methods can share a train_group.")
         if self.kind == "udr_selection" and not self.select_from:
             raise ValueError(f"study_method {self.name!r}: select_from must name the methods to select among.")
 
@@ -134,6 +142,13 @@ class Study:
                 if kinds.get(source) != "train":
                     raise ValueError(f"study_method {m.name!r}: select_from names {source!r}, which is not a "
                                      f"'train' method of the study (known: {sorted(kinds)}).")
+        for group in {m.train_group for m in self.methods if m.train_group}:
+            members = [m for m in self.methods if m.train_group == group]
+            shared = {(m.configs, m.seed_binding, m.budget_binding, m.budget_unit_images) for m in members}
+            if len(shared) > 1:
+                raise ValueError(f"study {self.name!r}: the methods of train_group {group!r} "
+                                 f"({[m.name for m in members]}) must share configs, seed_binding, budget_binding "
+                                 "and budget_unit_images; they may differ only in their bindings.")
         if self.budget_images is None and not any(m.kind == "rpu_vae" for m in self.methods):
             raise ValueError(f"study {self.name!r}: without an rpu_vae method the budget must be given "
                              "(study.budget_images).")
@@ -149,12 +164,12 @@ def study_method(name: str = gin.REQUIRED, kind: str = "train", configs: Sequenc
                  bindings: Sequence[str] = (), seed_binding: Optional[str] = None,
                  budget_binding: Optional[str] = None, budget_unit_images: int = 1,
                  leaf_runs: Sequence[int] = (), select_from: Sequence[str] = (),
-                 group: Optional[str] = None) -> Method:
+                 group: Optional[str] = None, train_group: Optional[str] = None) -> Method:
     """A :class:`Method` from gin (use one scope per method: ``btc_b1/study_method.name``)."""
     return Method(name=str(name), kind=str(kind), configs=tuple(configs), bindings=tuple(bindings),
                   seed_binding=seed_binding, budget_binding=budget_binding,
                   budget_unit_images=int(budget_unit_images), leaf_runs=tuple(int(v) for v in leaf_runs),
-                  select_from=tuple(select_from), group=group)
+                  select_from=tuple(select_from), group=group, train_group=train_group or None)
 
 
 @gin.configurable("study")

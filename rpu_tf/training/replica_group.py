@@ -16,14 +16,11 @@ learning rate (the optimizer's variable), the model's hyperparameters (``beta``,
 :meth:`set_state`, :meth:`save` / :meth:`load` and :meth:`copy_from` (PBT's exploit); see
 :mod:`rpu_tf.training.replica_state`.
 
-It follows ``rpu_tf.pbt.Trainable`` except for ``score`` (the VAE-specific scorer lives above
-this layer): ``initialize(seed, hyperparameters)``, ``get_state()``, ``set_state(state)``,
-``set_hyperparameters(hyperparameters)``, ``train(num_steps, seed)``.
+It follows ``rpu_tf.pbt.Trainable`` except for ``score`` (the scorer lives above this layer).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from typing import Any, Mapping, Optional, Sequence
@@ -39,6 +36,7 @@ from rpu_tf.training import train_step
 from rpu_tf.training.data_stream import ReplicaBatchStream
 from rpu_tf.training.errors import NonFiniteLossError
 from rpu_tf.training.optimizers import OPTIMIZER_RESOLVERS, AdamSpec
+from rpu_tf.training.replica_seeds import derive_seeds
 from rpu_tf.training.replica_state import STATE_FORMAT, ReplicaStateMixin, read_state
 from rpu_tf.training.supervision import Supervision
 from rpu_tf.utils.progress import progress as progress_bar
@@ -47,23 +45,6 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["ReplicaGroup", "STATE_FORMAT", "read_state"]
 _LR_NAMES = {"vae": "learning_rate", "discriminator": "discriminator_learning_rate"}
-_MAX_SEED = 2**31 - 1
-
-
-@dataclasses.dataclass(frozen=True)
-class _Seeds:
-    init: list[int]
-    data: list[int]
-    noise: list[int]
-
-
-def _derive_seeds(seed: int, num_replicas: int, with_init: bool = True) -> _Seeds:
-    """Per-replica seeds from one integer, in a fixed order (init, data, noise)."""
-    rs = np.random.RandomState(int(seed) % 2**32)
-    init = [int(s) for s in rs.randint(_MAX_SEED, size=num_replicas)] if with_init else []
-    data = [int(s) for s in rs.randint(2**32 - 1, size=num_replicas, dtype=np.int64)]
-    noise = [int(s) for s in rs.randint(_MAX_SEED, size=num_replicas)]
-    return _Seeds(init, data, noise)
 
 
 class ReplicaGroup(ReplicaStateMixin):
@@ -108,7 +89,7 @@ class ReplicaGroup(ReplicaStateMixin):
         if supervision is not None:
             supervision.check_fits(model.num_latent, getattr(data, "num_observations", None))
 
-        seeds = _derive_seeds(random_seed, self.num_replicas)
+        seeds = derive_seeds(random_seed, self.num_replicas)
         self.models: list[BaseVAE] = []
         for seed in seeds.init:
             self.models.append(clone_model(model, seed=seed, observation_shape=self.observation_shape,
@@ -235,7 +216,7 @@ class ReplicaGroup(ReplicaStateMixin):
 
     def reseed(self, seed: int) -> None:
         """Draws new data streams and sampling noise from ``seed`` (weights untouched)."""
-        seeds = _derive_seeds(seed, self.num_replicas, with_init=False)
+        seeds = derive_seeds(seed, self.num_replicas, with_init=False)
         self._stream = self._new_stream(seeds.data)
         self._noise_seeds.assign(np.asarray(seeds.noise, np.int64))
 
@@ -245,7 +226,7 @@ class ReplicaGroup(ReplicaStateMixin):
         ``ReplicaGroup(model, data, K, random_seed=s)`` and ``group.initialize(s)`` give the
         same weights. ``hyperparameters`` (optional) are then set.
         """
-        seeds = _derive_seeds(seed, self.num_replicas)
+        seeds = derive_seeds(seed, self.num_replicas)
         for model, init_seed in zip(self.models, seeds.init):
             fresh = clone_model(model, seed=init_seed)
             model.set_weights(fresh.get_weights())
@@ -261,6 +242,18 @@ class ReplicaGroup(ReplicaStateMixin):
         self._noise_seeds.assign(np.asarray(seeds.noise, np.int64))
         if hyperparameters:
             self.set_hyperparameters(hyperparameters)
+
+    def seed_replicas(self, seeds: Sequence[int]) -> None:
+        """Replica ``k`` takes the initial weights, data stream and noise of a one-replica group
+        with ``random_seed=seeds[k]``, so K single models train together as they would alone
+        (optimizer state, step and hyperparameters unchanged)."""
+        if len(seeds) != self.num_replicas:
+            raise ValueError(f"seed_replicas needs {self.num_replicas} seeds, got {len(seeds)}.")
+        derived = [derive_seeds(seed, 1) for seed in seeds]
+        for model, own in zip(self.models, derived):
+            model.set_weights(clone_model(model, seed=own.init[0]).get_weights())
+        self._stream = self._new_stream([own.data[0] for own in derived])
+        self._noise_seeds.assign(np.asarray([own.noise[0] for own in derived], np.int64))
 
     def warm_start(self, weights: Sequence[np.ndarray]) -> None:
         """Every replica takes ``weights`` (one model's ``get_weights()``, e.g. a trained
@@ -387,7 +380,7 @@ class ReplicaGroup(ReplicaStateMixin):
         if self._eval_fn is None:
             self._eval_fn = train_step.build_eval_step(self._step_parts())
         batch_size = self._check_batch_size(batch_size or self._batch_size)
-        seeds = _derive_seeds(seed, self.num_replicas, with_init=False)
+        seeds = derive_seeds(seed, self.num_replicas, with_init=False)
         stream = ReplicaBatchStream(self.data, seeds.data)
         sums: dict[str, np.ndarray] = {}
         with stream.prefetch(batch_size, int(num_batches)) as batches:
