@@ -6,13 +6,15 @@ reads or writes a run directory asks this package for the names.
 - :mod:`~rpu_tf.layout.paths`: the folder tree (model, results, metrics, PBT, rPU-VAE stages);
 - :mod:`~rpu_tf.layout.results`: disentanglement_lib's result directories (gin, json, aggregate);
 - :mod:`~rpu_tf.layout.rpu_files`: the manifest, a stage's ``labels.npz``, the summary;
-- :mod:`~rpu_tf.layout.guard`: what happens to an existing output folder (resume, overwrite, refuse).
+- :mod:`~rpu_tf.layout.guard`: what happens to an existing output folder (resume, overwrite, refuse);
+- :mod:`~rpu_tf.layout.lock`: one writer per run directory.
 """
 
 from rpu_tf.layout import paths
 from rpu_tf.layout.guard import prepare_directory
+from rpu_tf.layout.lock import RunLockedError, run_lock
 from rpu_tf.layout.results import read_gin_bindings, update_result_directory
 from rpu_tf.layout.rpu_files import StageLabels, StageRecord
 
-__all__ = ["StageLabels", "StageRecord", "paths", "prepare_directory", "read_gin_bindings",
-           "update_result_directory"]
+__all__ = ["RunLockedError", "StageLabels", "StageRecord", "paths", "prepare_directory", "read_gin_bindings",
+           "run_lock", "update_result_directory"]

@@ -6,6 +6,8 @@ import logging
 import os
 import shutil
 
+from rpu_tf.layout.lock import LOCK_FILE
+
 logger = logging.getLogger(__name__)
 
 
@@ -25,7 +27,7 @@ def prepare_directory(path: str, overwrite: bool, marker: str, resumable: bool =
         return
     if not os.path.isdir(path):
         raise FileExistsError(f"{what} {path} exists and is not a directory.")
-    if not os.listdir(path):
+    if not [entry for entry in os.listdir(path) if entry != LOCK_FILE]:
         return
     has_marker = os.path.exists(os.path.join(path, marker))
     if resumable and not has_marker:
@@ -41,4 +43,7 @@ def prepare_directory(path: str, overwrite: bool, marker: str, resumable: bool =
         raise FileExistsError(f"Refusing to overwrite {path}: it is not empty and has no {marker}, so it does "
                               "not look like an output of this step. Delete it yourself if you mean it.")
     logger.warning("Overwriting %s.", path)
-    shutil.rmtree(path)
+    for entry in os.listdir(path):  # all but the run lock (held by this command, see layout.lock)
+        if entry != LOCK_FILE:
+            target = os.path.join(path, entry)
+            shutil.rmtree(target) if os.path.isdir(target) and not os.path.islink(target) else os.remove(target)

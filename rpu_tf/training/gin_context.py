@@ -8,6 +8,7 @@ from typing import Iterator, Optional, Sequence
 import gin
 
 from rpu_tf.layout.guard import prepare_directory
+from rpu_tf.layout.lock import run_lock
 from rpu_tf.training import precision, runtime
 from rpu_tf.utils.gin_files import parse_gin
 
@@ -17,17 +18,20 @@ def gin_run(gin_config_files: Optional[Sequence[str]], gin_bindings: Optional[Se
             model_dir: Optional[str] = None, overwrite: bool = False, marker: Optional[str] = None,
             resumable: bool = False) -> Iterator[runtime.RuntimeOptions]:
     """Parses gin, applies the runtime options (thread pools and precision, before any op
-    runs: gin builds models when the body calls the pipeline), readies ``model_dir`` (see
-    :func:`rpu_tf.layout.prepare_directory`; skipped when ``marker`` is None), yields the
+    runs: gin builds models when the body calls the pipeline), locks ``model_dir`` for this
+    process and readies it (:func:`rpu_tf.layout.run_lock`,
+    :func:`rpu_tf.layout.prepare_directory`; both skipped when ``marker`` is None), yields the
     runtime options and clears gin afterwards, also on errors."""
     parse_gin(list(gin_config_files or []), list(gin_bindings or []))
     previous_precision = precision.default_precision()
     try:
         options = runtime.runtime_options()
         runtime.configure(1, options)
-        if marker is not None:
-            prepare_directory(model_dir, overwrite, marker, resumable=resumable)
-        yield options
+        with contextlib.ExitStack() as stack:
+            if marker is not None:
+                stack.enter_context(run_lock(model_dir))  # one writer (rpu_tf.layout.lock)
+                prepare_directory(model_dir, overwrite, marker, resumable=resumable)
+            yield options
     finally:
         precision.set_default_precision(previous_precision)  # the run's choice does not outlive it
         gin.clear_config()

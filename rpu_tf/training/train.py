@@ -23,6 +23,7 @@ Gin parameters are disentanglement_lib's (scope ``model``): ``model.model = @bet
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -34,6 +35,7 @@ import numpy as np
 
 from rpu_tf.data import named_data
 from rpu_tf.layout.guard import prepare_directory
+from rpu_tf.layout.lock import run_lock
 from rpu_tf.layout.paths import KERAS_FILE, SAVED_MODEL_DIR
 from rpu_tf.layout.paths import MODEL_DIR as MODEL_SUBDIR
 from rpu_tf.layout.results import update_result_directory
@@ -148,8 +150,14 @@ def train_runs(runs: Sequence[SingleModelRun], overwrite: bool = False) -> list[
     if problems:
         raise ValueError("These runs cannot train together in one replica group: " + "; ".join(problems) + ".")
     first = runs[0]
-    for run in runs:
-        prepare_run_directory(run.model_dir, overwrite)
+    with contextlib.ExitStack() as locks:
+        for run in runs:
+            locks.enter_context(run_lock(run.model_dir))  # one writer per run directory
+            prepare_run_directory(run.model_dir, overwrite)
+        return _train_locked(runs, first)
+
+
+def _train_locked(runs: Sequence[SingleModelRun], first: SingleModelRun) -> list[dict[str, Any]]:
     start = time.time()
     seeds = [np.random.RandomState(run.random_seed).randint(2**31 - 1, size=2) for run in runs]
     group = ReplicaGroup(first.model, first.dataset, num_replicas=len(runs), batch_size=first.batch_size,

@@ -1,0 +1,75 @@
+"""One writer per run directory: the run lock, a killed holder, two commands at once."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from rpu_tf.layout import RunLockedError, prepare_directory, run_lock
+from rpu_tf.layout.lock import LOCK_FILE
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HOLD = ("import sys, time; sys.path.insert(0, {root!r}); from rpu_tf.layout.lock import run_lock\n"
+        "with run_lock({path!r}):\n    print('held', flush=True); time.sleep(120)\n")
+
+
+def _holder(path):
+    proc = subprocess.Popen([sys.executable, "-c", HOLD.format(root=ROOT, path=str(path))], stdout=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_a_second_writer_is_refused_until_the_first_lets_go(tmp_path):
+    run = str(tmp_path / "run")
+    with run_lock(run):
+        with pytest.raises(RunLockedError, match=rf"being written by another command \(pid {os.getpid()} on "):
+            with run_lock(run):
+                pass
+    with run_lock(run):  # released
+        assert os.path.exists(os.path.join(run, LOCK_FILE))
+
+
+def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
+    run = tmp_path / "run"
+    holder = _holder(run)
+    with pytest.raises(RunLockedError, match=f"pid {holder.pid}"):
+        with run_lock(str(run)):
+            pass
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(timeout=30)
+    with run_lock(str(run)):
+        pass
+
+
+def test_overwriting_keeps_the_lock_file_and_a_lock_alone_is_an_empty_folder(tmp_path):
+    run = tmp_path / "run"
+    with run_lock(str(run)):
+        prepare_directory(str(run), overwrite=False, marker="model")  # only the lock: empty
+        (run / "model").mkdir()
+        (run / "model" / "weights").write_text("x")
+        prepare_directory(str(run), overwrite=True, marker="model")
+        assert os.listdir(run) == [LOCK_FILE]
+
+
+def test_two_commands_on_one_directory_one_proceeds_the_other_says_so_in_one_line(tmp_path):
+    run = tmp_path / "run"
+    holder = _holder(run)  # the first command, still writing
+    try:
+        start = time.time()
+        done = subprocess.run(
+            [sys.executable, "-m", "rpu_tf.cli.train", f"--model_dir={run}",
+             f"--gin_config={os.path.join(ROOT, 'gin_configs', 'quickstart_single_model.gin')}",
+             "--gin_bindings=model.training_steps = 2"],
+            capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": ROOT})
+        assert done.returncode == 1
+        errors = [line for line in done.stderr.splitlines() if "train.py" in line and line[:1] == "E"]
+        assert len(errors) == 1 and "is being written by another command" in errors[0], done.stderr[-2000:]
+        assert "Traceback" not in done.stderr and time.time() - start < 120
+        assert not os.path.exists(run / "model")
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
