@@ -156,3 +156,27 @@ def test_default_model_dir_and_explain():
     assert cli.default_model_dir(["gin_configs/quickstart.gin"]) == os.path.join("runs", "quickstart")
     message = cli.explain(ValueError("No configurable matching 'conv_encodr'."))
     assert "encoders: conv_encoder, fc_encoder" in message and "data sets:" in message
+
+
+def test_settings_that_would_fail_after_training_fail_before_it(tmp_path):
+    # model.eval_steps = 0 used to fail after the last training step.
+    config = os.path.join(BASELINES, "beta_tc_vae.gin")
+    with pytest.raises(ValueError, match="model.eval_steps must be >= 1"):
+        train_with_gin(str(tmp_path / "run"), False, [config], TINY + ["model.eval_steps = 0"])
+    assert not os.path.exists(tmp_path / "run" / "model")
+
+
+def test_a_read_only_parent_fails_before_training_in_one_line(tmp_path):
+    config = os.path.join(BASELINES, "beta_tc_vae.gin")
+    if os.geteuid() == 0:
+        pytest.skip("root writes into read-only folders")
+    locked = tmp_path / "read_only"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        done = subprocess.run([sys.executable, "-m", "rpu_tf.cli.train", f"--model_dir={locked / 'run'}",
+                               f"--gin_config={config}"] + [f"--gin_bindings={b}" for b in TINY],
+                              capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": ROOT})
+        assert done.returncode == 1 and "Permission denied" in done.stderr and "Traceback" not in done.stderr
+    finally:
+        locked.chmod(0o755)

@@ -73,3 +73,23 @@ def test_two_commands_on_one_directory_one_proceeds_the_other_says_so_in_one_lin
     finally:
         holder.kill()
         holder.wait(timeout=30)
+
+
+def test_the_lock_holder_removes_what_killed_writers_left(tmp_path):
+    from rpu_tf.utils.files import atomic_write_text
+
+    run = tmp_path / "run"
+    (run / "pbt" / "checkpoints").mkdir(parents=True)
+    left = [run / "pbt" / ".result.json.abc123.tmp", run / "model" / ".model.keras.tmp.keras",
+            run / "model" / ".saved_model.x1y2.tmp"]
+    for path in left:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.mkdir() if path.name.endswith("x1y2.tmp") else path.write_text("half")
+    kept = [run / "pbt" / "result.json", run / "pbt" / "checkpoints" / "member_0000.npz", run / ".hidden"]
+    for path in kept:
+        path.write_text("whole")
+    with run_lock(str(run)):
+        assert not any(path.exists() for path in left)
+        assert all(path.read_text() == "whole" for path in kept)
+        atomic_write_text(str(run / "pbt" / "result.json"), "new")  # atomic writes still work
+    assert (run / "pbt" / "result.json").read_text() == "new"

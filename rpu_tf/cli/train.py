@@ -75,7 +75,7 @@ def main(argv) -> int:
         name = select_pipeline(FLAGS.gin_config, FLAGS.gin_bindings)
         logger.info("Pipeline %s -> %s", name, model_dir)
         registry.pipeline(name)(model_dir, FLAGS.overwrite, FLAGS.gin_config, FLAGS.gin_bindings)
-    except (FileExistsError, ValueError, TypeError, NonFiniteLossError) as error:
+    except (OSError, ValueError, TypeError, NonFiniteLossError) as error:  # OSError: read-only, disk full, ...
         logger.error("%s", explain(error))
         return 1
     logger.info("Done: %s", os.path.join(model_dir, MODEL_DIR))

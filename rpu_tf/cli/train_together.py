@@ -56,7 +56,7 @@ def main(argv: Sequence[str]) -> int:
         registry.register_gin_configurables()
         train_together_with_gin([d for d, _ in runs], values.overwrite, values.gin_config,
                                 [list(values.gin_bindings) + b for _, b in runs])
-    except (FileExistsError, ValueError, TypeError, NonFiniteLossError) as error:
+    except (OSError, ValueError, TypeError, NonFiniteLossError) as error:
         logger.error("%s", error)
         return 1
     return 0

@@ -101,6 +101,8 @@ def single_model_run(model_dir: str, model: BaseVAE = gin.REQUIRED, training_ste
     del name, model_num
     if int(training_steps) < 0:
         raise ValueError(f"model.training_steps must be >= 0, got {training_steps}.")
+    if int(eval_steps) < 1:  # checked now, not after the last training step
+        raise ValueError(f"model.eval_steps must be >= 1 (batches averaged for train_results.json), got {eval_steps}.")
     dataset = named_data.get_named_ground_truth_data()
     built = clone_model(model, seed=0, observation_shape=dataset.observation_shape)
     optimizers = {name: OPTIMIZER_RESOLVERS[name]() for name, _, _ in built.optimizer_objectives()}
