@@ -90,6 +90,10 @@ def test_rpu_vae_runs_all_stages_writes_the_run_directory_and_resumes(tmp_path):
     again = rpu_vae_with_gin(run_dir, False, [QUICKSTART], TINY)
     assert os.path.getmtime(os.path.join(run_dir, "stages", "initial", "labels.npz")) == stamp
     assert again["final"] == summary["final"]
+    # A changed setting of the finished stages is refused, naming it; limits may change.
+    with pytest.raises(ValueError, match=r"active_latents.active_kl_threshold: was 0.0001, now 0.5"):
+        rpu_vae_with_gin(run_dir, False, [QUICKSTART], TINY + ["active_latents.active_kl_threshold = 0.5"])
+    assert "rpu_vae.max_leaf_runs" not in json.load(open(os.path.join(run_dir, "manifest.json")))["settings"]
 
 
 def test_a_data_set_without_a_finite_index_is_refused():
@@ -154,3 +158,14 @@ def test_a_supervised_final_stage_trains_on_the_surrogate_labels(tmp_path):
     assert set(manifest["stages"]["initial"]["active_latents"]) <= set(supervision["latents"])
     lines = [json.loads(line) for line in open(os.path.join(run_dir, "pbt", "generations.jsonl"))]
     assert lines and all(np.isfinite(line["metrics"]["supervised_loss"]) for line in lines)
+
+
+def test_stage_settings_are_the_bindings_the_metaepochs_depend_on():
+    from rpu_tf.pipelines.rpu_vae import stage_settings
+
+    config = ("# Parameters for reduction:\nreduction.peak_height_std = 7\n"
+              "vae_hyperparameters.betas = \\\n    [4.0, 6.0]\nrpu_vae.max_leaf_runs = 3\n"
+              "final/pbt_vae.generation_images = 1\nmetaepoch/leaf/pbt_vae.executor = 'ray'\n"
+              "metaepoch/leaf/pbt_vae.generation_images = 16000\n")
+    assert stage_settings(config) == {"reduction.peak_height_std": "7", "vae_hyperparameters.betas": "[4.0, 6.0]",
+                                      "metaepoch/leaf/pbt_vae.generation_images": "16000"}

@@ -90,6 +90,7 @@ def run_rpu_vae(run_dir: str, data: FiniteGroundTruthData, max_leaf_runs: int = 
                           final_warm_start=final_warm_start,
                           final_supervision=FinalSupervision(float(final_supervision_weight), str(final_supervision_loss),
                                                              int(final_supervision_batch_size)))
+    stages.journal.check_settings(stage_settings(gin.config_str()))
     outcome = run_algorithm_1(data, stages, settings)
     final = final_record(outcome.final)
     if evaluate_final and data.num_factors > 0:
@@ -100,6 +101,30 @@ def run_rpu_vae(run_dir: str, data: FiniteGroundTruthData, max_leaf_runs: int = 
     summary = summarise(run_dir, data, stages.journal.manifest, final, time.time() - start)
     rpu_files.write_summary(run_dir, summary)
     return summary
+
+
+#: Bindings that do not change what a metaEpoch computes (limits, evaluation, the final
+#: stage's own settings, where and how fast it runs), left out of :func:`stage_settings`.
+NOT_STAGE_SETTINGS = ("rpu_vae.max_leaf_runs", "rpu_vae.max_meta_epochs", "rpu_vae.evaluate_final",
+                      "rpu_vae.evaluation_points", "rpu_vae.encode_batch_size", "rpu_vae.final_",
+                      "ground_truth_evaluation.", "training.progress", "training.intra_op_threads",
+                      "training.inter_op_threads", "ray_executor.", "pbt_vae.executor", "final/")
+
+
+def stage_settings(config: str) -> dict[str, str]:
+    """``{binding: value}`` of a gin config string (``gin.config_str()``) that the metaEpochs
+    depend on: everything bound except :data:`NOT_STAGE_SETTINGS` (values as gin prints them)."""
+    settings, key = {}, None
+    for line in config.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if line[:1].isspace() and key is not None:  # a value continued over lines
+            settings[key] = (settings[key] + " " + line.strip().rstrip("\\")).strip()
+            continue
+        key, _, value = line.partition(" = ")
+        key = key.strip()
+        settings[key] = value.strip().rstrip("\\").strip()
+    return {k: v for k, v in settings.items() if not any(k.startswith(p) or f"/{p}" in k for p in NOT_STAGE_SETTINGS)}
 
 
 def final_record(result: PBTVAEResult) -> dict:

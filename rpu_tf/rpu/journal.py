@@ -25,6 +25,21 @@ class StageJournal:
         if not rpu_files.has_manifest(run_dir):  # marks the folder as an rPU-VAE run from the start,
             rpu_files.write_manifest(run_dir, self.manifest)  # so one stopped in its first stage resumes
 
+    def check_settings(self, settings: Mapping[str, str]) -> None:
+        """Records the settings the stages are computed with; on a resume with finished stages,
+        raises ``ValueError`` naming every setting that changed (a finished stage would
+        otherwise be reused as if computed with the new ones)."""
+        stored = self.manifest.get("settings")
+        if stored is not None and self.manifest["stages"] and dict(stored) != dict(settings):
+            changed = [f"{key}: was {stored.get(key, '<unset>')}, now {settings.get(key, '<unset>')}"
+                       for key in sorted(set(stored) | set(settings)) if stored.get(key) != settings.get(key)]
+            raise ValueError(f"{self.run_dir}: its finished stages ({', '.join(self.manifest['stages'])}) were "
+                             f"computed with other settings: {'; '.join(changed)}. Restore those settings to "
+                             "resume, or pass --overwrite to compute every stage again.")
+        if stored != dict(settings):
+            self.manifest["settings"] = dict(settings)
+            rpu_files.write_manifest(self.run_dir, self.manifest)
+
     def load(self, name: str) -> Optional[StageOutcome]:
         if name not in self.manifest["stages"] or not rpu_files.has_stage_labels(self.run_dir, name):
             return None
