@@ -178,3 +178,17 @@ def test_an_unwritable_run_directory_fails_before_training_in_one_line(tmp_path)
     errors = [line for line in done.stderr.splitlines() if "train.py" in line and line[:1] == "E"]
     assert done.returncode == 1 and len(errors) == 1 and "a_file" in errors[0], done.stderr[-2000:]
     assert "Traceback" not in done.stderr and "Training 1 x" not in done.stderr
+
+
+def test_the_keras_file_loads_in_safe_mode_for_untrusted_runs(trained_run):
+    # README: a stranger's model is evaluated through its Keras file, loaded without running code.
+    import keras
+
+    from rpu_tf.training import mean_representation_function
+
+    model_dir, _ = trained_run
+    model = keras.saving.load_model(os.path.join(model_dir, "model", "model.keras"), safe_mode=True)
+    reference = load_keras(os.path.join(model_dir, "model", "model.keras"))
+    images = np.random.RandomState(0).rand(3, 64, 64, 1).astype(np.float32)
+    np.testing.assert_allclose(mean_representation_function(model)(images),
+                               mean_representation_function(reference)(images), rtol=1e-6)
