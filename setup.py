@@ -35,6 +35,7 @@ setup(
     scripts=sorted(glob.glob("bin/rpu_*")),
     install_requires=[
         "tensorflow>=2.16,<3",  # Keras 3 as shipped with TF; no tf-keras.
+        "keras>=3",  # imported directly (models, export); TensorFlow pulls it in too
         "tensorflow-probability>=0.24",
         "gin-config>=0.5",
         "numpy>=2.0",
