@@ -75,21 +75,45 @@ def test_two_commands_on_one_directory_one_proceeds_the_other_says_so_in_one_lin
         holder.wait(timeout=30)
 
 
-def test_the_lock_holder_removes_what_killed_writers_left(tmp_path):
+def test_a_resumed_run_is_cleaned_of_what_killed_writers_left_and_nothing_else(tmp_path):
     from rpu_tf.utils.files import atomic_write_text
 
     run = tmp_path / "run"
     (run / "pbt" / "checkpoints").mkdir(parents=True)
-    left = [run / "pbt" / ".result.json.abc123.tmp", run / "model" / ".model.keras.tmp.keras",
-            run / "model" / ".saved_model.x1y2.tmp"]
+    left = [run / "pbt" / ".result.json.abc12_xy.tmp", run / "model" / ".model.keras.tmp.keras",
+            run / "model" / ".saved_model.x1y2z3w4.tmp"]
     for path in left:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.mkdir() if path.name.endswith("x1y2.tmp") else path.write_text("half")
-    kept = [run / "pbt" / "result.json", run / "pbt" / "checkpoints" / "member_0000.npz", run / ".hidden"]
+        path.mkdir() if path.name.startswith(".saved_model") else path.write_text("half")
+    # A folder replaced half way: the old copy moved aside, the complete new one not yet in place.
+    (run / "stages" / ".model.q9w8e7r6.tmp").mkdir(parents=True)
+    (run / "stages" / ".model.q9w8e7r6.tmp" / "weights").write_text("new")
+    (run / "stages" / ".model.q9w8e7r6.tmp.old").mkdir()
+    # ... and one where only the old copy is left.
+    (run / "stages" / ".labels.a1b2c3d4.tmp.old").mkdir()
+    (run / "stages" / ".labels.a1b2c3d4.tmp.old" / "x").write_text("old")
+    kept = [run / "pbt" / "result.json", run / "pbt" / "checkpoints" / "member_0000.npz", run / ".hidden.tmp",
+            run / "metrics" / ".evaluation.json.k1k2k3k4.tmp"]  # not ours: rpu_evaluate may be writing it
     for path in kept:
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("whole")
     with run_lock(str(run)):
+        assert all(path.exists() for path in left)  # the lock alone touches nothing
+        prepare_directory(str(run), overwrite=False, marker="pbt", resumable=True)
         assert not any(path.exists() for path in left)
         assert all(path.read_text() == "whole" for path in kept)
+        assert (run / "stages" / "model" / "weights").read_text() == "new"
+        assert (run / "stages" / "labels" / "x").read_text() == "old"
+        assert sorted(os.listdir(run / "stages")) == ["labels", "model"]
         atomic_write_text(str(run / "pbt" / "result.json"), "new")  # atomic writes still work
     assert (run / "pbt" / "result.json").read_text() == "new"
+
+
+def test_a_foreign_folder_is_refused_untouched(tmp_path):
+    foreign = tmp_path / "home"
+    foreign.mkdir()
+    (foreign / ".notes.abcdefgh.tmp").write_text("mine")
+    with run_lock(str(foreign)):
+        with pytest.raises(FileExistsError, match="holds no pbt/ run to resume"):
+            prepare_directory(str(foreign), overwrite=False, marker="pbt", resumable=True)
+    assert (foreign / ".notes.abcdefgh.tmp").read_text() == "mine"

@@ -139,3 +139,21 @@ def test_surrogate_blocks_become_columns_on_latents():
         np.testing.assert_allclose(sup.labelled.targets[:, column[latent]], codes[:, latent], atol=0.01)
     assert sup.labelled.mask[:, column[5]].sum() == 20
     assert "leaf1_meta1[0]+leaf2_meta1[0]" == sup.labelled.names[column[5]]
+
+
+def test_a_leaf_block_does_not_relabel_the_initial_blocks_latents_on_its_images():
+    rs = np.random.RandomState(0)
+    initial = (np.arange(30), rs.normal(size=(30, 1)))
+    leaf = (np.arange(10), initial[1][:10] + 0.01 * rs.normal(size=(10, 1)))  # tracks the initial latent again
+
+    def warm(indices):
+        codes = 1e-3 * np.random.RandomState(2).normal(size=(len(indices), 3))
+        codes[:, 1] += initial[1][indices, 0]
+        codes[:, 2] += 0.3 * initial[1][indices, 0] + rs.normal(size=len(indices))
+        return codes
+
+    sup = surrogate_supervision([[initial, leaf]], num_latent=3, weight=1.0, warm_encoder=warm)
+    assert sup.labelled.latents == (1, 2)  # the leaf's column took the best free latent, not 1
+    np.testing.assert_array_equal(sup.labelled.mask[:, 0], np.ones(30))
+    with pytest.raises(ValueError, match="no latent of the warm-start model is free"):
+        surrogate_supervision([[initial, leaf]], num_latent=1, weight=1.0, warm_encoder=lambda i: warm(i)[:, 1:2])

@@ -67,3 +67,39 @@ def test_the_command_line_trains_together_and_reports_bad_runs_in_one_line(tmp_p
     bad = subprocess.run(command[:4] + ["--run=::beta_tc_vae.beta = 2."], capture_output=True, text=True, env=env,
                          timeout=300)
     assert bad.returncode == 1 and "give MODEL_DIR::binding" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_evaluation_results_are_each_runs_own_and_data_settings_must_agree(tmp_path):
+    bindings = [TINY + ["beta_tc_vae.beta = 2.", "model.random_seed = 7"], TINY + ["model.random_seed = 8"]]
+    train_together_with_gin([str(tmp_path / "a"), str(tmp_path / "b")], False, CONFIG, bindings)
+    train_with_gin(str(tmp_path / "alone"), False, CONFIG, bindings[0])
+    together, alone = _results(str(tmp_path / "a")), _results(str(tmp_path / "alone"))
+    np.testing.assert_allclose(together["reconstruction_loss"], alone["reconstruction_loss"], rtol=1e-3)
+    # A data setting that differs (same name, shape and factors) is found in the configs.
+    with pytest.raises(ValueError, match=r"setting 'sprites.max_size = 0.25' differs"):
+        train_together_with_gin([str(tmp_path / "c"), str(tmp_path / "d")], False, CONFIG,
+                                [TINY, TINY + ["sprites.max_size = 0.25"]])
+
+
+def test_a_refused_directory_clears_none_and_a_failed_parse_leaves_gin_clean(tmp_path):
+    import gin
+
+    done = tmp_path / "done"
+    train_together_with_gin([str(done)], False, CONFIG, [TINY])
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="Refusing to overwrite"):
+        train_together_with_gin([str(done), str(foreign)], True, CONFIG, [TINY, TINY])
+    assert os.path.exists(done / "model" / "model.keras")  # not cleared: the second was refused first
+    with pytest.raises(ValueError, match="given twice"):
+        train_together_with_gin([str(tmp_path / "x"), str(tmp_path / "x")], False, CONFIG, [TINY, TINY])
+    with pytest.raises(Exception):
+        train_together_with_gin([str(tmp_path / "y")], False, CONFIG, [TINY + ["no_such_thing.x = 1"]])
+    assert gin.config_str().strip() == ""
+
+
+def test_a_semi_supervised_run_of_zero_steps_writes_its_results(tmp_path):
+    results = train_with_gin(str(tmp_path / "s"), False, CONFIG,
+                             TINY + ["model.training_steps = 0", "supervision.num_labelled = 10", "encoder.num_latent = 6"])
+    assert results["num_labelled"] == 10 and "supervised_loss" not in results

@@ -6,7 +6,8 @@ Example (a β sweep of one seed, 1.9x the images/s of six separate runs on 2 CPU
         --run="runs/b1::beta_tc_vae.beta = 1." --run="runs/b6::beta_tc_vae.beta = 6."
 
 Each ``--run`` is ``MODEL_DIR::binding;binding;...`` (the run's own bindings, after the shared
-``--gin_config`` files and ``--gin_bindings``). The runs may differ only in their model's
+``--gin_config`` files and ``--gin_bindings``; a binding cannot contain ``;``: put such a
+value in a shared gin file). The runs may differ only in their model's
 hyperparameters and ``model.random_seed``; each run directory is written as ``rpu_train``
 would write it (``train_results.json`` adds ``trained_together``). ``rpu_study`` uses this for
 methods that share a ``study_method.train_group``.

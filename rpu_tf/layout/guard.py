@@ -6,7 +6,7 @@ import logging
 import os
 import shutil
 
-from rpu_tf.layout.lock import LOCK_FILE
+from rpu_tf.layout.lock import LOCK_FILE, remove_stale_temporaries
 
 logger = logging.getLogger(__name__)
 
@@ -17,33 +17,45 @@ def prepare_directory(path: str, overwrite: bool, marker: str, resumable: bool =
 
     A missing or empty folder is fine. A folder without ``marker`` is never deleted (a
     mistyped path cannot wipe unrelated files). With ``overwrite`` a folder with ``marker``
-    is deleted; without it, a ``resumable`` step continues in it and any other step
-    refuses it.
+    is deleted (all but the run lock); without it, a ``resumable`` step continues in it,
+    after finishing or undoing the atomic writes a killed writer left there
+    (:func:`rpu_tf.layout.lock.remove_stale_temporaries`), and any other step refuses it.
 
     Raises:
       FileExistsError: saying what to do instead.
     """
+    action = check_directory(path, overwrite, marker, resumable, what, flag)
+    if action == "resume":
+        logger.info("Resuming the run in %s (pass %s to start afresh).", path, flag)
+        remove_stale_temporaries(path)  # a run of this step, locked by this command
+    elif action == "overwrite":
+        logger.warning("Overwriting %s.", path)
+        for entry in os.listdir(path):  # all but the run lock (held by this command, see layout.lock)
+            if entry != LOCK_FILE:
+                target = os.path.join(path, entry)
+                shutil.rmtree(target) if os.path.isdir(target) and not os.path.islink(target) else os.remove(target)
+
+
+def check_directory(path: str, overwrite: bool, marker: str, resumable: bool = False,
+                    what: str = "--model_dir", flag: str = "--overwrite") -> str:
+    """What :func:`prepare_directory` would do with ``path``, without doing it: ``"fresh"``,
+    ``"resume"`` or ``"overwrite"``; raises its ``FileExistsError`` where it would refuse."""
     if not os.path.exists(path):
-        return
+        return "fresh"
     if not os.path.isdir(path):
         raise FileExistsError(f"{what} {path} exists and is not a directory.")
     if not [entry for entry in os.listdir(path) if entry != LOCK_FILE]:
-        return
+        return "fresh"
     has_marker = os.path.exists(os.path.join(path, marker))
     if resumable and not has_marker:
         raise FileExistsError(f"{path} is not empty and holds no {marker}/ run to resume; choose another "
                               f"{what} (or delete it yourself).")
     if not overwrite:
         if resumable:
-            logger.info("Resuming the run in %s (pass %s to start afresh).", path, flag)
-            return
+            return "resume"
         raise FileExistsError(f"{what} {path} already exists; choose another directory or pass {flag} to "
                               "replace it.")
     if not has_marker:
         raise FileExistsError(f"Refusing to overwrite {path}: it is not empty and has no {marker}, so it does "
                               "not look like an output of this step. Delete it yourself if you mean it.")
-    logger.warning("Overwriting %s.", path)
-    for entry in os.listdir(path):  # all but the run lock (held by this command, see layout.lock)
-        if entry != LOCK_FILE:
-            target = os.path.join(path, entry)
-            shutil.rmtree(target) if os.path.isdir(target) and not os.path.islink(target) else os.remove(target)
+    return "overwrite"

@@ -4,9 +4,9 @@
 writes the holder's pid, host and start time into it. A second command on the same directory
 fails at once with :class:`RunLockedError` naming the holder. The kernel releases the lock
 when its process ends, however it ends (a kill included), so a lock file left behind by a
-killed run never blocks the next one. The overwrite guard leaves the lock file in place
-(:func:`rpu_tf.layout.guard.prepare_directory`). Once it holds the lock it deletes the
-temporary files of atomic writes that a killed writer left (:func:`remove_stale_temporaries`).
+killed run never blocks the next one. The overwrite guard leaves the lock file in place and,
+when a command resumes a run it holds, finishes or undoes the atomic writes a killed writer
+left (:func:`remove_stale_temporaries`; :func:`rpu_tf.layout.guard.prepare_directory`).
 Without ``fcntl`` (not POSIX) there is no lock.
 """
 
@@ -30,9 +30,14 @@ logger = logging.getLogger(__name__)
 
 LOCK_FILE = ".rpu_lock"
 
-#: Names of the temporary files and folders rpu_tf's atomic writes use (``.NAME.<random>.tmp``,
-#: ``.NAME.<random>.tmp.old``, ``.NAME.tmp.keras``): what a killed writer may leave behind.
-TEMP_NAME = re.compile(r"^\..+\.tmp(\.old|\.keras)?$")
+#: Temporaries of rpu_tf's atomic writes (``rpu_tf.utils.files``, ``export_keras``): a file or
+#: folder ``.NAME.<8 random>.tmp``, the replaced folder ``.NAME.<8 random>.tmp.old``, and
+#: ``.NAME.keras.tmp.keras``.
+_TMP = re.compile(r"^\.(?P<name>.+)\.(?P<tag>[a-z0-9_]{8})\.tmp$")
+_OLD = re.compile(r"^\.(?P<name>.+)\.(?P<tag>[a-z0-9_]{8})\.tmp\.old$")
+_KERAS = re.compile(r"^\..+\.keras\.tmp\.keras$")
+#: Folders of other commands (rpu_evaluate, rpu_visualize write there without the lock).
+NOT_CLEANED = ("metrics", "postprocessed")
 
 
 class RunLockedError(FileExistsError):
@@ -58,22 +63,37 @@ def run_lock(path: str) -> Iterator[None]:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since "
                       f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode(), 0)
-        remove_stale_temporaries(path)  # no other writer now: whatever is temporary is left over
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
 
 
 def remove_stale_temporaries(path: str) -> list[str]:
-    """Deletes the temporary files and folders (:data:`TEMP_NAME`) under ``path`` that killed
-    writers left behind; only call it while holding the run's lock. Returns what it deleted."""
-    removed = []
+    """Finishes or undoes the atomic writes that killed writers left under the run directory
+    ``path`` (call it only while holding its lock, on a folder known to be a run): a folder
+    replaced half way (its old copy ``.tmp.old`` beside a complete ``.tmp``, the target
+    gone) gets the new copy, or the old one if only that is left; every other temporary is
+    deleted. Evaluation folders (:data:`NOT_CLEANED`) are left alone. Returns what it changed."""
+    changed = []
     for folder, dirs, files in os.walk(path):
-        for name in [d for d in dirs if TEMP_NAME.match(d)] + [f for f in files if TEMP_NAME.match(f)]:
-            target = os.path.join(folder, name)
-            shutil.rmtree(target, ignore_errors=True) if os.path.isdir(target) else os.remove(target)
-            removed.append(target)
-        dirs[:] = [d for d in dirs if not TEMP_NAME.match(d)]
-    if removed:
-        logger.info("Removed %d temporary file(s) a stopped run left in %s.", len(removed), path)
-    return removed
+        if folder == path:
+            dirs[:] = [d for d in dirs if d not in NOT_CLEANED]
+        for name in sorted(dirs + files):
+            old = _OLD.match(name)
+            if old is None:
+                continue
+            target = os.path.join(folder, old["name"])
+            new = os.path.join(folder, f".{old['name']}.{old['tag']}.tmp")
+            if not os.path.exists(target):
+                os.replace(new if os.path.isdir(new) else os.path.join(folder, name), target)
+                changed.append(target)
+        for name in sorted(dirs + files):
+            full = os.path.join(folder, name)
+            if os.path.lexists(full) and (_TMP.match(name) or _OLD.match(name) or _KERAS.match(name)):
+                shutil.rmtree(full, ignore_errors=True) if os.path.isdir(full) else os.remove(full)
+                changed.append(full)
+        dirs[:] = [d for d in dirs if os.path.isdir(os.path.join(folder, d))
+                   and not (_TMP.match(d) or _OLD.match(d))]
+    if changed:
+        logger.info("Cleaned up after a stopped run in %s: %s.", path, ", ".join(sorted(set(changed))))
+    return changed

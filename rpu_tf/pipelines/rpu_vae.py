@@ -108,12 +108,15 @@ def run_rpu_vae(run_dir: str, data: FiniteGroundTruthData, max_leaf_runs: int = 
 NOT_STAGE_SETTINGS = ("rpu_vae.max_leaf_runs", "rpu_vae.max_meta_epochs", "rpu_vae.evaluate_final",
                       "rpu_vae.evaluation_points", "rpu_vae.encode_batch_size", "rpu_vae.final_",
                       "ground_truth_evaluation.", "training.progress", "training.intra_op_threads",
-                      "training.inter_op_threads", "ray_executor.", "pbt_vae.executor", "final/")
+                      "training.inter_op_threads", "training.jit_compile", "ray_executor.", "pbt_vae.executor",
+                      "final/")
 
 
 def stage_settings(config: str) -> dict[str, str]:
     """``{binding: value}`` of a gin config string (``gin.config_str()``) that the metaEpochs
-    depend on: everything bound except :data:`NOT_STAGE_SETTINGS` (values as gin prints them)."""
+    depend on: everything bound except :data:`NOT_STAGE_SETTINGS` (values as gin prints them).
+    The comparison on resume is of these bindings as text: binding a default value
+    explicitly, or unbinding one, counts as a change."""
     settings, key = {}, None
     for line in config.splitlines():
         if not line.strip() or line.lstrip().startswith("#"):

@@ -35,7 +35,7 @@ from rpu_tf.rpu.reduction import active_latents, reduce_indices
 from rpu_tf.rpu.scoring import SurrogateMIGScore, UDRScore
 from rpu_tf.rpu.surrogate_supervision import surrogate_supervision
 from rpu_tf.training.export import load_keras
-from rpu_tf.training.representation import encode, encode_data_set, gaussian_kl_per_latent
+from rpu_tf.training.representation import encode_data_set, gaussian_kl_per_latent
 
 #: How the final PBT-S-VAE's members start: ``"none"``, random weights (the paper);
 #: ``"initial"``, every member's replicas start from the initial metaEpoch's best replica
@@ -109,8 +109,8 @@ def pbt_s_vae(run_dir: str, data: FiniteGroundTruthData, surrogate: list[LabelBl
     model = warm_start_model(run_dir, warm_start)
     supervision = None
     if supervised.weight > 0:
-        encoder = None if model is None else (
-            lambda indices: encode(model, data.observations_from_indices(indices))[0])
+        encoder = None if model is None else (  # in chunks: the initial block is the whole data set
+            lambda indices: encode_data_set(model, data, indices=indices)[0])
         with gin.config_scope("final"):
             num_latent = architectures.resolve_encoder()[1] if model is None else model.num_latent
         supervision = surrogate_supervision(surrogate, int(num_latent), supervised.weight, supervised.loss,

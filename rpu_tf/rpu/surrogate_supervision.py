@@ -11,10 +11,11 @@ Which latent a column supervises (:func:`surrogate_supervision`):
 - from scratch (no warm start): the columns in order on latents 0, 1, 2, ...
   (disentanglement_lib's convention), one latent per distinct label column;
 - warm-started: the latent of the warm-start model whose codes correlate most with the
-  column on the block's images (absolute Pearson correlation; distinct latents within a
-  block, and the target's sign follows the latent's), so the final model refines the
-  latents it already has; columns of different blocks that pick the same latent (the same
-  factor found in different cells) share it.
+  column on the block's images (absolute Pearson correlation), so the final model refines
+  the latents it already has. Latents are distinct within a block, and a block does not take
+  a latent that an earlier block labels on some of the same images (the initial block's
+  latents are not relabelled inside a leaf-run's cell); columns of disjoint blocks that pick
+  the same latent (the same factor found in different cells) share it.
 
 Targets, from scratch: ``l2``: the column standardised within its block; ``xent``: the column
 scaled to [0, 1] between its 1st and 99th percentiles within its block (clipped).
@@ -98,15 +99,19 @@ def surrogate_supervision(surrogate: Sequence[LabelBlocks], num_latent: int, wei
     next_latent = 0
     for indices, labels, name in blocks:
         codes = None if warm_encoder is None else np.asarray(warm_encoder(indices), np.float64)
-        taken: set[int] = set()
+        members = set(indices.tolist())
+        taken = {k for k, rows in columns.items() if not members.isdisjoint(rows)}  # labelled here already
         for j in range(labels.shape[1]):
             if codes is None:
                 latent, target = next_latent, column_targets(labels[:, j], loss)
                 next_latent += 1
             else:
-                corr = _correlations(codes, labels[:, j])
-                corr[list(taken)] = 0.0
-                latent = int(np.argmax(np.abs(corr)))
+                score = np.abs(_correlations(codes, labels[:, j]))
+                score[list(taken)] = -np.inf
+                if not np.isfinite(score).any():
+                    raise ValueError(f"Supervised final stage: no latent of the warm-start model is free for "
+                                     f"column {j} of {name} ({len(taken)} of {codes.shape[1]} are labelled there).")
+                latent = int(np.argmax(score))
                 target = fitted_targets(labels[:, j], codes[:, latent], loss)
             if latent >= int(num_latent):
                 raise ValueError(f"Supervised final stage: {latent + 1} label columns need more than the model's "

@@ -298,15 +298,12 @@ def run_study(study: Study, study_dir: str, launcher: Callable[[object, str], in
     status = StudyStatus(study_dir)
     runs = plan_runs(study, study_dir)
     largest = {m.name: max(m.leaf_runs) for m in study.methods if m.kind == "rpu_vae"}
-    credit: dict[str, float] = {}  # seconds of a shared training job to move between runs
-    failed_together: dict[str, str] = {}
+    credit: dict[str, float] = {}  # seconds of a shared training job to take off the run that ran it
+    alone: set[str] = set()  # runs whose train_group job failed: they train alone
     for number, run in enumerate(runs, 1):
         entry = status.get(run.key)
         log = os.path.join(study_dir, "logs", run.key.replace("/", "_") + ".log")
         if entry.get("state") == "done":
-            continue
-        if run.key in failed_together:
-            status.update(run.key, state="failed", error=failed_together[run.key])
             continue
         budget = measured_budget(study, study_dir, status) if run.method.budget_binding else None
         if run.method.budget_binding and budget is None:
@@ -323,8 +320,13 @@ def run_study(study: Study, study_dir: str, launcher: Callable[[object, str], in
         start = time.time()
         if is_trained(run.run_dir):
             code = 0
-        elif run.method.train_group:
-            code = _train_together(study, run, runs, status, budget, launcher, log, credit, failed_together)
+        elif run.method.train_group and run.key not in alone:
+            code = _train_together(study, run, runs, status, budget, launcher, log, credit)
+            if code != 0:  # one bad member must not block the others: each trains alone
+                alone.update(r.key for r in runs if r.method.train_group == run.method.train_group)
+                logger.warning("Study: the %s job failed (exit status %d); its runs train alone.",
+                               run.method.train_group, code)
+                code = launcher(train_job(study, run, budget), log)
         else:
             code = launcher(train_job(study, run, budget), log)
         if code == 0 and not is_evaluated(study, run.run_dir):
@@ -351,10 +353,10 @@ def run_study(study: Study, study_dir: str, launcher: Callable[[object, str], in
 
 
 def _train_together(study: Study, run: Run, runs: list[Run], status: StudyStatus, budget: Optional[int],
-                    launcher: Callable[[object, str], int], log: str, credit: dict[str, float],
-                    failed: dict[str, str]) -> int:
-    """Trains ``run`` with the untrained runs of its ``train_group`` and seed in one job; the
-    job's time is split evenly among them (through ``credit``); a failure fails them all."""
+                    launcher: Callable[[object, str], int], log: str, credit: dict[str, float]) -> int:
+    """Trains ``run`` with the untrained runs of its ``train_group`` and seed in one job. Each
+    run is charged an even share of the job's time: the other runs' shares go to
+    ``status.json`` at once (so an interruption loses none), ``run``'s through ``credit``."""
     mates = [r for r in runs if r.method.train_group == run.method.train_group and r.seed == run.seed
              and status.get(r.key).get("state") != "done" and not is_trained(r.run_dir)]
     logger.info("Study: %s trains together with %s.", run.key, ", ".join(r.key for r in mates if r is not run) or "none")
@@ -362,8 +364,10 @@ def _train_together(study: Study, run: Run, runs: list[Run], status: StudyStatus
     jobs = tuple(dataclasses.replace(train_job(study, r, budget), overwrite=True) for r in mates)
     code = launcher(TrainTogetherJob(jobs), log)
     seconds = time.time() - start
-    for mate in mates:
-        credit[mate.key] = credit.get(mate.key, 0.0) + seconds / len(mates) - (seconds if mate is run else 0.0)
-        if code != 0 and mate is not run:
-            failed[mate.key] = f"exit status {code} of the train_group job; see {log}"
+    if code == 0:
+        credit[run.key] = credit.get(run.key, 0.0) + seconds / len(mates) - seconds
+        for mate in mates:
+            if mate is not run:
+                status.update(mate.key, wall_seconds=float(status.get(mate.key).get("wall_seconds", 0.0))
+                              + seconds / len(mates))
     return code

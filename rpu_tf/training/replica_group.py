@@ -368,12 +368,13 @@ class ReplicaGroup(ReplicaStateMixin):
         logger.info("%s step %d/%d (global step %d): %s (mean of the last %d steps, %d replicas).",
                     desc, done, total, self.step, terms, steps, self.num_replicas)
 
-    def evaluate(self, num_batches: int, seed: int = 0,
-                 batch_size: Optional[int] = None) -> dict[str, np.ndarray]:
+    def evaluate(self, num_batches: int, seed: int = 0, batch_size: Optional[int] = None,
+                 replica_seeds: Optional[Sequence[int]] = None) -> dict[str, np.ndarray]:
         """Mean loss terms per replica over ``num_batches`` fresh batches, without updating.
 
-        Data and noise come from ``seed`` (the training streams are not touched).
-        Returns ``{term: (K,) float64 array}``.
+        Data and noise come from ``seed``, or replica k's from ``replica_seeds[k]`` as in a
+        one-replica group (the training streams are not touched). Returns ``{term: (K,)
+        float64 array}``.
         """
         if int(num_batches) < 1:
             raise ValueError(f"num_batches must be >= 1, got {num_batches}.")
@@ -381,6 +382,9 @@ class ReplicaGroup(ReplicaStateMixin):
             self._eval_fn = train_step.build_eval_step(self._step_parts())
         batch_size = self._check_batch_size(batch_size or self._batch_size)
         seeds = derive_seeds(seed, self.num_replicas, with_init=False)
+        if replica_seeds is not None:
+            own = [derive_seeds(s, 1, with_init=False) for s in replica_seeds]
+            seeds = type(seeds)([], [o.data[0] for o in own], [o.noise[0] for o in own])
         stream = ReplicaBatchStream(self.data, seeds.data)
         sums: dict[str, np.ndarray] = {}
         with stream.prefetch(batch_size, int(num_batches)) as batches:

@@ -34,7 +34,7 @@ import gin
 import numpy as np
 
 from rpu_tf.data import named_data
-from rpu_tf.layout.guard import prepare_directory
+from rpu_tf.layout.guard import check_directory, prepare_directory
 from rpu_tf.layout.lock import run_lock
 from rpu_tf.layout.paths import KERAS_FILE, SAVED_MODEL_DIR
 from rpu_tf.layout.paths import MODEL_DIR as MODEL_SUBDIR
@@ -111,12 +111,21 @@ def single_model_run(model_dir: str, model: BaseVAE = gin.REQUIRED, training_ste
                           gin.operative_config_str())
 
 
-def train(model_dir: str, overwrite: bool = False) -> dict[str, Any]:
-    """Trains the model gin describes (:func:`single_model_run`) into ``model_dir``; returns
-    the results written to ``train_results.json``."""
-    run = single_model_run(model_dir)
-    runtime.configure(1, run.options)
-    return train_runs([run], overwrite)[0]
+def train(model_dir: str, overwrite: bool = False, **settings) -> dict[str, Any]:
+    """Trains the model gin describes (:func:`single_model_run`; ``settings`` are its
+    arguments, over gin's) into ``model_dir``; returns the results written to
+    ``train_results.json``."""
+    runtime.configure(1, runtime.runtime_options())  # thread pools before any TensorFlow op
+    return train_runs([single_model_run(model_dir, **settings)], overwrite)[0]
+
+
+def _config_lines(run: SingleModelRun) -> list[str]:
+    """The run's operative config without what runs trained together may differ in: the
+    model's hyperparameters, ``model.random_seed``, ``model.name``, ``model.model_num``."""
+    own = {f"{type(run.model).gin_name}.{name}" for name in run.model.hyperparameter_names}
+    own |= {"model.random_seed", "model.name", "model.model_num"}
+    return [line for line in run.operative_config.splitlines()
+            if line.strip() and not line.startswith("#") and line.split(" = ")[0].strip() not in own]
 
 
 def _together_problems(runs: Sequence[SingleModelRun]) -> list[str]:
@@ -129,12 +138,18 @@ def _together_problems(runs: Sequence[SingleModelRun]) -> list[str]:
                 "options": run.options, "supervision": run.supervision is not None,
                 "data": (data.name, tuple(data.observation_shape), tuple(data.factors_num_values),
                          getattr(data, "num_observations", None))}
+    lines = _config_lines(runs[0])
     first = key(runs[0])
     problems = []
     for run in runs[1:]:
         other = key(run)
         problems += [f"{run.model_dir}: {k} {other[k]!r} differs from {runs[0].model_dir}'s {first[k]!r}"
                      for k in first if other[k] != first[k]]
+        theirs = _config_lines(run)
+        problems += [f"{run.model_dir}: setting '{line}' differs from {runs[0].model_dir}'s"
+                     for line in sorted(set(theirs) ^ set(lines))][:5]
+    if len({os.path.realpath(run.model_dir) for run in runs}) != len(runs):
+        problems.append("a run directory is given twice")
     if len(runs) > 1 and first["supervision"]:
         problems.append("semi-supervised runs train alone")
     return problems
@@ -142,10 +157,11 @@ def _together_problems(runs: Sequence[SingleModelRun]) -> list[str]:
 
 def train_runs(runs: Sequence[SingleModelRun], overwrite: bool = False) -> list[dict[str, Any]]:
     """Trains ``runs`` (K >= 1) as one replica group and writes each run directory as if it
-    had trained alone: replica k starts, samples and is evaluated from run k's seed... except
-    the evaluation batches of K > 1 (drawn from the first run's seed). The runs may differ
-    only in their model's hyperparameters (e.g. a β sweep) and seeds; each ``elapsed_time``
-    is the shared wall time, and ``trained_together`` records K when K > 1."""
+    had trained alone: replica k starts, samples, is noised and evaluated from run k's seed.
+    The runs may differ only in their model's hyperparameters (e.g. a β sweep) and seeds
+    (checked on their operative configs); every directory is locked and checked before any is
+    cleared. Each ``elapsed_time`` is the shared wall time, and ``trained_together`` records
+    K when K > 1."""
     if not runs:
         raise ValueError("train_runs needs at least one run.")
     problems = _together_problems(runs)
@@ -153,8 +169,10 @@ def train_runs(runs: Sequence[SingleModelRun], overwrite: bool = False) -> list[
         raise ValueError("These runs cannot train together in one replica group: " + "; ".join(problems) + ".")
     first = runs[0]
     with contextlib.ExitStack() as locks:
-        for run in runs:
+        for run in runs:  # every directory locked and checked before any is cleared
             locks.enter_context(run_lock(run.model_dir))  # one writer per run directory
+            check_directory(run.model_dir, overwrite, MODEL_SUBDIR)
+        for run in runs:
             prepare_run_directory(run.model_dir, overwrite)
         return _train_locked(runs, first)
 
@@ -181,7 +199,7 @@ def _train_locked(runs: Sequence[SingleModelRun], first: SingleModelRun) -> list
                           log_every=max(1, first.training_steps // 10))
     logger.info("Trained %d steps at %.0f images/s (%d replicas); mean training loss %.3f.", group.step,
                 metrics.get("images_per_second", 0.0), len(runs), metrics.get("loss", float("nan")))
-    evaluation = group.evaluate(first.eval_steps, seed=int(seeds[0][1]))
+    evaluation = group.evaluate(first.eval_steps, replica_seeds=[int(s[1]) for s in seeds])
     elapsed = time.time() - start
     written = []
     for k, run in enumerate(runs):
@@ -195,7 +213,8 @@ def _train_locked(runs: Sequence[SingleModelRun], first: SingleModelRun) -> list
         results["precision"] = group.precision
         if run.supervision is not None:
             results["num_labelled"] = run.supervision.labelled.num_labelled
-            results["supervised_loss"] = float(group.last_train_metrics["supervised_loss"][k])
+            if "supervised_loss" in group.last_train_metrics:  # not after 0 steps
+                results["supervised_loss"] = float(group.last_train_metrics["supervised_loss"][k])
         if len(runs) > 1:
             results["trained_together"] = len(runs)
         results["elapsed_time"] = elapsed
@@ -223,17 +242,20 @@ def train_together_with_gin(model_dirs: Sequence[str], overwrite: bool, gin_conf
         raise ValueError(f"train_together needs one list of bindings per run directory, got {len(model_dirs)} "
                          f"directories and {len(gin_bindings)} lists.")
     previous_precision = precision.default_precision()
-    runs = []
+    runs: list[SingleModelRun] = []
     try:
         for k, (model_dir, bindings) in enumerate(zip(model_dirs, gin_bindings)):
-            parse_gin(list(gin_config_files), list(bindings))
             try:
+                parse_gin(list(gin_config_files), list(bindings))
                 if pipeline_name() != "single_model":
                     raise ValueError(f"train_together trains single models; {model_dir}'s config names "
                                      f"pipeline {pipeline_name()!r}.")
                 if k == 0:  # thread pools for K replicas, before any TensorFlow op runs
                     runtime.configure(len(model_dirs), runtime.runtime_options())
-                runs.append(single_model_run(model_dir))
+                run = single_model_run(model_dir)
+                if k > 0:  # one copy of the data set (train_runs checks that the settings agree)
+                    run = dataclasses.replace(run, dataset=runs[0].dataset)
+                runs.append(run)
             finally:
                 gin.clear_config()
         return train_runs(runs, overwrite)
