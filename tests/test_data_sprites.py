@@ -147,3 +147,21 @@ def test_bad_factors_and_indices_raise_value_errors(sprites):
         sprites.observations_from_indices([737280])
     with pytest.raises(ValueError, match="integers"):
         sprites.index_to_factors([0.5])
+
+
+def test_a_narrower_position_span_leaves_room_for_larger_sprites():
+    from rpu_tf.data.sprites import Sprites
+
+    with pytest.raises(ValueError, match="position_span"):
+        Sprites(image_size=32, max_size=0.5)  # the middle half leaves no room for 16-pixel sprites
+    data = Sprites(image_size=32, num_orientations=2, num_positions_x=4, num_positions_y=4, max_size=0.5,
+                   position_span=0.25)
+    factors = data.index_to_factors(np.arange(data.num_observations))
+    centres = data.centres(factors)
+    assert centres.min() == 12.0 and centres.max() == 19.0  # the middle quarter, 32 * 0.25 - 1 = 7 px
+    images = data.render(factors)
+    square = factors[:, 0] == 0
+    big = square & (factors[:, 1] == factors[:, 1].max()) & (factors[:, 2] == 0)
+    assert images[big].sum(axis=(1, 2, 3)).min() >= 15 * 15  # a scale-1 square is 16 pixels wide
+    with pytest.raises(ValueError, match="position_span must be in"):
+        Sprites(position_span=0.0)

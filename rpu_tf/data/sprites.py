@@ -77,6 +77,8 @@ class Sprites(FactorGridData):
       image_size: height and width of the square images in pixels (at least 16).
       scale_range: (smallest, largest) scale, relative to ``max_size``; in (0, 1].
       max_size: side of a scale-1 square as a fraction of ``image_size``.
+      position_span: fraction of the image the sprite centres move over, centred (dSprites:
+        the middle half, 0.5). A smaller span leaves room for larger sprites (``max_size``).
     """
 
     def __init__(
@@ -89,6 +91,7 @@ class Sprites(FactorGridData):
         image_size: int = 64,
         scale_range: Sequence[float] = (0.5, 1.0),
         max_size: float = 0.3,
+        position_span: float = 0.5,
     ):
         shapes = tuple(shapes)
         unknown = [s for s in shapes if s not in SHAPES]
@@ -108,6 +111,8 @@ class Sprites(FactorGridData):
             raise ValueError(f"sprites.scale_range must satisfy 0 < low <= high <= 1, got {scale_range}.")
         if not 0.0 < max_size <= 0.5:
             raise ValueError(f"sprites.max_size must be in (0, 0.5], got {max_size}.")
+        if not 0.0 < position_span <= 1.0:
+            raise ValueError(f"sprites.position_span must be in (0, 1], got {position_span}.")
 
         super().__init__([len(shapes), num_scales, num_orientations, num_positions_x, num_positions_y])
         self.shapes = shapes
@@ -119,8 +124,8 @@ class Sprites(FactorGridData):
         self.positions_y = np.linspace(0.0, 1.0, num_positions_y) if num_positions_y > 1 else np.array([0.5])
 
         size = self.image_size
-        self._centre_lo = size / 4.0
-        self._centre_span = size / 2.0 - 1.0
+        self._centre_lo = size * (1.0 - position_span) / 2.0  # size / 4 for the middle half
+        self._centre_span = size * position_span - 1.0
         # Template geometry: T x T pixels around floor(centre), enough for the largest shape.
         half_side = 0.5 * self.max_size * size * hi_scale
         radius = half_side * max(_BOUNDING_RADIUS[s] for s in shapes)
@@ -130,8 +135,8 @@ class Sprites(FactorGridData):
         last = int(math.floor(self._centre_lo + self._centre_span)) - self._half + self._tsize
         if first < 0 or last > size:
             raise ValueError(
-                f"sprites: a scale-1 sprite of max_size={max_size} does not fit a {size}x{size} image; "
-                "lower sprites.max_size."
+                f"sprites: a scale-1 sprite of max_size={max_size} does not fit a {size}x{size} image with "
+                f"position_span={position_span}; lower sprites.max_size or sprites.position_span."
             )
         q = SUBPIXEL_STEPS
         self._num_codes = len(shapes) * num_scales * num_orientations * q * q
