@@ -15,9 +15,9 @@ import numpy as np
 
 from rpu_tf.data.ground_truth_data import GroundTruthData
 from rpu_tf.layout import paths
-from rpu_tf.models.vae import BaseVAE, clone_model
+from rpu_tf.models.vae import BaseVAE
 from rpu_tf.training.export import export_keras, export_saved_model
-from rpu_tf.training.optimizers import OPTIMIZER_RESOLVERS, AdamSpec
+from rpu_tf.training.optimizers import AdamSpec, resolve_model_optimizers
 from rpu_tf.training.precision import default_precision, resolve_precision
 from rpu_tf.training.replica_group import ReplicaGroup
 from rpu_tf.training.supervision import Supervision
@@ -86,8 +86,7 @@ class VAEMemberFactory:
         self.scorer = scorer
         self.num_replicas = int(num_replicas)
         if optimizers is None:
-            built = clone_model(model, seed=0, observation_shape=data.observation_shape)
-            optimizers = {name: OPTIMIZER_RESOLVERS[name]() for name, _, _ in built.optimizer_objectives()}
+            optimizers = resolve_model_optimizers(model, data.observation_shape)
         self.optimizers = dict(optimizers)
         self.jit_compile = bool(jit_compile)
         self.precision = resolve_precision(precision or default_precision())

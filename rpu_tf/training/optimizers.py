@@ -27,6 +27,8 @@ from typing import Callable, Optional
 import gin
 import keras
 
+from rpu_tf.models.vae import clone_model
+
 
 @dataclasses.dataclass(frozen=True)
 class AdamSpec:
@@ -103,3 +105,10 @@ OPTIMIZER_RESOLVERS: dict[str, Callable[[], AdamSpec]] = {
     "vae": resolve_vae_optimizer,
     "discriminator": resolve_discriminator_optimizer,
 }
+
+
+def resolve_model_optimizers(model, observation_shape) -> dict[str, AdamSpec]:
+    """The Adam settings (from gin, now) of every optimizer ``model`` trains with, e.g.
+    ``{"vae": ...}`` or ``{"vae": ..., "discriminator": ...}`` for FactorVAE."""
+    built = clone_model(model, seed=0, observation_shape=observation_shape)
+    return {name: OPTIMIZER_RESOLVERS[name]() for name, _, _ in built.optimizer_objectives()}

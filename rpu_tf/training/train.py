@@ -39,11 +39,11 @@ from rpu_tf.layout.lock import run_lock
 from rpu_tf.layout.paths import KERAS_FILE, SAVED_MODEL_DIR
 from rpu_tf.layout.paths import MODEL_DIR as MODEL_SUBDIR
 from rpu_tf.layout.results import update_result_directory
-from rpu_tf.models.vae import BaseVAE, clone_model
+from rpu_tf.models.vae import BaseVAE
 from rpu_tf.training import precision, runtime
 from rpu_tf.training.export import export_keras, export_saved_model
 from rpu_tf.training.gin_context import gin_run
-from rpu_tf.training.optimizers import OPTIMIZER_RESOLVERS, AdamSpec
+from rpu_tf.training.optimizers import AdamSpec, resolve_model_optimizers
 from rpu_tf.training.replica_group import ReplicaGroup
 from rpu_tf.training.supervision import Supervision, ground_truth_supervision
 from rpu_tf.utils.gin_files import parse_gin, pipeline_name
@@ -104,8 +104,7 @@ def single_model_run(model_dir: str, model: BaseVAE = gin.REQUIRED, training_ste
     if int(eval_steps) < 1:  # checked now, not after the last training step
         raise ValueError(f"model.eval_steps must be >= 1 (batches averaged for train_results.json), got {eval_steps}.")
     dataset = named_data.get_named_ground_truth_data()
-    built = clone_model(model, seed=0, observation_shape=dataset.observation_shape)
-    optimizers = {name: OPTIMIZER_RESOLVERS[name]() for name, _, _ in built.optimizer_objectives()}
+    optimizers = resolve_model_optimizers(model, dataset.observation_shape)
     return SingleModelRun(model_dir, model, int(training_steps), int(random_seed), int(batch_size), int(eval_steps),
                           dataset, ground_truth_supervision(dataset), optimizers, runtime.runtime_options(),
                           gin.operative_config_str())
