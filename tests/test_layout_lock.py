@@ -4,7 +4,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -59,7 +58,6 @@ def test_two_commands_on_one_directory_one_proceeds_the_other_says_so_in_one_lin
     run = tmp_path / "run"
     holder = _holder(run)  # the first command, still writing
     try:
-        start = time.time()
         done = subprocess.run(
             [sys.executable, "-m", "rpu_tf.cli.train", f"--model_dir={run}",
              f"--gin_config={os.path.join(ROOT, 'gin_configs', 'quickstart_single_model.gin')}",
@@ -68,7 +66,7 @@ def test_two_commands_on_one_directory_one_proceeds_the_other_says_so_in_one_lin
         assert done.returncode == 1
         errors = [line for line in done.stderr.splitlines() if "train.py" in line and line[:1] == "E"]
         assert len(errors) == 1 and "is being written by another command" in errors[0], done.stderr[-2000:]
-        assert "Traceback" not in done.stderr and time.time() - start < 120
+        assert "Traceback" not in done.stderr
         assert not os.path.exists(run / "model")
     finally:
         holder.kill()

@@ -175,11 +175,12 @@ def test_the_paper_scale_studies_use_the_paper_configs_and_ray(name):
 
 
 class _FakeLauncher:
-    """Stands in for the subprocesses: writes what a trained / evaluated run leaves, in 0.2 s
-    per training job; the train_group job fails when ``fail_together``."""
+    """Stands in for the subprocesses: writes what a trained / evaluated run leaves; each
+    training job advances the fake ``clock`` by 10 s; the train_group job fails when
+    ``fail_together``."""
 
     def __init__(self, fail_together=False):
-        self.fail_together, self.calls = fail_together, []
+        self.fail_together, self.calls, self.clock = fail_together, [], [0.0]
 
     def _trained(self, model_dir):
         from rpu_tf.layout import paths
@@ -191,20 +192,18 @@ class _FakeLauncher:
         json.dump({"training_images": 64}, open(results, "w"))
 
     def __call__(self, job, log):
-        import time
-
         from rpu_tf.layout import paths
         from rpu_tf.studies.runner import TrainJob, TrainTogetherJob
 
         self.calls.append((type(job).__name__, len(getattr(job, "jobs", ())) or None))
         if isinstance(job, TrainTogetherJob):
-            time.sleep(0.2)
+            self.clock[0] += 10.0
             if self.fail_together:
                 return 1
             for one in job.jobs:
                 self._trained(one.model_dir)
         elif isinstance(job, TrainJob):
-            time.sleep(0.2)
+            self.clock[0] += 10.0
             self._trained(job.model_dir)
         else:
             for metric in ("mig", "dci"):
@@ -216,18 +215,20 @@ class _FakeLauncher:
 
 
 @pytest.mark.parametrize("fail_together", [False, True])
-def test_a_train_group_trains_in_one_job_splits_its_time_and_falls_back_to_alone(tmp_path, fail_together):
-    from rpu_tf.studies import run_study
+def test_a_train_group_trains_in_one_job_splits_its_time_and_falls_back_to_alone(tmp_path, fail_together,
+                                                                                  monkeypatch):
+    from rpu_tf.studies import run_study, runner
 
     study = Study("s", (0,), (_single("a", 1, train_group="g"), _single("b", 2, train_group="g")),
                   ("mig.gin", "dci.gin"), budget_images=64)
     launcher = _FakeLauncher(fail_together)
+    monkeypatch.setattr(runner.time, "time", lambda: launcher.clock[0])  # the launcher's clock, not real time
     status = run_study(study, str(tmp_path), launcher=launcher)
     assert {status.get(k)["state"] for k in ("a/seed0", "b/seed0")} == {"done"}
     if not fail_together:
         assert launcher.calls == [("TrainTogetherJob", 2), ("EvaluateJob", None), ("EvaluateJob", None)]
         walls = [status.get(k)["wall_seconds"] for k in ("a/seed0", "b/seed0")]
-        assert all(w >= 0.1 for w in walls) and 0.2 <= sum(walls) < 0.4  # one 0.2 s job, split evenly
+        assert walls == [5.0, 5.0]  # one 10 s job, split evenly
     else:  # the group job failed: each run trained alone
         assert launcher.calls == [("TrainTogetherJob", 2), ("TrainJob", None), ("EvaluateJob", None),
                                   ("TrainJob", None), ("EvaluateJob", None)]
