@@ -154,7 +154,7 @@ def test_cli_refuses_an_existing_dir_and_lists_known_names(tmp_path):
 
 def test_default_model_dir_and_explain():
     assert cli.default_model_dir(["gin_configs/quickstart.gin"]) == os.path.join("runs", "quickstart")
-    message = cli.explain(ValueError("No configurable matching 'conv_encodr'."))
+    message = cli.explain("No configurable matching 'conv_encodr'.")
     assert "encoders: conv_encoder, fc_encoder" in message and "data sets:" in message
 
 

@@ -6,6 +6,10 @@
         model.keras                         Keras file
         saved_model/                        SavedModel (gaussian_encoder, decoder, ...)
         results/{gin,json,aggregate}/train.*   disentanglement_lib's result directory
+    RUN/checkpoint/                         a single model still training (removed when done):
+        train.gin                           its settings, written before the first step
+        state.npz                           the replica group's state at the last checkpoint
+        group.json                          the runs that state trains (first run of a group)
     RUN/postprocessed/{mean,sampled}/       representation SavedModel + results (postprocess)
     RUN/metrics/{mean,sampled}/<metric>/results/   (evaluation)
     RUN/visualizations/                     figures of the model (rpu_visualize)
@@ -32,6 +36,13 @@ MODEL_DIR = "model"
 KERAS_FILE = "model.keras"
 SAVED_MODEL_DIR = "saved_model"
 RESULTS_DIR = "results"
+
+
+# --- a single model still training -----------------------------------------------------------
+TRAINING_CHECKPOINT_DIR = "checkpoint"
+TRAINING_CLAIM_FILE = "train.gin"
+TRAINING_STATE_FILE = "state.npz"
+TRAINING_GROUP_FILE = "group.json"
 
 
 def results_dir(folder: str) -> str:

@@ -146,7 +146,12 @@ def read_gin_bindings(path: str) -> dict[str, str]:
     value parses back with ``gin.parse_config(f"{key} = {value}")``.
     """
     with open(path, encoding="utf-8") as f:
-        lines = f.read().split("\n")
+        return parse_gin_bindings(f.read())
+
+
+def parse_gin_bindings(text: str) -> dict[str, str]:
+    """:func:`read_gin_bindings` of a gin config's text (e.g. ``gin.operative_config_str()``)."""
+    lines = text.split("\n")
     result: dict[str, str] = {}
     i = 0
     while i < len(lines):

@@ -10,10 +10,18 @@ one model and writes, under the run directory ``model_dir`` (disentanglement_lib
     model_dir/model/results/aggregate/train.json
     model_dir/model/model.keras           Keras file (keras.saving.load_model)
     model_dir/model/saved_model/          SavedModel: gaussian_encoder, decoder, reconstructions
+    model_dir/checkpoint/                 while training: settings and the last checkpoint
+
+A run is claimed before its first step and checkpointed every ``model.checkpoint_every``
+steps (:mod:`rpu_tf.training.checkpoints`): re-running the same command after a kill resumes
+it and ends bit-identical to an uninterrupted run; re-running a finished run returns its
+results without training; changed settings are refused, naming them (``--overwrite`` starts
+afresh).
 
 Gin parameters are disentanglement_lib's (scope ``model``): ``model.model = @beta_tc_vae()``,
 ``model.training_steps``, ``model.random_seed``, ``model.batch_size``, ``model.eval_steps``
-(batches averaged for ``train_results.json``, default 1000), ``model.name``,
+(batches averaged for ``train_results.json``, default 1000), ``model.checkpoint_every``
+(steps between checkpoints, default 2000; an rpu_tf addition), ``model.name``,
 ``model.model_num``; the data set is ``dataset.name``. Runtime settings are ``training.*``
 (:mod:`rpu_tf.training.runtime`; ``training.precision``, recorded as ``precision`` in
 ``train_results.json``). ``supervision.num_labelled = 1000`` (and ``supervision.weight``,
@@ -34,13 +42,13 @@ import gin
 import numpy as np
 
 from rpu_tf.data import named_data
-from rpu_tf.layout.guard import check_directory, prepare_directory
-from rpu_tf.layout.lock import run_lock
-from rpu_tf.layout.paths import KERAS_FILE, SAVED_MODEL_DIR
+from rpu_tf.layout.guard import prepare_directory
+from rpu_tf.layout.lock import remove_stale_temporaries, run_lock
+from rpu_tf.layout.paths import KERAS_FILE, SAVED_MODEL_DIR, TRAINING_CHECKPOINT_DIR
 from rpu_tf.layout.paths import MODEL_DIR as MODEL_SUBDIR
 from rpu_tf.layout.results import update_result_directory
 from rpu_tf.models.vae import BaseVAE
-from rpu_tf.training import precision, runtime
+from rpu_tf.training import checkpoints, precision, runtime
 from rpu_tf.training.export import export_keras, export_saved_model
 from rpu_tf.training.gin_context import gin_run
 from rpu_tf.training.optimizers import AdamSpec, resolve_model_optimizers
@@ -52,13 +60,6 @@ logger = logging.getLogger(__name__)
 
 #: disentanglement_lib's evaluation metrics in train_results.json (plus loss, global_step).
 RESULT_KEYS = ("loss", "reconstruction_loss", "elbo", "regularizer", "kl_loss")
-
-
-def prepare_run_directory(model_dir: str, overwrite: bool) -> None:
-    """Refuses an existing non-empty ``model_dir`` unless ``overwrite``; then clears it, if it
-    looks like an ``rpu_train`` run (it has a ``model/`` folder; see
-    :func:`rpu_tf.layout.prepare_directory`)."""
-    prepare_directory(model_dir, overwrite, MODEL_SUBDIR)
 
 
 @dataclasses.dataclass
@@ -81,12 +82,14 @@ class SingleModelRun:
     optimizers: dict[str, AdamSpec]
     options: runtime.RuntimeOptions
     operative_config: str
+    checkpoint_every: int = 2000
 
 
 @gin.configurable("model", denylist=["model_dir"])
 def single_model_run(model_dir: str, model: BaseVAE = gin.REQUIRED, training_steps: int = gin.REQUIRED,
                      random_seed: int = gin.REQUIRED, batch_size: int = gin.REQUIRED, eval_steps: int = 1000,
-                     name: str = "", model_num: Optional[int] = None) -> SingleModelRun:
+                     checkpoint_every: int = 2000, name: str = "",
+                     model_num: Optional[int] = None) -> SingleModelRun:
     """Reads a single-model run from gin (disentanglement_lib's ``model.*``; see module doc).
 
     Args:
@@ -96,6 +99,9 @@ def single_model_run(model_dir: str, model: BaseVAE = gin.REQUIRED, training_ste
       random_seed: seeds initialisation, data order, sampling noise and evaluation.
       batch_size: images per step.
       eval_steps: batches averaged for the reported losses after training.
+      checkpoint_every: steps between checkpoints (``RUN/checkpoint/state.npz``, from which
+        a stopped run resumes); disentanglement_lib has none. Resumed runs are bit-identical
+        whatever the interval.
       name, model_num: free labels recorded in the gin config (not used).
     """
     del name, model_num
@@ -103,11 +109,13 @@ def single_model_run(model_dir: str, model: BaseVAE = gin.REQUIRED, training_ste
         raise ValueError(f"model.training_steps must be >= 0, got {training_steps}.")
     if int(eval_steps) < 1:  # checked now, not after the last training step
         raise ValueError(f"model.eval_steps must be >= 1 (batches averaged for train_results.json), got {eval_steps}.")
+    if int(checkpoint_every) < 1:
+        raise ValueError(f"model.checkpoint_every must be >= 1 (steps between checkpoints), got {checkpoint_every}.")
     dataset = named_data.get_named_ground_truth_data()
     optimizers = resolve_model_optimizers(model, dataset.observation_shape)
     return SingleModelRun(model_dir, model, int(training_steps), int(random_seed), int(batch_size), int(eval_steps),
                           dataset, ground_truth_supervision(dataset), optimizers, runtime.runtime_options(),
-                          gin.operative_config_str())
+                          gin.operative_config_str(), int(checkpoint_every))
 
 
 def train(model_dir: str, overwrite: bool = False, **settings) -> dict[str, Any]:
@@ -159,8 +167,10 @@ def train_runs(runs: Sequence[SingleModelRun], overwrite: bool = False) -> list[
     had trained alone: replica k starts, samples, is noised and evaluated from run k's seed.
     The runs may differ only in their model's hyperparameters (e.g. a β sweep) and seeds
     (checked on their operative configs); every directory is locked and checked before any is
-    cleared. Each ``elapsed_time`` is the shared wall time, and ``trained_together`` records
-    K when K > 1."""
+    cleared or claimed. Stopped runs resume from their checkpoint, finished ones with the same
+    settings are returned as they are (nothing is trained or written). Each ``elapsed_time``
+    is the shared wall time of the command that finished them, and ``trained_together``
+    records K when K > 1."""
     if not runs:
         raise ValueError("train_runs needs at least one run.")
     problems = _together_problems(runs)
@@ -168,15 +178,45 @@ def train_runs(runs: Sequence[SingleModelRun], overwrite: bool = False) -> list[
         raise ValueError("These runs cannot train together in one replica group: " + "; ".join(problems) + ".")
     first = runs[0]
     with contextlib.ExitStack() as locks:
-        for run in runs:  # every directory locked and checked before any is cleared
+        for run in runs:  # every directory locked and checked before any is changed
             locks.enter_context(run_lock(run.model_dir))  # one writer per run directory
-            check_directory(run.model_dir, overwrite, MODEL_SUBDIR)
-        for run in runs:
-            prepare_run_directory(run.model_dir, overwrite)
-        return _train_locked(runs, first)
+        statuses = [_check_run_directory(run, overwrite) for run in runs]
+        if not overwrite and all(status == checkpoints.FINISHED for status in statuses):
+            for run in runs:
+                logger.info("%s is already trained with these settings; nothing to do (pass --overwrite to "
+                            "train it again).", run.model_dir)
+            return [dict(checkpoints.load_results(run.model_dir)) for run in runs]
+        for run, status in zip(runs, statuses):
+            if overwrite and status != checkpoints.FRESH:
+                marker = (TRAINING_CHECKPOINT_DIR if os.path.isdir(checkpoints.checkpoint_dir(run.model_dir))
+                          else MODEL_SUBDIR)
+                prepare_directory(run.model_dir, True, marker)
+            elif status in (checkpoints.UNFINISHED, checkpoints.FINISHED):
+                remove_stale_temporaries(run.model_dir)
+            checkpoints.claim(run.model_dir, run.operative_config)
+        return _train_locked(runs, first, resume=not overwrite)
 
 
-def _train_locked(runs: Sequence[SingleModelRun], first: SingleModelRun) -> list[dict[str, Any]]:
+def _check_run_directory(run: SingleModelRun, overwrite: bool) -> str:
+    """The status of ``run``'s directory (:func:`rpu_tf.training.checkpoints.run_status`), or
+    ``FileExistsError`` saying what to do where training there would lose or mix results."""
+    status = checkpoints.run_status(run.model_dir)
+    if status == checkpoints.FOREIGN or (status != checkpoints.FRESH and not os.path.isdir(run.model_dir)):
+        raise FileExistsError(f"Refusing to overwrite or resume in {run.model_dir}: it is not empty and has no {MODEL_SUBDIR}/ or "
+                              f"{checkpoints.checkpoint_dir('')}/, so it does not look like an output of this step "
+                              "Delete it yourself if you mean it, or "
+                              "choose another --model_dir.")
+    if overwrite or status == checkpoints.FRESH:
+        return status
+    if status == checkpoints.PARTIAL:
+        raise FileExistsError(f"--model_dir {run.model_dir} already exists and holds a model without results or "
+                              "checkpoint (an interrupted run of an older rpu_train); pass --overwrite to replace "
+                              "it, or choose another directory.")
+    checkpoints.check_same_settings(run.model_dir, status, run.operative_config)
+    return status
+
+
+def _train_locked(runs: Sequence[SingleModelRun], first: SingleModelRun, resume: bool) -> list[dict[str, Any]]:
     start = time.time()
     seeds = [np.random.RandomState(run.random_seed).randint(2**31 - 1, size=2) for run in runs]
     group = ReplicaGroup(first.model, first.dataset, num_replicas=len(runs), batch_size=first.batch_size,
@@ -186,6 +226,12 @@ def _train_locked(runs: Sequence[SingleModelRun], first: SingleModelRun) -> list
         group.seed_replicas([int(s[0]) for s in seeds])
         for model, run in zip(group.models, runs):
             model.set_hyperparameters(**run.model.hyperparameters())
+    model_dirs = [run.model_dir for run in runs]
+    checkpoints.check_free_space(first.model_dir, checkpoints.disk_bytes(group))
+    if resume and checkpoints.restore(group, model_dirs) and group.step > first.training_steps:
+        raise ValueError(f"{first.model_dir}'s checkpoint is at step {group.step}, beyond model.training_steps = "
+                         f"{first.training_steps}; train at least as many steps, or pass --overwrite.")
+    checkpoints.start_group(model_dirs)
     trained = group.model(0)
     logger.info("Training %d x %s (%d latents, %s/%s; %s) on %s %s for %d steps of %d images in %s; %s.",
                 len(runs), type(trained).__name__, trained.num_latent, trained.encoder_fn, trained.decoder_fn,
@@ -194,10 +240,14 @@ def _train_locked(runs: Sequence[SingleModelRun], first: SingleModelRun) -> list
                 runtime.describe_devices())
     if first.supervision is not None:
         logger.info("Semi-supervised: %s.", first.supervision.describe())
-    metrics = group.train(first.training_steps, progress=first.options.progress, desc="rpu_train",
-                          log_every=max(1, first.training_steps // 10))
-    logger.info("Trained %d steps at %.0f images/s (%d replicas); mean training loss %.3f.", group.step,
-                metrics.get("images_per_second", 0.0), len(runs), metrics.get("loss", float("nan")))
+    log_every = max(1, first.training_steps // 10)
+    while group.step < first.training_steps:  # one chunk per checkpoint; chunks do not change results
+        chunk = min(first.checkpoint_every - group.step % first.checkpoint_every, first.training_steps - group.step)
+        metrics = group.train(chunk, progress=first.options.progress, desc="rpu_train", log_every=log_every)
+        checkpoints.save(group, model_dirs)
+        logger.info("Step %d/%d at %.0f images/s (%d replicas); mean training loss %.3f; checkpoint saved.",
+                    group.step, first.training_steps, metrics.get("images_per_second", 0.0), len(runs),
+                    metrics.get("loss", float("nan")))
     evaluation = group.evaluate(first.eval_steps, replica_seeds=[int(s[1]) for s in seeds])
     elapsed = time.time() - start
     written = []
@@ -212,7 +262,7 @@ def _train_locked(runs: Sequence[SingleModelRun], first: SingleModelRun) -> list
         results["precision"] = group.precision
         if run.supervision is not None:
             results["num_labelled"] = run.supervision.labelled.num_labelled
-            if "supervised_loss" in group.last_train_metrics:  # not after 0 steps
+            if "supervised_loss" in group.last_train_metrics:  # mean over the last checkpoint interval
                 results["supervised_loss"] = float(group.last_train_metrics["supervised_loss"][k])
         if len(runs) > 1:
             results["trained_together"] = len(runs)
@@ -220,6 +270,8 @@ def _train_locked(runs: Sequence[SingleModelRun], first: SingleModelRun) -> list
         update_result_directory(os.path.join(output, "results"), "train", results, gin_text=run.operative_config)
         logger.info("Wrote %s (reconstruction_loss %.3f).", output, results["reconstruction_loss"])
         written.append(results)
+    for run in reversed(runs):  # the first run (holding the group's state) last
+        checkpoints.release(run.model_dir)
     return written
 
 

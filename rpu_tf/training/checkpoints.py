@@ -1,0 +1,215 @@
+"""Checkpoints of single-model training: an ``rpu_train`` run resumes after any interruption.
+
+A single-model run directory (see :mod:`rpu_tf.layout.paths`) is claimed before the first
+step: ``RUN/checkpoint/train.gin`` holds the run's settings (gin's operative config). Every
+``model.checkpoint_every`` steps the replica group's full state (weights, Adam slots and
+counters, global step, data-stream and noise seeds: :meth:`ReplicaGroup.save`) is written
+atomically to ``RUN/checkpoint/state.npz``. Re-running the same command continues from it, and
+because the group's streams and noise depend only on that state, the resumed run ends
+bit-identical to one that was never stopped. Once the model is exported and its results
+written, ``checkpoint/`` is removed (the claim first, so a kill half way never looks like a
+fresh claim without a state).
+
+Runs trained together (:func:`rpu_tf.training.train.train_runs`) keep their group's state in
+the first run's ``checkpoint/`` with ``group.json`` naming the runs; the others hold their
+claim only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+
+import numpy as np
+from typing import Mapping, Sequence
+
+from rpu_tf.layout import paths
+from rpu_tf.layout.lock import LOCK_FILE
+from rpu_tf.layout.results import parse_gin_bindings
+from rpu_tf.utils.files import atomic_write_json, atomic_write_text, read_json
+from rpu_tf.utils.state_files import CorruptCheckpointError, load_state, save_state
+
+logger = logging.getLogger(__name__)
+
+#: Bindings a repeated run may change: how often it checkpoints and how it uses the machine.
+RUNTIME_SETTINGS = ("model.checkpoint_every", "training.progress", "training.intra_op_threads",
+                    "training.inter_op_threads")
+#: What a stopped run may change besides: more (or the same) training steps continue it.
+RESUMABLE_CHANGES = RUNTIME_SETTINGS + ("model.training_steps",)
+
+FRESH, UNFINISHED, FINISHED, PARTIAL, FOREIGN = "fresh", "unfinished", "finished", "partial", "foreign"
+
+
+def checkpoint_dir(model_dir: str) -> str:
+    return os.path.join(model_dir, paths.TRAINING_CHECKPOINT_DIR)
+
+
+def state_file(model_dir: str) -> str:
+    return os.path.join(checkpoint_dir(model_dir), paths.TRAINING_STATE_FILE)
+
+
+def results_json(model_dir: str) -> str:
+    return paths.step_results_json(paths.results_dir(os.path.join(model_dir, paths.MODEL_DIR)), "train")
+
+
+def results_gin(model_dir: str) -> str:
+    return paths.step_gin(paths.results_dir(os.path.join(model_dir, paths.MODEL_DIR)), "train")
+
+
+def run_status(model_dir: str) -> str:
+    """What ``model_dir`` holds: ``"fresh"`` (missing or empty), ``"unfinished"`` (claimed,
+    training or stopped), ``"finished"`` (results written), ``"partial"`` (a ``model/`` folder
+    without results or claim: an older rpu_train's interrupted run), ``"foreign"`` (files that
+    are no single-model run)."""
+    if not os.path.isdir(model_dir):
+        return FRESH
+    if not [entry for entry in os.listdir(model_dir) if entry != LOCK_FILE]:
+        return FRESH
+    if os.path.isfile(os.path.join(checkpoint_dir(model_dir), paths.TRAINING_CLAIM_FILE)):
+        return UNFINISHED
+    if os.path.isfile(results_json(model_dir)):
+        return FINISHED
+    if os.path.isdir(os.path.join(model_dir, paths.MODEL_DIR)):
+        return PARTIAL
+    entries = {entry for entry in os.listdir(model_dir) if entry != LOCK_FILE}
+    if entries == {paths.TRAINING_CHECKPOINT_DIR}:  # killed while claiming: nothing trained yet
+        return FRESH
+    return FOREIGN
+
+
+def settings(config: str, ignored: Sequence[str] = RESUMABLE_CHANGES) -> dict[str, str]:
+    """``{binding: value}`` of an operative config that fixes what a run computes (all but
+    ``ignored``)."""
+    return {key: value for key, value in parse_gin_bindings(config).items()
+            if not any(key == name or key.endswith("/" + name) for name in ignored)}
+
+
+def changed_settings(stored: str, current: str, ignored: Sequence[str] = RESUMABLE_CHANGES) -> list[str]:
+    """``"binding: was X, now Y"`` for each setting that differs between two operative configs."""
+    old, new = settings(stored, ignored), settings(current, ignored)
+    return [f"{key}: was {old.get(key, '<unset>')}, now {new.get(key, '<unset>')}"
+            for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
+
+
+def stored_config(model_dir: str, status: str) -> str:
+    """The operative config a claimed (``unfinished``) or ``finished`` run was started with."""
+    path = (os.path.join(checkpoint_dir(model_dir), paths.TRAINING_CLAIM_FILE) if status == UNFINISHED
+            else results_gin(model_dir))
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def check_same_settings(model_dir: str, status: str, config: str) -> None:
+    """Raises ``FileExistsError`` naming every changed setting when ``model_dir`` (``status``
+    ``unfinished`` or ``finished``) was started with other settings than ``config``. A
+    stopped run may also change ``model.training_steps`` (it trains on to the new count); a
+    finished one has no optimizer state left to continue from."""
+    ignored = RESUMABLE_CHANGES if status == UNFINISHED else RUNTIME_SETTINGS
+    changed = changed_settings(stored_config(model_dir, status), config, ignored)
+    if changed:
+        what = "a stopped run" if status == UNFINISHED else "a finished run"
+        raise FileExistsError(f"{model_dir} holds {what} with other settings ({'; '.join(changed)}); restore "
+                              "them to resume, or pass --overwrite to train it afresh.")
+
+
+def claim(model_dir: str, config: str) -> None:
+    """Writes ``checkpoint/train.gin`` (this also checks that the folder is writable). A
+    ``checkpoint/`` folder without a claim (a kill while claiming or releasing) is emptied."""
+    claim_file = os.path.join(checkpoint_dir(model_dir), paths.TRAINING_CLAIM_FILE)
+    if not os.path.isfile(claim_file):
+        shutil.rmtree(checkpoint_dir(model_dir), ignore_errors=True)
+    os.makedirs(checkpoint_dir(model_dir), exist_ok=True)
+    atomic_write_text(os.path.join(checkpoint_dir(model_dir), paths.TRAINING_CLAIM_FILE), config)
+
+
+def _names(model_dirs: Sequence[str]) -> list[str]:
+    return [os.path.basename(os.path.normpath(d)) for d in model_dirs]
+
+
+def _group_file(model_dirs: Sequence[str]) -> str:
+    return os.path.join(checkpoint_dir(model_dirs[0]), paths.TRAINING_GROUP_FILE)
+
+
+def _stored_group(model_dirs: Sequence[str]):
+    try:
+        return read_json(_group_file(model_dirs)).get("runs")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def start_group(model_dirs: Sequence[str]) -> None:
+    """Records in the first run's ``checkpoint/group.json`` which runs its state trains (call it
+    before the first checkpoint); the state of another grouping is deleted first."""
+    if _stored_group(model_dirs) != _names(model_dirs):
+        if os.path.exists(state_file(model_dirs[0])):
+            os.remove(state_file(model_dirs[0]))
+        atomic_write_json(_group_file(model_dirs), {"runs": _names(model_dirs)})
+
+
+def save(group, model_dirs: Sequence[str]) -> None:
+    """Writes ``group``'s state (training ``model_dirs``, in order; see :func:`start_group`)
+    atomically into the first run's checkpoint folder, with the per-replica means of the last
+    training chunk (what a run resumed after its last step reports)."""
+    state = group.get_state()
+    state["last_train_metrics"] = {k: np.asarray(v, np.float32) for k, v in group.last_train_metrics.items()}
+    save_state(state_file(model_dirs[0]), state)
+
+
+def restore(group, model_dirs: Sequence[str]) -> bool:
+    """Loads the first run's checkpoint into ``group`` when there is one for exactly these runs;
+    returns whether it did. A checkpoint of another grouping, or an unreadable one, is logged
+    and training starts from step 0 (every run of the group is then retrained)."""
+    path = state_file(model_dirs[0])
+    if not os.path.isfile(path):
+        return False
+    stored = _stored_group(model_dirs)
+    if stored != _names(model_dirs):
+        logger.warning("The checkpoint in %s trains the runs %s, not %s; starting from step 0.", path, stored,
+                       _names(model_dirs))
+        return False
+    try:
+        state = load_state(path)
+        metrics = state.pop("last_train_metrics", {})
+        group.set_state(state)
+    except (CorruptCheckpointError, ValueError, KeyError) as error:
+        logger.warning("The checkpoint %s cannot be used (%s); starting from step 0.", path, error)
+        return False
+    group.last_train_metrics = {k: np.asarray(v) for k, v in metrics.items()}
+    logger.info("Resuming from the checkpoint at step %d (%s).", group.step, path)
+    return True
+
+
+def release(model_dir: str) -> None:
+    """Removes ``checkpoint/`` of a finished run: its claim first, then the state."""
+    folder = checkpoint_dir(model_dir)
+    claim_file = os.path.join(folder, paths.TRAINING_CLAIM_FILE)
+    if os.path.exists(claim_file):
+        os.remove(claim_file)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def disk_bytes(group) -> int:
+    """Bytes a run needs on disk at its peak: two copies of the checkpoint (float32 weights and
+    the two Adam slots, 3x the weights; the atomic write holds old and new for a moment)."""
+    weights = sum(int(w.size) * 4 for model in group.models for w in model.get_weights())
+    return 6 * weights
+
+
+def check_free_space(model_dir: str, needed: int) -> None:
+    """Raises ``OSError`` (one line: folder, needed, free) when ``model_dir``'s file system has
+    less than ``needed`` bytes free."""
+    free = shutil.disk_usage(model_dir).free
+    if free < needed:
+        raise OSError(f"Not enough free space in {model_dir}: the run writes about {needed / 2**20:.1f} MiB "
+                      f"(checkpoints and the exported model), {free / 2**20:.1f} MiB are free. Free some space "
+                      "or choose another --model_dir.")
+
+
+def load_results(model_dir: str) -> Mapping[str, object]:
+    return read_json(results_json(model_dir))
+
+
+__all__ = ["FINISHED", "FOREIGN", "FRESH", "PARTIAL", "RESUMABLE_CHANGES", "RUNTIME_SETTINGS", "UNFINISHED", "changed_settings",
+           "check_free_space", "check_same_settings", "claim", "release", "restore", "run_status", "save",
+           "settings", "start_group", "disk_bytes"]

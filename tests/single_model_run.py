@@ -1,0 +1,46 @@
+"""A small single-model run for the kill/resume tests: ``python tests/single_model_run.py RUN_DIR
+[write COUNT]`` trains the quickstart's beta-TCVAE for :data:`STEPS` steps of 8 images with a
+checkpoint every :data:`CHECKPOINT_EVERY` steps; with ``write COUNT`` the process dies
+(``os._exit(137)``, no cleanup, like SIGKILL) at its COUNT-th atomic file replace, after the
+temporary file is complete and before the rename."""
+
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG = [os.path.join(ROOT, "gin_configs", "quickstart_single_model.gin")]
+STEPS = 240
+CHECKPOINT_EVERY = 30
+BINDINGS = [f"model.training_steps = {STEPS}", "model.batch_size = 8", "model.eval_steps = 2",
+            f"model.checkpoint_every = {CHECKPOINT_EVERY}", "model.random_seed = 4",
+            "sprites.num_orientations = 2", "sprites.num_positions_x = 4", "sprites.num_positions_y = 4",
+            "encoder.num_latent = 4", "training.progress = False"]
+
+
+def die_at_write(count: int) -> None:
+    import rpu_tf.utils.files as files
+
+    calls = [0]
+    replace = files.os.replace
+
+    def dying_replace(*args):
+        calls[0] += 1
+        if calls[0] == count:
+            os._exit(137)
+        return replace(*args)
+
+    files.os.replace = dying_replace
+
+
+if __name__ == "__main__":
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    sys.path.insert(0, ROOT)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if len(sys.argv) > 2 and sys.argv[2] == "write":
+        die_at_write(int(sys.argv[3]))
+    from rpu_tf.training import train_with_gin
+
+    train_with_gin(sys.argv[1], False, CONFIG, BINDINGS)
+    print("finished", flush=True)
