@@ -94,6 +94,19 @@ def test_rpu_vae_runs_all_stages_writes_the_run_directory_and_resumes(tmp_path):
     with pytest.raises(ValueError, match=r"active_latents.active_kl_threshold: was 0.0001, now 0.5"):
         rpu_vae_with_gin(run_dir, False, [QUICKSTART], TINY + ["active_latents.active_kl_threshold = 0.5"])
     assert "rpu_vae.max_leaf_runs" not in json.load(open(os.path.join(run_dir, "manifest.json")))["settings"]
+    # --redo_from recomputes from a stage on with the new settings and keeps what came before.
+    with pytest.raises(ValueError, match=r"--redo_from=leaf9: .* its stages are initial, leaf1_meta1"):
+        rpu_vae_with_gin(run_dir, False, [QUICKSTART], TINY, redo_from="leaf9")
+    leaf_budget = "metaepoch/leaf/pbt_vae.generation_images = 64"
+    with pytest.raises(ValueError, match=r"--redo_from=initial"):  # the refusal says how
+        rpu_vae_with_gin(run_dir, False, [QUICKSTART], TINY + [leaf_budget])
+    redone = rpu_vae_with_gin(run_dir, False, [QUICKSTART], TINY + [leaf_budget], redo_from="leaf1_meta1")
+    manifest = json.load(open(os.path.join(run_dir, "manifest.json")))
+    assert os.path.getmtime(os.path.join(run_dir, "stages", "initial", "labels.npz")) == stamp  # kept
+    assert manifest["settings"]["metaepoch/leaf/pbt_vae.generation_images"] == "64"
+    assert redone["training_images"]["leaf1_meta1"] < summary["training_images"]["leaf1_meta1"]
+    again = rpu_vae_with_gin(run_dir, False, [QUICKSTART], TINY + [leaf_budget])  # now resumes: nothing to do
+    assert again["final"] == redone["final"]
 
 
 def test_a_data_set_without_a_finite_index_is_refused():
@@ -169,3 +182,57 @@ def test_stage_settings_are_the_bindings_the_metaepochs_depend_on():
               "metaepoch/leaf/pbt_vae.generation_images = 16000\n")
     assert stage_settings(config) == {"reduction.peak_height_std": "7", "vae_hyperparameters.betas": "[4.0, 6.0]",
                                       "metaepoch/leaf/pbt_vae.generation_images": "16000"}
+
+
+TIMING_FIELDS = {"wall_time", "images_per_second", "elapsed_time", "uuid"}
+
+
+def _without_timing(value):
+    if isinstance(value, dict):
+        return {k: _without_timing(v) for k, v in value.items() if k not in TIMING_FIELDS}
+    if isinstance(value, list):
+        return [_without_timing(v) for v in value]
+    return value
+
+
+def _run_record(run_dir):
+    """summary.json, manifest.json and every generation log of an rPU-VAE run, timing aside."""
+    record = {name: _without_timing(json.load(open(os.path.join(run_dir, name))))
+              for name in ("summary.json", "manifest.json")}
+    for folder, _, files in os.walk(run_dir):
+        if "generations.jsonl" in files:
+            with open(os.path.join(folder, "generations.jsonl")) as f:
+                record[os.path.relpath(folder, run_dir)] = [_without_timing(json.loads(line)) for line in f]
+    return record
+
+
+def _rpu_process(run_dir, *kill):
+    import subprocess
+    import sys
+
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=ROOT)
+    return subprocess.run([sys.executable, os.path.join(ROOT, "tests", "rpu_run.py"), run_dir, *map(str, kill)],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+
+
+def test_six_kills_over_every_stage_resume_to_the_uninterrupted_run(tmp_path):
+    """The process dies (no cleanup, as under SIGKILL) at 6 random moments: in the initial
+    metaEpoch (twice), the leaf-run (twice), then the final PBT-S-VAE and its export or
+    evaluation. Each moment is an atomic write, after its temporary is complete and before the
+    rename; a kill between writes leaves the same files minus that temporary. The same command
+    is rerun after each kill and once more to the end."""
+    reference = str(tmp_path / "reference")
+    done = _rpu_process(reference)
+    assert done.returncode == 0, done.stdout + done.stderr
+    rng = np.random.RandomState(2026)
+    last_part = ["model", "metrics", "summary.json"][rng.randint(3)]
+    kills = [("stages/initial", rng.randint(1, 15)), ("stages/initial", rng.randint(1, 4)),
+             ("stages/leaf1_meta1", rng.randint(1, 15)), ("stages/leaf1_meta1", rng.randint(1, 4)),
+             ("pbt", rng.randint(1, 12)), (last_part, 1 if last_part == "summary.json" else rng.randint(1, 6))]
+    run = str(tmp_path / "killed")
+    for part, count in kills:
+        killed = _rpu_process(run, part, count)
+        assert killed.returncode == 137, (part, count, killed.stdout + killed.stderr)
+    finished = _rpu_process(run)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert _run_record(run) == _run_record(reference)

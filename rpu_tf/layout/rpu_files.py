@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, Mapping, Optional
+import shutil
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -77,6 +78,26 @@ def read_manifest(run_dir: str) -> dict:
 
 def write_manifest(run_dir: str, manifest: Mapping[str, Any]) -> None:
     atomic_write_json(os.path.join(run_dir, paths.MANIFEST_FILE), manifest)
+
+
+#: What the final stage writes (and what rpu_evaluate / rpu_visualize derive from its model).
+FINAL_OUTPUTS = (paths.PBT_DIR, paths.MODEL_DIR, paths.METRICS_DIR, paths.POSTPROCESSED_DIR,
+                 paths.VISUALIZATIONS_DIR, paths.SUMMARY_FILE)
+
+
+def remove_stage_outputs(run_dir: str, stages: Sequence[str]) -> list[str]:
+    """Deletes ``stages/<name>/`` of each of ``stages`` and the final stage's outputs
+    (:data:`FINAL_OUTPUTS`); returns what it deleted (the manifest is the caller's)."""
+    removed = []
+    for target in [paths.stage_dir(run_dir, name) for name in stages] + [os.path.join(run_dir, p) for p in FINAL_OUTPUTS]:
+        if os.path.isdir(target) and not os.path.islink(target):
+            shutil.rmtree(target)
+        elif os.path.lexists(target):
+            os.remove(target)
+        else:
+            continue
+        removed.append(target)
+    return removed
 
 
 def write_summary(run_dir: str, summary: Mapping[str, Any]) -> None:

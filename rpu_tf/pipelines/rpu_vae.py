@@ -23,8 +23,9 @@ loaded, an interrupted stage resumes its PBT at the last finished member step.
 from __future__ import annotations
 
 import logging
+import os
 import time
-from typing import Sequence
+from typing import Optional, Sequence
 
 import gin
 
@@ -34,6 +35,7 @@ from rpu_tf.evaluation.ground_truth import evaluate_ground_truth, factors_tracke
 from rpu_tf.layout import paths, rpu_files
 from rpu_tf.layout.budget import run_training_images
 from rpu_tf.rpu.algorithm import Settings, run_algorithm_1
+from rpu_tf.rpu.journal import StageJournal
 from rpu_tf.rpu.pbt_vae import PBTVAEResult
 from rpu_tf.rpu.stages import FINAL_WARM_STARTS, FinalSupervision, paper_stages
 from rpu_tf.training.gin_context import gin_run
@@ -153,7 +155,19 @@ def summarise(run_dir: str, data: FiniteGroundTruthData, manifest: dict, final: 
 
 
 def rpu_vae_with_gin(model_dir: str, overwrite: bool = False, gin_config_files: Sequence[str] = (),
-                     gin_bindings: Sequence[str] = ()) -> dict:
-    """Parses gin, runs :func:`run_rpu_vae` on ``dataset.name`` in ``model_dir``, clears gin."""
+                     gin_bindings: Sequence[str] = (), redo_from: Optional[str] = None) -> dict:
+    """Parses gin, runs :func:`run_rpu_vae` on ``dataset.name`` in ``model_dir``, clears gin.
+
+    ``redo_from`` (``rpu_train --redo_from``) recomputes a stopped or finished run from a stage
+    on: that stage, every later one and the final stage are deleted and computed again with the
+    current settings; earlier stages are kept (``"final"``: the final stage alone). Use it when
+    changed settings concern only later stages (e.g. ``metaepoch/leaf/`` or ``final/``)."""
     with gin_run(gin_config_files, gin_bindings, model_dir, overwrite, marker=paths.MANIFEST_FILE, resumable=True):
+        if redo_from:
+            if not rpu_files.has_manifest(model_dir):
+                raise ValueError(f"--redo_from={redo_from}: {model_dir} holds no rPU-VAE run yet; run it without "
+                                 "--redo_from first.")
+            removed = StageJournal(model_dir).redo_from(redo_from)
+            logger.info("Recomputing %s from %s on: removed %s.", model_dir, redo_from,
+                        ", ".join(os.path.relpath(p, model_dir) for p in removed) or "nothing")
         return run_rpu_vae(model_dir, named_data.get_named_ground_truth_data())

@@ -33,9 +33,13 @@ class StageJournal:
         if stored is not None and self.manifest["stages"] and dict(stored) != dict(settings):
             changed = [f"{key}: was {stored.get(key, '<unset>')}, now {settings.get(key, '<unset>')}"
                        for key in sorted(set(stored) | set(settings)) if stored.get(key) != settings.get(key)]
+            first = next(iter(self.manifest["stages"]))
             raise ValueError(f"{self.run_dir}: its finished stages ({', '.join(self.manifest['stages'])}) were "
                              f"computed with other settings: {'; '.join(changed)}. Restore those settings to "
-                             "resume, or pass --overwrite to compute every stage again.")
+                             "resume; or recompute with the new ones from a stage on (that stage, every later "
+                             f"one and the final stage; earlier ones are kept): --redo_from=STAGE (e.g. "
+                             f"--redo_from={first}, or --redo_from=final for the final stage alone); or pass "
+                             "--overwrite to compute every stage again.")
         if stored != dict(settings):
             self.manifest["settings"] = dict(settings)
             rpu_files.write_manifest(self.run_dir, self.manifest)
@@ -60,6 +64,24 @@ class StageJournal:
         self.manifest["leaf_runs"] = [[{"labelled_images": int(len(idx)), "labels": int(lab.shape[1])}
                                        for idx, lab in run] for run in surrogate]
         rpu_files.write_manifest(self.run_dir, self.manifest)
+
+    def redo_from(self, stage: str) -> list[str]:
+        """Forgets ``stage``, every stage recorded after it and the final stage (``"final"``:
+        the final stage alone), deleting their files, so the run computes them again; the
+        stages before are kept and the next :meth:`check_settings` takes the new settings.
+        Returns the removed paths. Raises ``ValueError`` for a stage the run does not have."""
+        names = list(self.manifest["stages"])
+        if stage != "final" and stage not in names:
+            raise ValueError(f"--redo_from={stage}: {self.run_dir} has no such stage; its stages are "
+                             f"{', '.join(names) or 'none yet'} (or 'final').")
+        dropped = [] if stage == "final" else names[names.index(stage):]
+        removed = rpu_files.remove_stage_outputs(self.run_dir, dropped)
+        for name in dropped:
+            del self.manifest["stages"][name]
+        self.manifest["final"], self.manifest["leaf_runs"] = None, []  # recomputed from the stages
+        self.manifest.pop("settings", None)  # the stages kept are taken as valid under the new ones
+        rpu_files.write_manifest(self.run_dir, self.manifest)
+        return removed
 
     def save_final(self, final: Mapping[str, Any]) -> None:
         self.manifest["final"] = dict(final)

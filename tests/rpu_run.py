@@ -1,0 +1,53 @@
+"""A tiny rPU-VAE run for the kill/resume test: ``python tests/rpu_run.py RUN_DIR [PART COUNT]``
+runs the quickstart on tiny sprites (every stage: initial metaEpoch, one leaf-run, final
+PBT-S-VAE, export, evaluation). With ``PART COUNT`` the process dies (``os._exit(137)``, no
+cleanup, like SIGKILL) at the COUNT-th atomic file replace whose target lies under
+``RUN_DIR/PART`` (e.g. ``stages/initial``), after the temporary is complete and before the
+rename."""
+
+import logging
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+QUICKSTART = os.path.join(ROOT, "gin_configs", "quickstart.gin")
+TINY = [
+    "sprites.num_scales = 2", "sprites.num_orientations = 2", "sprites.num_positions_x = 8",
+    "sprites.num_positions_y = 8", "encoder.num_latent = 4",
+    "pbt.population_size = 2", "pbt_vae.num_replicas = 2", "vae_hyperparameters.batch_sizes = [32]",
+    *[f"{scope}pbt_vae.generation_images = 256" for scope in ("metaepoch/initial/", "metaepoch/leaf/", "final/")],
+    *[f"{scope}pbt_stopping.max_generations = 3" for scope in ("metaepoch/initial/", "metaepoch/leaf/", "final/")],
+    "udr_score.num_data_points = 100", "rpu_vae.max_leaf_runs = 1", "rpu_vae.max_meta_epochs = 1",
+    "rpu_vae.udr_threshold = 0.0", "rpu_vae.evaluation_points = 200",
+    "active_latents.active_kl_threshold = 1e-4", "final/pbt.population_size = 2",
+    "surrogate_mig_score.num_train = 100", "training.progress = False",
+]
+
+
+def die_at_write(run_dir: str, part: str, count: int) -> None:
+    import rpu_tf.utils.files as files
+
+    prefix = os.path.join(os.path.abspath(run_dir), part)
+    calls = [0]
+    replace = files.os.replace
+
+    def dying_replace(source, target, *args, **kwargs):
+        if os.path.abspath(str(target)).startswith(prefix):
+            calls[0] += 1
+            if calls[0] == count:
+                os._exit(137)
+        return replace(source, target, *args, **kwargs)
+
+    files.os.replace = dying_replace
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    sys.path.insert(0, ROOT)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if len(sys.argv) > 3:
+        die_at_write(sys.argv[1], sys.argv[2], int(sys.argv[3]))
+    from rpu_tf.pipelines.rpu_vae import rpu_vae_with_gin
+
+    rpu_vae_with_gin(sys.argv[1], False, [QUICKSTART], TINY)
+    print("finished", flush=True)
