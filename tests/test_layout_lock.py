@@ -1,6 +1,7 @@
 """One writer per run directory: the run lock, a killed holder, two commands at once."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -64,7 +65,7 @@ def test_two_commands_on_one_directory_one_proceeds_the_other_says_so_in_one_lin
              "--gin_bindings=model.training_steps = 2"],
             capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": ROOT})
         assert done.returncode == 1
-        errors = [line for line in done.stderr.splitlines() if "train.py" in line and line[:1] == "E"]
+        errors = [line for line in done.stderr.splitlines() if re.match(r"E\d{4} \S+\s+\d+ \S+\.py:\d+\] ", line)]
         assert len(errors) == 1 and "is being written by another command" in errors[0], done.stderr[-2000:]
         assert "Traceback" not in done.stderr
         assert not os.path.exists(run / "model")

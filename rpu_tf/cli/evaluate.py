@@ -25,6 +25,7 @@ from typing import Sequence
 
 from absl import flags
 
+from rpu_tf.cli.errors import report_failures
 from rpu_tf.cli.flag_parsing import parse_command_line, run_main
 
 logger = logging.getLogger("rpu_evaluate")
@@ -66,18 +67,16 @@ def main(argv: Sequence[str]) -> int:
         logger.error("Give --model_dir and at least one --gin_config (e.g. "
                      "--gin_config=gin_configs/metrics/study.txt).")
         return 2
-    from rpu_tf.evaluation import NotATrainedModelError, UnknownMetricError, evaluate_model
+    from rpu_tf.evaluation import evaluate_model
 
-    try:
+    def evaluate() -> int:
         written = evaluate_model(values.model_dir, values.gin_config, values.gin_bindings,
                                  values.representations, values.overwrite, values.model_subdir)
-    except (NotATrainedModelError, UnknownMetricError, FileExistsError, FileNotFoundError,
-            ValueError, TypeError) as error:
-        logger.error("%s", error)
-        return 1
-    for path in written:
-        logger.info("%s  [%s]", _headline(path), path)
-    return 0
+        for path in written:
+            logger.info("%s  [%s]", _headline(path), path)
+        return 0
+
+    return report_failures(evaluate, logger)
 
 
 def run() -> None:

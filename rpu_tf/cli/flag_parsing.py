@@ -8,10 +8,13 @@ earlier parse. ``main(argv) -> exit code`` functions use :func:`parse`.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import Callable, Sequence
 
 from absl import flags
+
+from rpu_tf.cli.errors import report_failures
 
 HELP_FLAGS = ("-h", "--help", "--helpshort", "--helpfull", "-?")
 
@@ -71,5 +74,6 @@ def configure_logging() -> None:
 
 
 def run_main(main: Callable[[list[str]], int]) -> None:
-    """Console entry point: ``sys.exit(main(sys.argv))``."""
-    sys.exit(main(sys.argv))
+    """Console entry point: ``sys.exit(main(sys.argv))``; an expected failure that ``main``
+    does not report itself is one logged line and exit code 1 (:mod:`rpu_tf.cli.errors`)."""
+    sys.exit(report_failures(lambda: main(sys.argv), logging.getLogger(os.path.basename(sys.argv[0]) or "rpu")))

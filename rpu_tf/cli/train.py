@@ -19,6 +19,7 @@ import gin
 from absl import app, flags
 
 from rpu_tf import registry
+from rpu_tf.cli.errors import report_failures
 from rpu_tf.layout.paths import MODEL_DIR
 from rpu_tf.utils.gin_files import parse_gin, pipeline_name
 
@@ -30,6 +31,10 @@ flags.DEFINE_multi_string("gin_bindings", [],
 flags.DEFINE_string("model_dir", None,
                     "Run directory (default: runs/<first gin config's name>).")
 flags.DEFINE_boolean("overwrite", False, "Replace an existing run directory.")
+flags.DEFINE_string("redo_from", None,
+                    "rPU-VAE runs: recompute from this stage on (it, every later stage and the final "
+                    "stage, with the current settings; earlier stages are kept), e.g. leaf1_meta1, or "
+                    "'final' for the final stage alone.")
 
 logger = logging.getLogger("rpu_train")
 
@@ -52,11 +57,10 @@ def select_pipeline(gin_config_files: Sequence[str], gin_bindings: Sequence[str]
         gin.clear_config()
 
 
-def explain(error: Exception) -> str:
+def explain(message: str) -> str:
     """The error message, plus the known names when gin did not recognise a name."""
-    message = str(error)
     if "No configurable matching" in message:
-        message += f"\nKnown names: {registry.known_names()}."
+        message += f" Known names: {registry.known_names()}."
     return message
 
 
@@ -64,22 +68,26 @@ def main(argv) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from rpu_tf.training.errors import NonFiniteLossError
-
     model_dir = FLAGS.model_dir or default_model_dir(FLAGS.gin_config)
     for path in FLAGS.gin_config:
         if not os.path.isfile(path):
             logger.error("Gin config %s not found.", path)
             return 2
-    try:
+
+    def train() -> int:
         name = select_pipeline(FLAGS.gin_config, FLAGS.gin_bindings)
         logger.info("Pipeline %s -> %s", name, model_dir)
-        registry.pipeline(name)(model_dir, FLAGS.overwrite, FLAGS.gin_config, FLAGS.gin_bindings)
-    except (OSError, ValueError, TypeError, NonFiniteLossError) as error:  # OSError: read-only, disk full, ...
-        logger.error("%s", explain(error))
-        return 1
-    logger.info("Done: %s", os.path.join(model_dir, MODEL_DIR))
-    return 0
+        options = {}
+        if FLAGS.redo_from:
+            if name != "rpu_vae":
+                raise ValueError(f"--redo_from is for rPU-VAE runs (pipeline.name = 'rpu_vae'); this config runs "
+                                 f"{name!r}.")
+            options["redo_from"] = FLAGS.redo_from
+        registry.pipeline(name)(model_dir, FLAGS.overwrite, FLAGS.gin_config, FLAGS.gin_bindings, **options)
+        logger.info("Done: %s", os.path.join(model_dir, MODEL_DIR))
+        return 0
+
+    return report_failures(train, logger, explain)  # read-only, disk full, bad settings: one line
 
 
 def run() -> None:

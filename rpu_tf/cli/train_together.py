@@ -21,6 +21,7 @@ from typing import Sequence
 from absl import flags
 
 from rpu_tf import registry
+from rpu_tf.cli.errors import report_failures
 from rpu_tf.cli.flag_parsing import parse_command_line, run_main
 
 logger = logging.getLogger("rpu_train_together")
@@ -47,20 +48,18 @@ def main(argv: Sequence[str]) -> int:
     values = parse_command_line(argv, define_flags, __doc__, logger)
     if isinstance(values, int):
         return values
-    from rpu_tf.training.errors import NonFiniteLossError
     from rpu_tf.training.train import train_together_with_gin
 
-    try:
+    def train() -> int:
         runs = [parse_run(text) for text in values.run]
         if not runs:
             raise ValueError("Give at least one --run=MODEL_DIR::bindings.")
         registry.register_gin_configurables()
         train_together_with_gin([d for d, _ in runs], values.overwrite, values.gin_config,
                                 [list(values.gin_bindings) + b for _, b in runs])
-    except (OSError, ValueError, TypeError, NonFiniteLossError) as error:
-        logger.error("%s", error)
-        return 1
-    return 0
+        return 0
+
+    return report_failures(train, logger)
 
 
 def run() -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import zipfile
+import zlib
 from typing import Optional, Sequence
 
 import gin
@@ -109,9 +110,13 @@ class DSprites(FactorGridData):
         except zipfile.BadZipFile as e:
             raise ValueError(f"{path}: not an .npz (zip) file: {e}") from e
         with zf:
-            classes = read_npy_member(zf, "latents_classes", path)
-            sizes = grid_classes_to_sizes(classes, path)
-            self._packed, self._width = _read_binary_images_packed(zf, path, classes.shape[0])
+            try:
+                classes = read_npy_member(zf, "latents_classes", path)
+                sizes = grid_classes_to_sizes(classes, path)
+                self._packed, self._width = _read_binary_images_packed(zf, path, classes.shape[0])
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as e:  # a corrupt member
+                raise ValueError(f"{path}: cannot be read ({type(e).__name__}: {e}); the file is corrupt: "
+                                 f"download it again from {DSPRITES_URL}.") from e
         if sizes != DSPRITES_SIZES:
             logging.warning("%s: factor grid %s differs from dSprites' %s.", path, sizes, DSPRITES_SIZES)
         if latent_factor_indices is None:

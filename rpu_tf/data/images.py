@@ -22,6 +22,7 @@ import gin
 import numpy as np
 
 from rpu_tf.data import paths
+from rpu_tf.data.file_checks import check_array_sample, check_image_headers, reading
 from rpu_tf.data.ground_truth_data import FiniteGroundTruthData, UnlabelledDataError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
@@ -156,6 +157,7 @@ class ImageFolder(_ProcessedImages):
         files.sort(key=lambda p: os.path.relpath(p, path))
         if not files:
             raise ValueError(f"{name}: no image files ({', '.join(IMAGE_EXTENSIONS)}) below {path}.")
+        check_image_headers(files, name)  # a broken file fails now, not when first sampled
         self.files = files
         super().__init__(len(files), image_size, num_channels, crop_size, name)
 
@@ -188,17 +190,19 @@ class ImageArray(_ProcessedImages):
         self.path = path
         self._h5 = None
         if path.endswith(".npz"):
-            with np.load(path, allow_pickle=False) as data:
+            with reading(path, name), np.load(path, allow_pickle=False) as data:
                 self.key = self._pick_key(list(data.keys()), key, name)
                 self._array = data[self.key]
             shape, dtype = self._array.shape, self._array.dtype
         elif path.endswith((".h5", ".hdf5")):
             import h5py
 
-            with h5py.File(path, "r") as f:
+            with reading(path, name), h5py.File(path, "r") as f:
                 keys = [k for k in f.keys() if isinstance(f[k], h5py.Dataset)]
                 self.key = self._pick_key(keys, key, name)
                 shape, dtype = f[self.key].shape, f[self.key].dtype
+                if len(shape) >= 1 and shape[0] > 0:
+                    check_array_sample(f[self.key], path, name)
             self._array = None
         else:
             raise ValueError(f"{name}: {path} is neither .npz nor .h5; give a folder of images or one of those.")
@@ -225,11 +229,12 @@ class ImageArray(_ProcessedImages):
     def _raw_images(self, indices):
         if self._array is not None:
             return list(self._array[indices])
-        if self._h5 is None:
-            import h5py
+        with reading(self.path, self.name):
+            if self._h5 is None:
+                import h5py
 
-            self._h5 = h5py.File(self.path, "r")
-        return list(self._h5[self.key][indices])
+                self._h5 = h5py.File(self.path, "r")
+            return list(self._h5[self.key][indices])
 
     def __getstate__(self):
         state = dict(self.__dict__)

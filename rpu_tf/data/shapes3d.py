@@ -21,6 +21,7 @@ import numpy as np
 
 from rpu_tf.data import paths
 from rpu_tf.data.factor_grid import FactorGridData
+from rpu_tf.data.file_checks import check_array_sample, reading
 
 SHAPES3D_FILE = ("3dshapes", "3dshapes.h5")
 SHAPES3D_URL = "https://github.com/deepmind/3d-shapes"
@@ -63,7 +64,12 @@ class Shapes3D(FactorGridData):
                 raise ValueError(f"{path}: images must be uint8 of shape ({labels.shape[0]}, H, W, 3), "
                                  f"got {images.dtype} {images.shape}.")
             self._shape = [int(images.shape[1]), int(images.shape[2]), 3]
-            self._images = images[()] if in_memory else None
+            if in_memory:
+                with reading(path, "shapes3d"):
+                    self._images = images[()]
+            else:  # read per batch: a corrupt chunk among a sample of rows fails now
+                check_array_sample(images, path, "shapes3d")
+                self._images = None
         self.factor_values_per_factor = [np.unique(labels[:, i]) for i in range(6)]
         sizes = [len(v) for v in self.factor_values_per_factor]
         classes = np.stack([np.searchsorted(v, labels[:, i]) for i, v in enumerate(self.factor_values_per_factor)],
@@ -104,7 +110,8 @@ class Shapes3D(FactorGridData):
             if self._file is None:
                 self._file = _open_h5(self.data_path)
             uniq, inverse = np.unique(indices, return_inverse=True)
-            raw = self._file["images"][uniq][inverse]
+            with reading(self.data_path, "shapes3d"):
+                raw = self._file["images"][uniq][inverse]
         return raw.astype(np.float32) / np.float32(255.0)
 
     def __getstate__(self):

@@ -36,6 +36,7 @@ from rpu_tf.pbt.hyperparameters import PAPER_PERTURB_FACTORS, HyperparameterSpac
 from rpu_tf.pbt.selection import check_cutoff, rank_members, truncation_plan
 from rpu_tf.pbt.stopping import StoppingRule
 from rpu_tf.pbt.trainable import MemberResult, MemberTask, State
+from rpu_tf.utils.errors import RunFailedError
 
 _TAG_INIT_HPARAMS, _TAG_INIT_WEIGHTS, _TAG_STEP, _TAG_EXPLOIT = 1, 2, 3, 4
 
@@ -304,7 +305,7 @@ class PopulationBasedTraining:
         scores = [math.nan if r["score"] is None else r["score"] for r in records]
         finite = [s for s in scores if math.isfinite(s)]
         if not finite:
-            raise RuntimeError(
+            raise RunFailedError(
                 f"PBT generation {generation}: every member failed (NaN/Inf loss or score); lower the "
                 "learning-rate bounds or check the data. See the warnings above.")
         best_scores = population["best_scores"] + [max(finite)]

@@ -22,6 +22,7 @@ import gin
 
 from rpu_tf.pbt.executors import Executor
 from rpu_tf.pbt.trainable import MemberTask, Trainable, run_member_step
+from rpu_tf.utils.errors import RunFailedError
 
 
 def _import_ray():
@@ -119,7 +120,7 @@ class RayExecutor(Executor):
             except ray.exceptions.RayActorError as e:
                 attempts[id(task)] += 1
                 if attempts[id(task)] > self.max_restarts:
-                    raise RuntimeError(f"PBT member {task.member_id}: its Ray actor died "
+                    raise RunFailedError(f"PBT member {task.member_id}: its Ray actor died "
                                        f"{attempts[id(task)]} times; giving up.") from e
                 logging.warning("PBT member %d: Ray actor died (%s); resubmitting its step from the "
                                 "member's last checkpoint.", task.member_id, type(e).__name__)

@@ -32,6 +32,7 @@ from rpu_tf.data.ground_truth_data import FiniteGroundTruthData
 from rpu_tf.data.reduced import ReducedData
 from rpu_tf.layout.rpu_files import StageRecord
 from rpu_tf.rpu.reduction import ReductionResult
+from rpu_tf.utils.errors import RunFailedError
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ def run_algorithm_1(data: FiniteGroundTruthData, stages: Stages, settings: Setti
     seeds = itertools.count(settings.seed + 1)
     initial = meta_epoch(stages, settings, "initial", data, None, 0, next(seeds))
     if initial.labels is None:
-        raise RuntimeError(
+        raise RunFailedError(
             f"rPU-VAE: the initial metaEpoch learned nothing to label ({initial.record.end_reason}). Train longer "
             "(pbt_vae.generation_images, pbt_stopping.max_generations), lower "
             "active_latents.active_kl_threshold or rpu_vae.udr_threshold.")

@@ -19,6 +19,7 @@ from rpu_tf.studies.spec import Study
 from rpu_tf.utils.files import atomic_write_text
 from rpu_tf.visualize.compare import plot_comparison
 from rpu_tf.visualize.leaf_runs import plot_leaf_runs
+from rpu_tf.utils.errors import RunFailedError
 
 REPORT_DIR = "report"
 METRICS = ("mig", "dci")
@@ -116,7 +117,7 @@ def write_report(study: Study, study_dir: str) -> dict[str, str]:
     """Writes ``report/{fig4.png, fig6.png, results.md}``; returns the paths written."""
     results = collect_results(study, study_dir)
     if not results:
-        raise RuntimeError(f"Study {study.name}: no finished run in {study_dir} to report on yet.")
+        raise RunFailedError(f"Study {study.name}: no finished run in {study_dir} to report on yet.")
     out_dir = os.path.join(study_dir, REPORT_DIR)
     os.makedirs(out_dir, exist_ok=True)
     written = {}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from typing import Sequence
+import tokenize
+from typing import Iterator, Sequence
 
 import gin
 
@@ -38,9 +40,31 @@ def parse_gin(gin_config_files: Sequence[str] = (), gin_bindings: Sequence[str] 
     previous = logging.root.manager.disable
     logging.disable(logging.ERROR)
     try:
-        gin.parse_config_files_and_bindings(list(gin_config_files), list(gin_bindings))
+        for path in gin_config_files:  # as gin.parse_config_files_and_bindings, naming what failed
+            with _syntax_errors_name(path):
+                gin.parse_config_file(path)
+        with _syntax_errors_name("--gin_bindings"):
+            gin.parse_config(list(gin_bindings))
+        gin.finalize()
     finally:
         logging.disable(previous)
+
+
+@contextlib.contextmanager
+def _syntax_errors_name(source: str) -> Iterator[None]:
+    """Re-raises gin's syntax errors (``SyntaxError``; ``tokenize.TokenError`` for an unclosed
+    bracket, which names nothing) as ``SyntaxError`` naming ``source`` (a file or the bindings)
+    where the error itself does not."""
+    try:
+        yield
+    except tokenize.TokenError as error:
+        message, (line, _) = error.args if len(error.args) == 2 else (str(error), (None, None))
+        raise SyntaxError(f"{message} (an unclosed bracket or quote?)",
+                          (None if source.startswith("--") else source, line, 0, "")) from None
+    except SyntaxError as error:
+        if not error.filename and not source.startswith("--"):
+            raise SyntaxError(error.msg, (source, error.lineno, error.offset or 0, error.text or "")) from None
+        raise
 
 
 _search_paths: set = set()

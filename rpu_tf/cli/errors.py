@@ -1,0 +1,19 @@
+"""The one error path of every CLI: an expected failure is one logged line and exit code 1."""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from rpu_tf.utils.errors import EXPECTED_ERRORS, one_line
+
+
+def report_failures(run: Callable[[], int], logger: logging.Logger, explain: Callable[[str], str] = str) -> int:
+    """``run()``'s exit code; for an expected failure (:data:`EXPECTED_ERRORS`) the error's
+    :func:`one_line` message (``explain`` may add to it) is logged and 1 (130 for Ctrl-C) is
+    returned. Unexpected exceptions propagate with their traceback."""
+    try:
+        return run()
+    except EXPECTED_ERRORS as error:
+        logger.error("%s", explain(one_line(error)))
+        return 130 if isinstance(error, KeyboardInterrupt) else 1

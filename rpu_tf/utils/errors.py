@@ -1,0 +1,39 @@
+"""Expected failures and their one-line messages (every CLI reports them the same way).
+
+An *expected* failure is one the user can act on: bad settings or input files, a full or
+read-only disk, a run that learned nothing. The CLIs print :func:`one_line` of it and exit
+with 1; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import tokenize
+import zipfile
+
+
+class RunFailedError(RuntimeError):
+    """A run ended without a usable result for a reason the message names (every PBT member
+    failed, the initial metaEpoch learned nothing to label, ...) and says what to change."""
+
+
+#: What the CLIs report as one line (``FloatingPointError``: non-finite losses;
+#: ``SyntaxError``: gin files and bindings; ``ImportError``: a missing optional dependency).
+EXPECTED_ERRORS = (OSError, ValueError, TypeError, FloatingPointError, RunFailedError, SyntaxError,
+                   zipfile.BadZipFile, tokenize.TokenError, ImportError, KeyboardInterrupt)
+
+
+def one_line(error: BaseException) -> str:
+    """``error`` as one line naming what was wrong: the file and line of a gin syntax error,
+    the file of an OS error, the message otherwise (newlines folded)."""
+    if isinstance(error, KeyboardInterrupt):
+        return "Interrupted; run the same command again to resume."
+    if isinstance(error, SyntaxError) and not isinstance(error, (IndentationError,)) and error.msg:
+        where = f"{error.filename}:{error.lineno}" if error.filename else f"--gin_bindings (line {error.lineno})"
+        text = f" in: {error.text.strip()}" if error.text and error.text.strip() else ""
+        return f"Gin syntax error at {where}: {error.msg}{text}"
+    message = str(error).strip() or type(error).__name__
+    if isinstance(error, OSError) and error.filename and str(error.filename) not in message:
+        message = f"{message} ({error.filename})"
+    if isinstance(error, ImportError) and "No module named" in message:
+        message += " (install the extra that provides it; see the README)"
+    return " ".join(line.strip() for line in message.splitlines() if line.strip())
