@@ -155,5 +155,6 @@ def test_a_leaf_block_does_not_relabel_the_initial_blocks_latents_on_its_images(
     sup = surrogate_supervision([[initial, leaf]], num_latent=3, weight=1.0, warm_encoder=warm)
     assert sup.labelled.latents == (1, 2)  # the leaf's column took the best free latent, not 1
     np.testing.assert_array_equal(sup.labelled.mask[:, 0], np.ones(30))
-    with pytest.raises(ValueError, match="no latent of the warm-start model is free"):
-        surrogate_supervision([[initial, leaf]], num_latent=1, weight=1.0, warm_encoder=lambda i: warm(i)[:, 1:2])
+    # No latent left for the leaf's column: it is not trained on (it still scores), with a warning.
+    one = surrogate_supervision([[initial, leaf]], num_latent=1, weight=1.0, warm_encoder=lambda i: warm(i)[:, 1:2])
+    assert one.labelled.latents == (0,) and one.labelled.names == ("initial[0]",)

@@ -26,12 +26,15 @@ logits), so that a latent which already carries the label starts with a small lo
 
 from __future__ import annotations
 
+import logging
 from typing import Callable, Optional, Sequence
 
 import numpy as np
 
 from rpu_tf.rpu.algorithm import LabelBlocks
 from rpu_tf.training.supervision import LabelledSet, Supervision, standardized_targets
+
+logger = logging.getLogger(__name__)
 
 Encoder = Callable[[np.ndarray], np.ndarray]  # root indices (n,) -> codes (n, D)
 
@@ -108,9 +111,11 @@ def surrogate_supervision(surrogate: Sequence[LabelBlocks], num_latent: int, wei
             else:
                 score = np.abs(_correlations(codes, labels[:, j]))
                 score[list(taken)] = -np.inf
-                if not np.isfinite(score).any():
-                    raise ValueError(f"Supervised final stage: no latent of the warm-start model is free for "
-                                     f"column {j} of {name} ({len(taken)} of {codes.shape[1]} are labelled there).")
+                if not np.isfinite(score).any():  # it still scores the members (surrogate MIG)
+                    logger.warning("Supervised final stage: no latent of the warm-start model is free for column %d "
+                                   "of %s (all %d are labelled on its images already); that column is not "
+                                   "trained on.", j, name, codes.shape[1])
+                    continue
                 latent = int(np.argmax(score))
                 target = fitted_targets(labels[:, j], codes[:, latent], loss)
             if latent >= int(num_latent):
