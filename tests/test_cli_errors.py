@@ -35,6 +35,24 @@ def _rpu_train(tmp_path, *args, env=None):
     return done, errors
 
 
+class _Done:
+    def __init__(self, returncode, stderr):
+        self.returncode, self.stderr = returncode, stderr
+
+
+def _train_in_process(caplog, gin_config, model_dir, *bindings):
+    """rpu_train_together with one run, in this process (its flags are parsed per call): the
+    same error path as every CLI (rpu_tf.cli.errors), without a process start."""
+    from rpu_tf.cli import train_together
+
+    caplog.clear()
+    caplog.set_level(logging.INFO)
+    code = train_together.main(["rpu_train_together", f"--gin_config={gin_config}", f"--run={model_dir}::",
+                                *[f"--gin_bindings={b}" for b in bindings]])
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    return _Done(code, caplog.text), errors
+
+
 def _assert_one_line(done, errors, *fragments):
     assert done.returncode == 1, done.stderr[-3000:]
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
@@ -47,28 +65,27 @@ def _bindings(*bindings):
     return [f"--gin_bindings={b}" for b in bindings]
 
 
-def test_missing_dsprites_is_one_line_naming_the_file_and_where_to_get_it(tmp_path):
-    done, errors = _rpu_train(tmp_path, f"--gin_config={SINGLE}", f"--model_dir={tmp_path / 'run'}",
-                              *_bindings(*TINY, "dataset.name = 'dsprites_full'"),
-                              env={"DISENTANGLEMENT_LIB_DATA": str(tmp_path / "data")})
+def test_missing_dsprites_is_one_line_naming_the_file_and_where_to_get_it(tmp_path, caplog, monkeypatch):
+    monkeypatch.setenv("DISENTANGLEMENT_LIB_DATA", str(tmp_path / "data"))
+    done, errors = _train_in_process(caplog, SINGLE, tmp_path / "run", *TINY, "dataset.name = 'dsprites_full'")
     _assert_one_line(done, errors, "data file not found", str(tmp_path / "data"), "Download it from")
 
 
-def test_an_output_folder_that_cannot_be_created_is_one_line(tmp_path):
+def test_an_output_folder_that_cannot_be_created_is_one_line(tmp_path, caplog):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
-    done, errors = _rpu_train(tmp_path, f"--gin_config={SINGLE}", f"--model_dir={blocker / 'run'}",
-                              *_bindings(*TINY))
+    done, errors = _train_in_process(caplog, SINGLE, blocker / "run", *TINY)
     _assert_one_line(done, errors, str(blocker))
 
 
-@pytest.mark.parametrize("text, where", [("model.training_steps = (3\nmodel.batch_size = 8\n", "bad.gin:2"),
-                                         ("model.training_steps = 3 3\n", "bad.gin:1")])
-def test_a_gin_syntax_error_names_the_file_and_line(tmp_path, text, where):
+def test_a_gin_syntax_error_names_the_file_and_line(tmp_path, caplog):
     bad = tmp_path / "bad.gin"
-    bad.write_text(text)
+    bad.write_text("model.training_steps = 3 3\n")
+    done, errors = _train_in_process(caplog, str(bad), tmp_path / "run")
+    _assert_one_line(done, errors, "Gin syntax error at", "bad.gin:1")
+    bad.write_text("model.training_steps = (3\nmodel.batch_size = 8\n")  # unclosed: gin names nothing itself
     done, errors = _rpu_train(tmp_path, f"--gin_config={bad}", f"--model_dir={tmp_path / 'run'}")
-    _assert_one_line(done, errors, "Gin syntax error at", where)
+    _assert_one_line(done, errors, "Gin syntax error at", "bad.gin:2")
 
 
 def test_a_gin_syntax_error_in_a_binding_says_so():
@@ -100,14 +117,13 @@ def _corrupt_dsprites_file(path):
     path.write_bytes(bytes(raw))
 
 
-def test_a_corrupt_zip_member_is_one_line_naming_the_file(tmp_path):
+def test_a_corrupt_zip_member_is_one_line_naming_the_file(tmp_path, caplog, monkeypatch):
     data = tmp_path / "data" / "dsprites"
     data.mkdir(parents=True)
     target = data / "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz"
     _corrupt_dsprites_file(target)
-    done, errors = _rpu_train(tmp_path, f"--gin_config={SINGLE}", f"--model_dir={tmp_path / 'run'}",
-                              *_bindings(*TINY, "dataset.name = 'dsprites_full'"),
-                              env={"DISENTANGLEMENT_LIB_DATA": str(tmp_path / "data")})
+    monkeypatch.setenv("DISENTANGLEMENT_LIB_DATA", str(tmp_path / "data"))
+    done, errors = _train_in_process(caplog, SINGLE, tmp_path / "run", *TINY, "dataset.name = 'dsprites_full'")
     _assert_one_line(done, errors, str(target), "corrupt")
 
 

@@ -236,3 +236,18 @@ def test_six_kills_over_every_stage_resume_to_the_uninterrupted_run(tmp_path):
     finished = _rpu_process(run)
     assert finished.returncode == 0, finished.stdout + finished.stderr
     assert _run_record(run) == _run_record(reference)
+    # A moved run reruns and exports the same model; a copy never reads the original (gone).
+    import shutil
+
+    from rpu_tf.training.export import load_keras
+
+    moved, copied = str(tmp_path / "moved"), str(tmp_path / "copied")
+    shutil.move(run, moved)
+    shutil.copytree(reference, copied)
+    shutil.rmtree(reference)
+    for folder in (moved, copied):
+        again = _rpu_process(folder)
+        assert again.returncode == 0, again.stdout + again.stderr
+    assert _run_record(moved) == _run_record(copied)
+    for a, b in zip(*(load_keras(os.path.join(f, "model", "model.keras")).get_weights() for f in (moved, copied))):
+        np.testing.assert_array_equal(a, b)
