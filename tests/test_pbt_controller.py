@@ -199,6 +199,21 @@ def test_corrupted_checkpoint_is_recomputed_from_the_generation_before(tmp_path,
     assert _log_without_wall_time(run_dir) == _log_without_wall_time(reference)
 
 
+def test_a_corrupt_best_checkpoint_of_a_finished_run_is_recomputed(tmp_path, caplog):
+    stop = StoppingRule(max_generations=3)
+    reference = make_pbt(str(tmp_path / "ref"), stopping=stop).run()
+    run_dir = tmp_path / "run"
+    first = make_pbt(str(run_dir), stopping=stop).run()
+    with open(first.best_checkpoint, "r+b") as f:
+        f.write(b"garbage")
+    with caplog.at_level("WARNING"):
+        again = make_pbt(str(run_dir), stopping=stop).run()
+    assert "recomputing the best member's checkpoint" in caplog.text
+    assert again.best_score == reference.best_score
+    for key, value in again.load_best_state()["params"].items():
+        np.testing.assert_array_equal(value, reference.load_best_state()["params"][key])
+
+
 def test_resume_with_other_settings_is_refused_with_the_difference(tmp_path):
     make_pbt(str(tmp_path), stopping=StoppingRule(max_generations=1)).run()
     with pytest.raises(ConfigMismatchError) as err:

@@ -255,7 +255,9 @@ class PopulationBasedTraining:
         result_path = self._path(paths.PBT_RESULT_FILE)
         if os.path.exists(result_path):
             logging.info("PBT run in %s is already finished.", self.run_dir)
-            return PBTResult.from_json(storage.read_json(result_path), self.run_dir)
+            result = PBTResult.from_json(storage.read_json(result_path), self.run_dir)
+            self._check_best_checkpoint(result)
+            return result
         population = self._load_population()
         while True:
             generation = population["generation"]
@@ -267,6 +269,15 @@ class PopulationBasedTraining:
                              result.generations, result.stop_reason, result.best_member_id, result.best_score)
                 return result
             self._collect_garbage(generation + 1)
+
+    def _check_best_checkpoint(self, result: PBTResult) -> None:
+        """A finished run's best checkpoint that no longer loads is recomputed from the
+        generation before, as intermediate ones are (the member step is deterministic)."""
+        try:
+            storage.load_state(result.best_checkpoint)
+        except (storage.CorruptCheckpointError, FileNotFoundError) as e:
+            logging.warning("PBT: %s; recomputing the best member's checkpoint from the generation before.", e)
+            self._recompute_checkpoint(os.path.relpath(result.best_checkpoint, self.run_dir))
 
     def _run_generation(self, population: dict) -> list[dict]:
         generation = population["generation"]
