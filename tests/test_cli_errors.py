@@ -199,10 +199,24 @@ def test_unexpected_errors_keep_their_traceback():
     assert issubclass(RunFailedError, RuntimeError)
 
 
-def _mount_tmpfs(path, size):
+def _mount_tmpfs(path, size, read_only=False):
     path.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True)
+    options = f"size={size}" + (",ro" if read_only else "")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True)
     return done.returncode == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="mounting a tmpfs needs root")
+def test_a_read_only_output_folder_is_one_line_before_training(tmp_path, caplog):
+    disk = tmp_path / "readonly"
+    if not _mount_tmpfs(disk, "1m", read_only=True):
+        pytest.skip("tmpfs cannot be mounted here")
+    try:
+        done, errors = _train_in_process(caplog, SINGLE, disk / "run", *TINY)
+        _assert_one_line(done, errors, "Read-only file system", str(disk / "run"))
+        assert "Training 1 x" not in done.stderr  # refused before the first step
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="mounting a tmpfs needs root")

@@ -42,6 +42,7 @@ from rpu_tf.rpu.vae_member import VAEMember, VAEMemberFactory, best_replica, exp
 from rpu_tf.training import runtime
 from rpu_tf.training.gin_context import gin_run
 from rpu_tf.training.supervision import Supervision
+from rpu_tf.utils.files import read_json
 
 logger = logging.getLogger(__name__)
 
@@ -145,8 +146,28 @@ def run_pbt_vae(run_dir: str, data: GroundTruthData, scorer: Callable = gin.REQU
     return out
 
 
+def _exported(result: PBTVAEResult) -> bool:
+    """Whether ``result.model_dir`` holds this run's best replica already (a rerun of a
+    finished run: the results, written last, name the same member, replica and score)."""
+    path = paths.step_results_json(paths.results_dir(result.model_dir), "train")
+    if not (os.path.isfile(path) and os.path.isfile(os.path.join(result.model_dir, paths.KERAS_FILE))
+            and os.path.isdir(os.path.join(result.model_dir, paths.SAVED_MODEL_DIR))):
+        return False
+    try:
+        stored = read_json(path)
+    except ValueError:
+        return False
+    pbt = result.pbt
+    return (stored.get("best_member_id"), stored.get("best_replica"), stored.get("score"),
+            stored.get("generations")) == (pbt.best_member_id, result.best_replica, pbt.best_score, pbt.generations)
+
+
 def _export(result: PBTVAEResult, data: GroundTruthData, elapsed: float) -> None:
-    """Writes the best member's best replica and its results to ``result.model_dir``."""
+    """Writes the best member's best replica and its results to ``result.model_dir`` (not
+    again when a finished run is rerun)."""
+    if _exported(result):
+        logger.info("PBT-VAE already finished and exported to %s.", result.model_dir)
+        return
     member = result.load_best_member()
     export_replica(member.group, result.best_replica, result.model_dir)
     pbt = result.pbt
