@@ -11,17 +11,24 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUICKSTART = os.path.join(ROOT, "gin_configs", "quickstart.gin")
-TINY = [
+SCOPES = ("metaepoch/initial/", "metaepoch/leaf/", "final/")
+#: The tiny rPU-VAE of tests/test_rpu_recursive.py (every stage in seconds).
+TINY_BASE = [
     "sprites.num_scales = 2", "sprites.num_orientations = 2", "sprites.num_positions_x = 8",
     "sprites.num_positions_y = 8", "encoder.num_latent = 4",
     "pbt.population_size = 2", "pbt_vae.num_replicas = 2", "vae_hyperparameters.batch_sizes = [32]",
-    *[f"{scope}pbt_vae.generation_images = 256" for scope in ("metaepoch/initial/", "metaepoch/leaf/", "final/")],
-    *[f"{scope}pbt_stopping.max_generations = 3" for scope in ("metaepoch/initial/", "metaepoch/leaf/", "final/")],
+    # the quickstart's stage scopes set their own budgets; tiny ones here
+    *[f"{scope}pbt_vae.generation_images = 128" for scope in SCOPES],
+    *[f"{scope}pbt_stopping.max_generations = 2" for scope in SCOPES],
     "udr_score.num_data_points = 100", "rpu_vae.max_leaf_runs = 1", "rpu_vae.max_meta_epochs = 1",
     "rpu_vae.udr_threshold = 0.0", "rpu_vae.evaluation_points = 200",
     "active_latents.active_kl_threshold = 1e-4", "final/pbt.population_size = 2",
-    "surrogate_mig_score.num_train = 100", "training.progress = False",
+    "surrogate_mig_score.num_train = 100",
 ]
+#: The kill test's run: a little longer, so there are more moments to kill it at (later
+#: bindings override earlier ones).
+TINY = TINY_BASE + [*[f"{scope}pbt_vae.generation_images = 256" for scope in SCOPES],
+                    *[f"{scope}pbt_stopping.max_generations = 3" for scope in SCOPES], "training.progress = False"]
 
 
 def die_at_write(run_dir: str, part: str, count: int) -> None:

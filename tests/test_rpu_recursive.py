@@ -6,23 +6,13 @@ import os
 import numpy as np
 import pytest
 
+from rpu_run import TINY_BASE
 from rpu_tf.pbt import load_state
 from rpu_tf.pipelines.rpu_vae import rpu_vae_with_gin, run_rpu_vae
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUICKSTART = os.path.join(ROOT, "gin_configs", "quickstart.gin")
-TINY = [
-    "sprites.num_scales = 2", "sprites.num_orientations = 2", "sprites.num_positions_x = 8",
-    "sprites.num_positions_y = 8", "encoder.num_latent = 4",
-    "pbt.population_size = 2", "pbt_vae.num_replicas = 2", "vae_hyperparameters.batch_sizes = [32]",
-    # the quickstart's stage scopes set their own budgets; tiny ones here
-    *[f"{scope}pbt_vae.generation_images = 128" for scope in ("metaepoch/initial/", "metaepoch/leaf/", "final/")],
-    *[f"{scope}pbt_stopping.max_generations = 2" for scope in ("metaepoch/initial/", "metaepoch/leaf/", "final/")],
-    "udr_score.num_data_points = 100", "rpu_vae.max_leaf_runs = 1", "rpu_vae.max_meta_epochs = 1",
-    "rpu_vae.udr_threshold = 0.0", "rpu_vae.evaluation_points = 200",
-    "active_latents.active_kl_threshold = 1e-4", "final/pbt.population_size = 2",
-    "surrogate_mig_score.num_train = 100",
-]
+TINY = TINY_BASE
 
 
 pytestmark = pytest.mark.usefixtures("clean_gin")

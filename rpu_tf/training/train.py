@@ -201,7 +201,7 @@ def _check_run_directory(run: SingleModelRun, overwrite: bool) -> str:
     """The status of ``run``'s directory (:func:`rpu_tf.training.checkpoints.run_status`), or
     ``FileExistsError`` saying what to do where training there would lose or mix results."""
     status = checkpoints.run_status(run.model_dir)
-    if status == checkpoints.FOREIGN or (status != checkpoints.FRESH and not os.path.isdir(run.model_dir)):
+    if status == checkpoints.FOREIGN:
         raise FileExistsError(f"Refusing to overwrite or resume in {run.model_dir}: it is not empty and has no {MODEL_SUBDIR}/ or "
                               f"{checkpoints.checkpoint_dir('')}/, so it does not look like an output of this step "
                               "Delete it yourself if you mean it, or "
