@@ -107,7 +107,8 @@ def test_celeba_layout_under_the_data_root(tmp_path, monkeypatch):
     (lambda p: ImageArray(str(p / "two.npz"), key="nope"), "no array 'nope'"),
     (lambda p: ImageArray(str(p / "vec.npz")), "shape"),
     (lambda p: ImageArray(str(p / "two.npz"), key="a", num_channels=2), "num_channels"),
-    (lambda p: ImageFolder(str(p / "corrupt")).observations_from_indices([0]), "cannot decode"),
+    (lambda p: ImageFolder(str(p / "corrupt")), "cannot be images: .*x.png \\(not a png file\\)"),
+    (lambda p: ImageFolder(str(p / "truncated")).observations_from_indices([0]), "cannot decode image .*y.png"),
 ])
 def test_bad_image_inputs(tmp_path, make, match):
     (tmp_path / "empty").mkdir()
@@ -116,5 +117,7 @@ def test_bad_image_inputs(tmp_path, make, match):
     np.savez(tmp_path / "vec.npz", np.zeros((5, 3), np.uint8))
     (tmp_path / "corrupt").mkdir()
     (tmp_path / "corrupt" / "x.png").write_bytes(b"\x89PNG broken")
+    (tmp_path / "truncated").mkdir()  # a PNG signature, then nothing a decoder can read
+    (tmp_path / "truncated" / "y.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 32)
     with pytest.raises((ValueError, FileNotFoundError), match=match):
         make(tmp_path)
