@@ -20,7 +20,7 @@ CONFIGS = os.path.join(ROOT, "gin_configs")
 TINY_RPU = (
     "sprites.num_scales = 2", "sprites.num_orientations = 2", "encoder.num_latent = 4", "pbt_vae.num_replicas = 2",
     "vae_hyperparameters.batch_sizes = [32]", "udr_score.num_data_points = 100",
-    *[f"{s}pbt_vae.generation_images = 256" for s in ("metaepoch/initial/", "metaepoch/leaf/", "final/")],
+    *[f"{s}pbt_vae.generation_images = 128" for s in ("metaepoch/initial/", "metaepoch/leaf/", "final/")],
     *[f"{s}pbt_stopping.max_generations = 2" for s in ("metaepoch/initial/", "metaepoch/leaf/", "final/")],
     "rpu_vae.udr_threshold = 0.0", "rpu_vae.evaluate_final = False", "active_latents.active_kl_threshold = 1e-4",
     "surrogate_mig_score.num_train = 100", "training.progress = False")
