@@ -48,10 +48,11 @@ setup(
         # disentanglement_lib 1.5 is the metric oracle of the tests. Its metadata pins
         # TF 1.14, so .ci/run installs it with --no-deps; these are what its metric and
         # data modules import besides our own dependencies.
-        # pillow writes the tests' image files; ray runs the Ray executor's test; matplotlib
-        # draws the figures under test; pandas and simplejson are what disentanglement_lib's
+        # pytest-xdist runs the suite in two processes (README: -n 2); pillow writes the
+        # tests' image files; ray runs the Ray executor's test; matplotlib draws the figures
+        # under test; pandas and simplejson are what disentanglement_lib's
         # aggregate_results (the aggregated-results oracle) imports.
-        "test": ["pytest>=7", "pillow", "six", "simplejson", "ray>=2.9", "matplotlib", "pandas"],
+        "test": ["pytest>=7", "pytest-xdist", "pillow", "six", "simplejson", "ray>=2.9", "matplotlib", "pandas"],
         # NVIDIA GPUs: TensorFlow with its CUDA libraries (benchmarks/device_check.sh uses it).
         "gpu": ["tensorflow[and-cuda]>=2.16,<3"],
         # Distributed PBT: members in Ray actors (rpu_tf.pbt.ray_executor).
