@@ -5,6 +5,7 @@ cleanup, like SIGKILL) at the COUNT-th atomic file replace whose target lies und
 ``RUN_DIR/PART`` (e.g. ``stages/initial``), after the temporary is complete and before the
 rename."""
 
+import json
 import logging
 import os
 import sys
@@ -33,6 +34,28 @@ TINY_BASE = [
 #: bindings override earlier ones).
 TINY = TINY_BASE + [*[f"{scope}pbt_vae.generation_images = 256" for scope in SCOPES],
                     *[f"{scope}pbt_stopping.max_generations = 3" for scope in SCOPES], "training.progress = False"]
+
+
+TIMING_FIELDS = {"wall_time", "images_per_second", "elapsed_time", "uuid"}
+
+
+def _without_timing(value):
+    if isinstance(value, dict):
+        return {k: _without_timing(v) for k, v in value.items() if k not in TIMING_FIELDS}
+    if isinstance(value, list):
+        return [_without_timing(v) for v in value]
+    return value
+
+
+def run_record(run_dir: str) -> dict:
+    """summary.json, manifest.json and every generation log of an rPU-VAE run, timing aside."""
+    record = {name: _without_timing(json.load(open(os.path.join(run_dir, name))))
+              for name in ("summary.json", "manifest.json")}
+    for folder, _, files in os.walk(run_dir):
+        if "generations.jsonl" in files:
+            with open(os.path.join(folder, "generations.jsonl")) as f:
+                record[os.path.relpath(folder, run_dir)] = [_without_timing(json.loads(line)) for line in f]
+    return record
 
 
 def die_at_write(run_dir: str, part: str, count: int) -> None:

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from rpu_run import TINY_BASE
+from rpu_run import TINY_BASE, run_record
 from rpu_tf.pbt import load_state
 from rpu_tf.pipelines.rpu_vae import rpu_vae_with_gin, run_rpu_vae
 
@@ -174,28 +174,6 @@ def test_stage_settings_are_the_bindings_the_metaepochs_depend_on():
                                       "metaepoch/leaf/pbt_vae.generation_images": "16000"}
 
 
-TIMING_FIELDS = {"wall_time", "images_per_second", "elapsed_time", "uuid"}
-
-
-def _without_timing(value):
-    if isinstance(value, dict):
-        return {k: _without_timing(v) for k, v in value.items() if k not in TIMING_FIELDS}
-    if isinstance(value, list):
-        return [_without_timing(v) for v in value]
-    return value
-
-
-def _run_record(run_dir):
-    """summary.json, manifest.json and every generation log of an rPU-VAE run, timing aside."""
-    record = {name: _without_timing(json.load(open(os.path.join(run_dir, name))))
-              for name in ("summary.json", "manifest.json")}
-    for folder, _, files in os.walk(run_dir):
-        if "generations.jsonl" in files:
-            with open(os.path.join(folder, "generations.jsonl")) as f:
-                record[os.path.relpath(folder, run_dir)] = [_without_timing(json.loads(line)) for line in f]
-    return record
-
-
 def _rpu_process(run_dir, *kill):
     import subprocess
     import sys
@@ -225,7 +203,7 @@ def test_six_kills_over_every_stage_resume_to_the_uninterrupted_run(tmp_path):
         assert killed.returncode == 137, (part, count, killed.stdout + killed.stderr)
     finished = _rpu_process(run)
     assert finished.returncode == 0, finished.stdout + finished.stderr
-    assert _run_record(run) == _run_record(reference)
+    assert run_record(run) == run_record(reference)
     # A moved run reruns and exports the same model; a copy never reads the original (gone).
     import shutil
 
@@ -238,6 +216,6 @@ def test_six_kills_over_every_stage_resume_to_the_uninterrupted_run(tmp_path):
     for folder in (moved, copied):
         again = _rpu_process(folder)
         assert again.returncode == 0, again.stdout + again.stderr
-    assert _run_record(moved) == _run_record(copied)
+    assert run_record(moved) == run_record(copied)
     for a, b in zip(*(load_keras(os.path.join(f, "model", "model.keras")).get_weights() for f in (moved, copied))):
         np.testing.assert_array_equal(a, b)

@@ -140,10 +140,28 @@ class Sprites(FactorGridData):
             )
         q = SUBPIXEL_STEPS
         self._num_codes = len(shapes) * num_scales * num_orientations * q * q
-        self._slot_of_code = np.full(self._num_codes, -1, dtype=np.int64)
-        self._templates = np.zeros((0, self._tsize, self._tsize), dtype=np.uint8)
+        self._empty_template_cache()
         offs = np.arange(self._tsize, dtype=np.float64) - self._half + 0.5
         self._pixel_offsets = offs  # pixel centres relative to floor(centre), in pixels
+
+    def _empty_template_cache(self) -> None:
+        """The rendered sprite templates, filled as codes are first drawn (one slot per
+        shape, scale, orientation and subpixel offset)."""
+        self._slot_of_code = np.full(self._num_codes, -1, dtype=np.int64)
+        self._templates = np.zeros((0, self._tsize, self._tsize), dtype=np.uint8)
+
+    # A pickled data set (a Ray actor's, a worker's) carries its settings, not its template
+    # cache: the copy is small, and its cache is its own and writable (arrays that come back
+    # from Ray's object store are read-only).
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_slot_of_code", None)
+        state.pop("_templates", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._empty_template_cache()
 
     # --- GroundTruthData -------------------------------------------------------------
     @property

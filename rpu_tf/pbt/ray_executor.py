@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from typing import Callable, Optional
 
 import gin
@@ -40,6 +41,10 @@ class _MemberWorker:
         self._factory = trainable_factory
         self._trainable = None
 
+    def ready(self) -> bool:
+        """Answers once the actor is up (after a restart: once it is back)."""
+        return True
+
     def step(self, task: MemberTask, state):
         if self._trainable is None:
             self._trainable = self._factory()
@@ -57,21 +62,27 @@ class RayExecutor(Executor):
       num_cpus_per_worker, num_gpus_per_worker: actor resources (GPUs: None = 1 per actor
         when the cluster has GPUs, else 0).
       address: an existing cluster to join; None starts a local Ray.
-      max_restarts: restarts of a dead actor; each lost step is resubmitted.
+      max_restarts: restarts of a dead actor; each lost step is resubmitted once the actor
+        is back.
+      restart_timeout_s: how long to wait for a restarted actor (seconds; its start-up
+        imports TensorFlow and builds the member's model).
       init_kwargs: extra ``ray.init`` arguments (e.g. ``num_cpus``).
     """
 
     def __init__(self, trainable_factory: Callable[[], Trainable], num_workers: Optional[int] = None,
                  num_cpus_per_worker: float = 1.0, num_gpus_per_worker: Optional[float] = None,
-                 address: Optional[str] = None, max_restarts: int = 3, init_kwargs: Optional[dict] = None):
+                 address: Optional[str] = None, max_restarts: int = 3, init_kwargs: Optional[dict] = None,
+                 restart_timeout_s: float = 600.0):
         self._factory = trainable_factory
         self.num_workers = num_workers
         self.num_cpus_per_worker = num_cpus_per_worker
         self.num_gpus_per_worker = num_gpus_per_worker
         self.address = address
         self.max_restarts = int(max_restarts)
+        self.restart_timeout_s = float(restart_timeout_s)
         self.init_kwargs = dict(init_kwargs or {})
         self._actors = None
+        self._factory_ref = None
         self._started_ray = False
 
     def _ensure_actors(self):
@@ -92,7 +103,12 @@ class RayExecutor(Executor):
                 n = max(1, n)
             actor_cls = ray.remote(num_cpus=self.num_cpus_per_worker, num_gpus=gpus,
                                    max_restarts=self.max_restarts, max_task_retries=0)(_MemberWorker)
-            self._actors = [actor_cls.remote(self._factory) for _ in range(n)]
+            # The factory (data set included) goes into the object store once, and every actor
+            # builds from that copy. The driver holds the reference for the whole run: Ray
+            # rebuilds a restarted actor from its constructor arguments, and a factory that had
+            # gone out of scope would make every restart fail.
+            self._factory_ref = ray.put(self._factory)
+            self._actors = [actor_cls.remote(self._factory_ref) for _ in range(n)]
             logging.info("Ray executor: %d actors (%.1f CPU, %.1f GPU each).", n, self.num_cpus_per_worker, gpus)
         return ray
 
@@ -123,19 +139,40 @@ class RayExecutor(Executor):
                     raise RunFailedError(f"PBT member {task.member_id}: its Ray actor died "
                                        f"{attempts[id(task)]} times; giving up.") from e
                 logging.warning("PBT member %d: Ray actor died (%s); resubmitting its step from the "
-                                "member's last checkpoint.", task.member_id, type(e).__name__)
+                                "member's last checkpoint once the actor is back.", task.member_id, type(e).__name__)
+                self._wait_until_back(ray, actor_index)
                 pending.insert(0, task)
-                idle.append(actor_index)  # Ray restarts the actor; calls queue until it is back
+                idle.append(actor_index)
                 continue
             idle.append(actor_index)
             yield result
+
+    def _wait_until_back(self, ray, actor_index: int) -> None:
+        """Blocks until Ray has restarted actor ``actor_index`` (a call made while it restarts
+        fails at once with ActorUnavailableError); RunFailedError if it cannot come back."""
+        unavailable = getattr(ray.exceptions, "ActorUnavailableError", ())
+        deadline = time.monotonic() + self.restart_timeout_s
+        while True:
+            try:
+                ray.get(self._actors[actor_index].ready.remote(), timeout=self.restart_timeout_s)
+                return
+            except unavailable:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+            except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError) as e:
+                raise RunFailedError(f"Ray actor {actor_index} died and could not be restarted "
+                                     f"({type(e).__name__}); the run resumes from its checkpoints when "
+                                     "started again.") from e
+        raise RunFailedError(f"Ray actor {actor_index} was not back {self.restart_timeout_s:g} s after it died "
+                             "(ray_executor.restart_timeout_s); the run resumes from its checkpoints when started again.")
 
     def close(self) -> None:
         if self._actors is not None:
             ray = _import_ray()
             for actor in self._actors:
                 ray.kill(actor)
-            self._actors = None
+            self._actors = self._factory_ref = None
             if self._started_ray:
                 ray.shutdown()
                 self._started_ray = False

@@ -1,0 +1,63 @@
+"""The tiny rPU-VAE (every stage) with the Ray executor and 2 actors equals the local run,
+and still does when an actor dies in the middle of a VAE member's step.
+
+Ray starts inside a loopback-only network namespace (``unshare --net``), with usage stats
+off and its temporary files in the test's folder: no traffic leaves the machine.
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from rpu_run import QUICKSTART, TINY_BASE, run_record
+from test_pbt_ray import _can_isolate
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+pytestmark = [pytest.mark.skipif(not _can_isolate(), reason="needs `unshare --net` (root) to isolate Ray's network"),
+              pytest.mark.usefixtures("clean_gin")]
+
+
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory):
+    import gin
+
+    from rpu_tf.pipelines.rpu_vae import rpu_vae_with_gin
+
+    run_dir = str(tmp_path_factory.mktemp("local") / "run")
+    gin.clear_config()
+    rpu_vae_with_gin(run_dir, False, [QUICKSTART], TINY_BASE + ["training.progress = False"])
+    gin.clear_config()
+    return run_dir
+
+
+def _ray_run(base, *marker):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, os.path.join(ROOT, "tests")]),
+               RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled", RAY_TMPDIR=str(base / "t"),
+               RAY_DISABLE_DOCKER_CPU_WARNING="1")
+    os.makedirs(env["RAY_TMPDIR"])
+    script = (f"ip link set lo up && exec {sys.executable} {os.path.join(ROOT, 'tests', 'rpu_ray_main.py')} "
+              f"{base / 'run'} {' '.join(str(m) for m in marker)}")
+    done = subprocess.run(["unshare", "--net", "bash", "-c", script], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return str(base / "run"), done.stderr
+
+
+def test_rpu_vae_on_ray_actors_equals_the_local_run(local_run, tmp_path_factory):
+    pytest.importorskip("ray", reason="the Ray executor is the optional extra rpu_tf[ray]")
+    run_dir, log = _ray_run(tmp_path_factory.mktemp("ray"))  # short path: Ray's socket names are length-limited
+    assert log.count("Ray executor: 2 actors") == 3  # initial, leaf-run and final stages
+    record = run_record(run_dir)
+    assert {"stages/initial/pbt", "stages/leaf1_meta1/pbt", "pbt"} <= set(record)
+    assert record == run_record(local_run)
+
+
+def test_an_actor_killed_in_a_vae_step_is_restarted_and_the_run_ends_the_same(local_run, tmp_path_factory):
+    pytest.importorskip("ray", reason="the Ray executor is the optional extra rpu_tf[ray]")
+    base = tmp_path_factory.mktemp("ray")
+    run_dir, log = _ray_run(base, base / "crashed")
+    assert (base / "crashed").exists() and "Ray actor died" in log  # an actor really died mid-step
+    assert run_record(run_dir) == run_record(local_run)
