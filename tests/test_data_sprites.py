@@ -165,3 +165,17 @@ def test_a_narrower_position_span_leaves_room_for_larger_sprites():
     assert images[big].sum(axis=(1, 2, 3)).min() >= 15 * 15  # a scale-1 square is 16 pixels wide
     with pytest.raises(ValueError, match="position_span must be in"):
         Sprites(position_span=0.0)
+
+
+def test_a_pickled_copy_is_small_renders_the_same_and_survives_read_only_arrays(sprites):
+    import pickle
+
+    factors = sprites.sample_factors(200, np.random.RandomState(0))
+    before = sprites.sample_observations_from_factors(factors, np.random.RandomState(1))  # fills the cache
+    # As Ray's object store does: pickle protocol 5, arrays out of band, handed back read-only.
+    buffers = []
+    blob = pickle.dumps(sprites, protocol=5, buffer_callback=buffers.append)
+    assert len(blob) + sum(len(b.raw()) for b in buffers) < 64 * 1024  # settings, not the templates
+    copy = pickle.loads(blob, buffers=[b.raw().toreadonly() for b in buffers])
+    after = copy.sample_observations_from_factors(factors, np.random.RandomState(1))
+    np.testing.assert_array_equal(after, before)
