@@ -29,13 +29,12 @@ def _without_wall_time(run_dir):
 
 
 @pytest.mark.skipif(not _can_isolate(), reason="needs `unshare --net` (root) to isolate Ray's network")
-def test_ray_executor_matches_local_and_restarts_a_dead_actor(tmp_path_factory):
+def test_ray_executor_matches_local_and_restarts_a_dead_actor(tmp_path_factory, ray_tmp):
     pytest.importorskip("ray", reason="the Ray executor is the optional extra rpu_tf[ray]")
-    base = tmp_path_factory.mktemp("ray")  # short path: Ray's socket names are length-limited
+    base = tmp_path_factory.mktemp("ray")
     make_pbt(str(base / "local")).run()
     env = dict(os.environ, PYTHONPATH=ROOT, RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled",
-               RAY_TMPDIR=str(base / "t"), RAY_DISABLE_DOCKER_CPU_WARNING="1")
-    os.makedirs(env["RAY_TMPDIR"])
+               RAY_TMPDIR=ray_tmp, RAY_DISABLE_DOCKER_CPU_WARNING="1")
     marker = base / "crashed"
     script = (f"ip link set lo up && exec {sys.executable} {os.path.join(ROOT, 'tests', 'pbt_ray_main.py')} "
               f"{base / 'ray_run'} {marker}")

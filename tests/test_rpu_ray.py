@@ -33,11 +33,10 @@ def local_run(tmp_path_factory):
     return run_dir
 
 
-def _ray_run(base, *marker):
+def _ray_run(base, ray_tmp, *marker):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, os.path.join(ROOT, "tests")]),
-               RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled", RAY_TMPDIR=str(base / "t"),
+               RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled", RAY_TMPDIR=ray_tmp,
                RAY_DISABLE_DOCKER_CPU_WARNING="1")
-    os.makedirs(env["RAY_TMPDIR"])
     script = (f"ip link set lo up && exec {sys.executable} {os.path.join(ROOT, 'tests', 'rpu_ray_main.py')} "
               f"{base / 'run'} {' '.join(str(m) for m in marker)}")
     done = subprocess.run(["unshare", "--net", "bash", "-c", script], env=env, capture_output=True, text=True,
@@ -46,18 +45,19 @@ def _ray_run(base, *marker):
     return str(base / "run"), done.stderr
 
 
-def test_rpu_vae_on_ray_actors_equals_the_local_run(local_run, tmp_path_factory):
+def test_rpu_vae_on_ray_actors_equals_the_local_run(local_run, tmp_path_factory, ray_tmp):
     pytest.importorskip("ray", reason="the Ray executor is the optional extra rpu_tf[ray]")
-    run_dir, log = _ray_run(tmp_path_factory.mktemp("ray"))  # short path: Ray's socket names are length-limited
+    run_dir, log = _ray_run(tmp_path_factory.mktemp("ray"), ray_tmp)
     assert log.count("Ray executor: 2 actors") == 3  # initial, leaf-run and final stages
     record = run_record(run_dir)
     assert {"stages/initial/pbt", "stages/leaf1_meta1/pbt", "pbt"} <= set(record)
     assert record == run_record(local_run)
 
 
-def test_an_actor_killed_in_a_vae_step_is_restarted_and_the_run_ends_the_same(local_run, tmp_path_factory):
+def test_an_actor_killed_in_a_vae_step_is_restarted_and_the_run_ends_the_same(local_run, tmp_path_factory,
+                                                                               ray_tmp):
     pytest.importorskip("ray", reason="the Ray executor is the optional extra rpu_tf[ray]")
     base = tmp_path_factory.mktemp("ray")
-    run_dir, log = _ray_run(base, base / "crashed")
+    run_dir, log = _ray_run(base, ray_tmp, base / "crashed")
     assert (base / "crashed").exists() and "Ray actor died" in log  # an actor really died mid-step
     assert run_record(run_dir) == run_record(local_run)
