@@ -165,7 +165,8 @@ class RayExecutor(Executor):
                                      f"({type(e).__name__}); the run resumes from its checkpoints when "
                                      "started again.") from e
         raise RunFailedError(f"Ray actor {actor_index} was not back {self.restart_timeout_s:g} s after it died "
-                             "(ray_executor.restart_timeout_s); the run resumes from its checkpoints when started again.")
+                             "(ray_executor.restart_timeout_s); the run resumes from its checkpoints when "
+                             "started again.")
 
     def close(self) -> None:
         if self._actors is not None:
