@@ -6,17 +6,15 @@ off and its temporary files in the test's folder: no traffic leaves the machine.
 """
 
 import os
-import subprocess
-import sys
 
 import pytest
 
 from rpu_run import QUICKSTART, TINY_BASE, run_record
-from test_pbt_ray import _can_isolate
+from conftest import can_isolate, run_isolated
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-pytestmark = [pytest.mark.skipif(not _can_isolate(), reason="needs `unshare --net` (root) to isolate Ray's network"),
+pytestmark = [pytest.mark.skipif(not can_isolate(), reason="needs `unshare --net` (root) to isolate Ray's network"),
               pytest.mark.usefixtures("clean_gin")]
 
 
@@ -34,13 +32,7 @@ def local_run(tmp_path_factory):
 
 
 def _ray_run(base, ray_tmp, *marker):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, os.path.join(ROOT, "tests")]),
-               RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled", RAY_TMPDIR=ray_tmp,
-               RAY_DISABLE_DOCKER_CPU_WARNING="1")
-    script = (f"ip link set lo up && exec {sys.executable} {os.path.join(ROOT, 'tests', 'rpu_ray_main.py')} "
-              f"{base / 'run'} {' '.join(str(m) for m in marker)}")
-    done = subprocess.run(["unshare", "--net", "bash", "-c", script], env=env, capture_output=True, text=True,
-                          timeout=600)
+    done = run_isolated([os.path.join(ROOT, "tests", "rpu_ray_main.py"), base / "run", *marker], ray_tmp, 600)
     assert done.returncode == 0, done.stderr[-3000:]
     return str(base / "run"), done.stderr
 
