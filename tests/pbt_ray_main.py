@@ -13,7 +13,7 @@ from tests.pbt_toy import CrashOnceTrainable, make_pbt  # noqa: E402
 
 
 def main(run_dir: str, marker: str) -> None:
-    executor = RayExecutor(lambda: CrashOnceTrainable(marker), num_workers=2, max_restarts=2,
+    executor = RayExecutor(lambda: CrashOnceTrainable(marker), max_concurrent_members=2, max_restarts=2,
                            init_kwargs={"num_cpus": 2, "_temp_dir": os.environ["RAY_TMPDIR"]})
     try:
         make_pbt(run_dir, executor=executor).run()

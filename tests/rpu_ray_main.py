@@ -26,6 +26,9 @@ class CrashOnceFactory:
     def __init__(self, factory, marker: str):
         self.factory, self.marker = factory, marker
 
+    def configure_worker(self, num_cpus, num_gpus):
+        return self.factory.configure_worker(num_cpus, num_gpus)
+
     def __call__(self):
         member = self.factory()
         train, marker = member.train, self.marker
@@ -41,7 +44,11 @@ class CrashOnceFactory:
 
 
 def ray_bindings(temp_dir: str) -> list[str]:
-    return ['pbt_vae.executor = "ray"', "ray_executor.num_workers = 2", "ray_executor.max_restarts = 2",
+    # Float results depend on how many threads split an op (the order of its sums): an actor
+    # sized to its 1 CPU would compute other bits than the local run, which uses all cores.
+    # The driver's explicit intra-op setting travels to the actors, so both sides use the same.
+    return ['pbt_vae.executor = "ray"', "ray_executor.max_concurrent_members = 2", "ray_executor.max_restarts = 2",
+            f"training.intra_op_threads = {os.cpu_count() or 1}",
             f'ray_executor.init_kwargs = {{"num_cpus": 2, "_temp_dir": "{temp_dir}"}}']
 
 

@@ -45,7 +45,10 @@ def test_rpu_vae_on_ray_actors_equals_the_local_run_also_when_an_actor_dies_mid_
     base = tmp_path_factory.mktemp("ray")
     run_dir, log = _ray_run(base, ray_tmp, base / "crashed")
     assert (base / "crashed").exists() and "Ray actor died" in log  # an actor really died mid-step
-    assert log.count("Ray executor: 2 actors") == 3  # initial, leaf-run and final stages
+    assert log.count("Ray executor: up to 2 member actors (1 CPU, 0 GPU each)") == 3  # initial, leaf-run, final
+    # each actor took the driver's intra-op threads (rpu_ray_main.py: as the local run's) and
+    # sized its inter-op pool to the one CPU it holds
+    assert f"1 CPU(s), no GPU; threads intra_op={os.cpu_count() or 1}, inter_op=1" in log
     record = run_record(run_dir)
     assert {"stages/initial/pbt", "stages/leaf1_meta1/pbt", "pbt"} <= set(record)
     assert record == run_record(local_run)

@@ -116,9 +116,10 @@ def run_pbt_vae(run_dir: str, data: GroundTruthData, scorer: Callable = gin.REQU
         :mod:`rpu_tf.training.supervision`); part of the fingerprint.
     """
     start = time.time()
+    options = runtime.runtime_options()
     factory = VAEMemberFactory(model, data, scorer, num_replicas,
-                               jit_compile=runtime.runtime_options().jit_compile, initial_weights=initial_weights,
-                               supervision=supervision)
+                               jit_compile=options.jit_compile, initial_weights=initial_weights,
+                               supervision=supervision, threads=(options.intra_op_threads, options.inter_op_threads))
     space = vae_hyperparameter_space(beta_name=type(model).hyperparameter_names[0])
     budget = generation_images_for(data, generation_images, min_generation_images)
     description = {

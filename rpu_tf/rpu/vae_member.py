@@ -20,6 +20,7 @@ from rpu_tf.training.export import export_keras, export_saved_model
 from rpu_tf.training.optimizers import AdamSpec, resolve_model_optimizers
 from rpu_tf.training.precision import default_precision, resolve_precision
 from rpu_tf.training.replica_group import ReplicaGroup
+from rpu_tf.training.runtime import configure_worker_process
 from rpu_tf.training.supervision import Supervision
 
 Scorer = Callable[[ReplicaGroup, int], tuple[float, dict]]
@@ -74,12 +75,15 @@ class VAEMemberFactory:
       initial_weights: warm start: every new member's replicas start from these weights
         (one model's ``get_weights()``) instead of a random initialisation.
       supervision: a supervised term of every member's objective (or None).
+      threads: ``(intra_op, inter_op)`` for worker processes (:meth:`configure_worker`);
+        None entries follow the CPUs a worker holds.
     """
 
     def __init__(self, model: BaseVAE, data: GroundTruthData, scorer: Scorer, num_replicas: int,
                  optimizers: Optional[Mapping[str, AdamSpec]] = None, jit_compile: bool = False,
                  precision: Optional[str] = None, initial_weights: Optional[Sequence[np.ndarray]] = None,
-                 supervision: Optional[Supervision] = None):
+                 supervision: Optional[Supervision] = None,
+                 threads: tuple[Optional[int], Optional[int]] = (None, None)):
         self.model_class = type(model)
         self.model_config = model.get_config()
         self.data = data
@@ -92,6 +96,14 @@ class VAEMemberFactory:
         self.precision = resolve_precision(precision or default_precision())
         self.initial_weights = None if initial_weights is None else [np.asarray(w) for w in initial_weights]
         self.supervision = supervision
+        self.threads = (threads[0], threads[1])
+
+    def configure_worker(self, num_cpus: float, num_gpus: float) -> str:
+        """Readies a worker process (Ray actor) holding ``num_cpus`` CPUs and ``num_gpus``
+        GPUs before it builds a member: thread pools for this factory's replica group from
+        the CPUs it holds, GPU memory growth (:func:`rpu_tf.training.configure_worker_process`).
+        Returns a description for the log."""
+        return configure_worker_process(self.num_replicas, num_cpus, num_gpus, *self.threads)
 
     def __call__(self) -> VAEMember:
         template = self.model_class.from_config(dict(self.model_config))

@@ -18,12 +18,13 @@ from rpu_tf.training.representation import (
     sampled_representation_function,
     udr_representation_function,
 )
-from rpu_tf.training.runtime import RuntimeOptions, auto_threads, configure_threads, configure_threads_for
+from rpu_tf.training.runtime import (RuntimeOptions, auto_threads, configure_threads, configure_threads_for,
+                                     configure_worker_process)
 from rpu_tf.training.train import train, train_with_gin
 
 __all__ = [
     "AdamSpec", "NonFiniteLossError", "ReplicaGroup", "RuntimeOptions",
-    "auto_threads", "configure_threads", "configure_threads_for", "encode", "gaussian_kl_per_latent", "group_representation_functions",
+    "auto_threads", "configure_threads", "configure_threads_for", "configure_worker_process", "encode", "gaussian_kl_per_latent", "group_representation_functions",
     "group_udr_representation_functions", "kl_per_latent", "mean_representation_function",
     "read_state", "representation_function", "sampled_representation_function", "train",
     "train_with_gin", "udr_representation_function",

@@ -84,13 +84,16 @@ def auto_threads(num_replicas: int, cpu_count: Optional[int] = None) -> tuple[in
 
 
 def configure_threads_for(num_replicas: int, intra_op_threads: Optional[int] = None,
-                          inter_op_threads: Optional[int] = None) -> tuple[int, int]:
+                          inter_op_threads: Optional[int] = None,
+                          cpu_count: Optional[int] = None) -> tuple[int, int]:
     """Sets the thread pools, filling ``None`` with :func:`auto_threads` when no GPU is visible.
 
-    With a GPU, ``None`` keeps TensorFlow's defaults. Returns the settings in effect.
+    ``cpu_count``: the cores this process may use (None: all of the machine's; a Ray actor
+    passes the CPUs it holds). With a GPU, ``None`` keeps TensorFlow's defaults. Returns the
+    settings in effect.
     """
     if not tf.config.list_physical_devices("GPU"):
-        auto_intra, auto_inter = auto_threads(num_replicas)
+        auto_intra, auto_inter = auto_threads(num_replicas, cpu_count)
         intra_op_threads = auto_intra if intra_op_threads is None else intra_op_threads
         inter_op_threads = auto_inter if inter_op_threads is None else inter_op_threads
     configure_threads(intra_op_threads, inter_op_threads)
@@ -119,6 +122,34 @@ def configure_threads(intra_op_threads: Optional[int], inter_op_threads: Optiona
             current = getter() or "TensorFlow's default"
             logger.warning("training.%s=%s ignored: TensorFlow's runtime is already running with "
                            "%s (set it before any TensorFlow op runs).", name, value, current)
+
+
+def configure_worker_process(num_replicas: int, num_cpus: float, num_gpus: float,
+                             intra_op_threads: Optional[int] = None,
+                             inter_op_threads: Optional[int] = None) -> str:
+    """Readies a worker process (a Ray actor) that holds ``num_cpus`` CPUs and ``num_gpus``
+    GPUs (fractions allowed) to train groups of ``num_replicas`` models; returns a one-line
+    description of what it set.
+
+    Thread pools follow :func:`auto_threads` for ``max(1, floor(num_cpus))`` cores unless
+    given (``training.intra_op_threads`` / ``inter_op_threads`` of the driver), so actors
+    sharing a machine do not oversubscribe its cores. Visible GPUs get memory growth
+    instead of TensorFlow's grab-everything default, so members with fractional GPUs
+    (``ray_executor.num_gpus_per_member = 0.25``) can share one device. Must run before
+    TensorFlow executes its first op in the process.
+    """
+    gpus = tf.config.list_physical_devices("GPU")
+    for gpu in gpus:
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:  # the device is initialised already: its settings stay
+            logger.warning("GPU %s was initialised before the worker was configured; its memory "
+                           "growth stays as it is.", gpu.name)
+    intra, inter = configure_threads_for(num_replicas, intra_op_threads, inter_op_threads,
+                                         cpu_count=max(1, int(num_cpus)))
+    where = f"{len(gpus)} GPU(s) visible ({num_gpus:g} held)" if gpus else "no GPU"
+    return (f"{num_cpus:g} CPU(s), {where}; threads intra_op={intra or 'auto'}, "
+            f"inter_op={inter or 'auto'} for {num_replicas} replica(s)")
 
 
 def describe_devices() -> str:
