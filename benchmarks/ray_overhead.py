@@ -83,7 +83,7 @@ def measure(kind: str, members: int, replicas: int, images: int, actors: int) ->
     return out
 
 
-def _isolated(command: list[str], ray_tmp: str) -> list[str]:
+def _isolated(command: list[str]) -> list[str]:
     """``command`` inside a loopback-only network namespace when this machine allows one."""
     if shutil.which("unshare") and shutil.which("ip") and \
             subprocess.run(["unshare", "--net", "true"], capture_output=True).returncode == 0:
@@ -114,7 +114,7 @@ def main() -> None:
                 command = [sys.executable, os.path.abspath(__file__), f"--one={kind}",
                            *(f"--{k}={v}" for k, v in sizes.items())]
                 if kind == "ray":
-                    command = _isolated(command, ray_tmp)
+                    command = _isolated(command)
                 done = subprocess.run(command, env=env, capture_output=True, text=True)
                 if done.returncode != 0:
                     sys.exit(f"the {kind} case failed:\n{done.stderr[-3000:]}")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import time
 from typing import Callable, Optional
 
@@ -54,8 +55,6 @@ class _MemberWorker:
     def ready(self) -> dict:
         """Answers once the actor is up (after a restart: once it is back): its process id
         and what it set up for its resources."""
-        import os
-
         return {"pid": os.getpid(), "setup": self._setup}
 
     def step(self, task: MemberTask, state):
