@@ -174,11 +174,11 @@ def test_stage_settings_are_the_bindings_the_metaepochs_depend_on():
                                       "metaepoch/leaf/pbt_vae.generation_images": "16000"}
 
 
-def _rpu_process(run_dir, *kill):
+def _rpu_process(run_dir, *kill, **environment):
     import subprocess
     import sys
 
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=ROOT)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=ROOT, **environment)
     return subprocess.run([sys.executable, os.path.join(ROOT, "tests", "rpu_run.py"), run_dir, *map(str, kill)],
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
 
@@ -188,15 +188,28 @@ def test_six_kills_over_every_stage_resume_to_the_uninterrupted_run(tmp_path):
     metaEpoch (twice), the leaf-run (twice), then the final PBT-S-VAE and its export or
     evaluation. Each moment is an atomic write, after its temporary is complete and before the
     rename; a kill between writes leaves the same files minus that temporary. The same command
-    is rerun after each kill and once more to the end."""
+    is rerun after each kill and once more to the end. The moments are drawn among the writes
+    the uninterrupted run made on this machine: a second kill in a part falls among the writes
+    that the first one left to do."""
     reference = str(tmp_path / "reference")
-    done = _rpu_process(reference)
+    writes_file = str(tmp_path / "writes.json")
+    done = _rpu_process(reference, RPU_RUN_WRITES=writes_file)
     assert done.returncode == 0, done.stdout + done.stderr
+    writes = json.load(open(writes_file))
+
+    def count(part):
+        n = sum(target.startswith(part) for target in writes)
+        assert n > 0, f"the uninterrupted run wrote nothing under {part}: {sorted(set(writes))}"
+        return n
+
     rng = np.random.RandomState(2026)
     last_part = ["model", "metrics", "summary.json"][rng.randint(3)]
-    kills = [("stages/initial", rng.randint(1, 15)), ("stages/initial", rng.randint(1, 4)),
-             ("stages/leaf1_meta1", rng.randint(1, 15)), ("stages/leaf1_meta1", rng.randint(1, 4)),
-             ("pbt", rng.randint(1, 12)), (last_part, 1 if last_part == "summary.json" else rng.randint(1, 6))]
+    kills = []
+    for part in ("stages/initial", "stages/leaf1_meta1"):
+        first = rng.randint(1, min(15, count(part)))  # leaves at least 2 writes of the part to do
+        kills += [(part, first), (part, rng.randint(1, min(3, count(part) - first + 1) + 1))]
+    kills += [("pbt", rng.randint(1, min(12, count("pbt")) + 1)),
+              (last_part, rng.randint(1, min(5, count(last_part)) + 1))]
     run = str(tmp_path / "killed")
     for part, count in kills:
         killed = _rpu_process(run, part, count)
