@@ -26,6 +26,7 @@ from absl import flags
 from rpu_tf import registry
 from rpu_tf.cli.flag_parsing import parse_command_line, run_main
 from rpu_tf.studies import plan_runs, run_study, study_spec, write_report
+from rpu_tf.utils.gin_files import resolve_gin_config, shipped_config_dir
 
 logger = logging.getLogger("rpu_study")
 
@@ -43,6 +44,7 @@ def load_study(gin_config: str, gin_bindings: Sequence[str] = ()):
     """The :class:`~rpu_tf.studies.spec.Study` of a study gin file (relative configs resolve
     against the file's folder); leaves gin cleared."""
     registry.register_gin_configurables(["study", "study_method"])
+    gin_config = resolve_gin_config(gin_config)
     gin.clear_config()
     try:
         gin.parse_config_files_and_bindings([gin_config], list(gin_bindings))
@@ -58,8 +60,9 @@ def main(argv: Sequence[str]) -> int:
     if not values.gin_config or not values.study_dir:
         logger.error("Give --gin_config=<study gin file> and --study_dir=<folder>.")
         return 2
-    if not os.path.isfile(values.gin_config):
-        logger.error("Study config %s not found.", values.gin_config)
+    if not os.path.isfile(resolve_gin_config(values.gin_config)):
+        logger.error("Study config %s not found (neither there nor among the shipped configs in %s).",
+                     values.gin_config, shipped_config_dir())
         return 2
     try:
         study = load_study(values.gin_config, values.gin_bindings)

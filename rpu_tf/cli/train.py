@@ -5,7 +5,9 @@ Example::
     rpu_train --gin_config=gin_configs/baselines/beta_tc_vae.gin \\
         --gin_bindings="beta_tc_vae.beta = 6." --model_dir=runs/btc
 
-Without ``--model_dir`` the run goes to ``runs/<name of the first gin config>``.
+Without ``--model_dir`` the run goes to ``runs/<name of the first gin config>``. A config
+that is not where its path says is looked up among the configs shipped with rpu_tf, so
+``rpu_train --gin_config=quickstart.gin`` runs from any folder.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from absl import app, flags
 from rpu_tf import registry
 from rpu_tf.cli.errors import report_failures
 from rpu_tf.layout.paths import MODEL_DIR
-from rpu_tf.utils.gin_files import parse_gin, pipeline_name
+from rpu_tf.utils.gin_files import parse_gin, pipeline_name, resolve_gin_config, shipped_config_dir
 
 FLAGS = flags.FLAGS
 
@@ -69,13 +71,15 @@ def main(argv) -> int:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     model_dir = FLAGS.model_dir or default_model_dir(FLAGS.gin_config)
-    for path in FLAGS.gin_config:
+    configs = [resolve_gin_config(path) for path in FLAGS.gin_config]
+    for path in configs:
         if not os.path.isfile(path):
-            logger.error("Gin config %s not found.", path)
+            logger.error("Gin config %s not found (neither there nor among the shipped configs in %s).",
+                         path, shipped_config_dir())
             return 2
 
     def train() -> int:
-        name = select_pipeline(FLAGS.gin_config, FLAGS.gin_bindings)
+        name = select_pipeline(configs, FLAGS.gin_bindings)
         logger.info("Pipeline %s -> %s", name, model_dir)
         options = {}
         if FLAGS.redo_from:
@@ -83,7 +87,7 @@ def main(argv) -> int:
                 raise ValueError(f"--redo_from is for rPU-VAE runs (pipeline.name = 'rpu_vae'); this config runs "
                                  f"{name!r}.")
             options["redo_from"] = FLAGS.redo_from
-        registry.pipeline(name)(model_dir, FLAGS.overwrite, FLAGS.gin_config, FLAGS.gin_bindings, **options)
+        registry.pipeline(name)(model_dir, FLAGS.overwrite, configs, FLAGS.gin_bindings, **options)
         logger.info("Done: %s", os.path.join(model_dir, MODEL_DIR))
         return 0
 

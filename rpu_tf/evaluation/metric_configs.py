@@ -15,6 +15,8 @@ import glob
 import os
 from typing import Sequence
 
+from rpu_tf.utils.gin_files import resolve_gin_config
+
 
 @dataclasses.dataclass(frozen=True)
 class MetricConfig:
@@ -63,7 +65,7 @@ def expand_metric_configs(paths: Sequence[str]) -> list[MetricConfig]:
         raise ValueError("Give at least one metric config (--gin_config=gin_configs/metrics/mig.gin "
                          "or the study list gin_configs/metrics/study.txt).")
     configs: list[MetricConfig] = []
-    for path in paths:
+    for path in map(resolve_gin_config, paths):  # metrics/mig.gin from any folder
         _check_exists(path)
         if path.endswith(".txt"):
             for entry in read_study_list(path):

@@ -22,12 +22,40 @@ def pipeline_name(name: str = "single_model") -> str:
     return name
 
 
+CONFIG_FOLDER = "gin_configs"
+
+
+def shipped_config_dir() -> str:
+    """The folder of the gin configs that come with rpu_tf: ``rpu_tf/gin_configs`` in an
+    installed wheel (setup.py ships the top-level ``gin_configs/`` there), the checkout's
+    ``gin_configs/`` in a source or editable install."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    installed = os.path.join(package, CONFIG_FOLDER)
+    checkout = os.path.join(os.path.dirname(package), CONFIG_FOLDER)
+    return installed if os.path.isdir(installed) or not os.path.isdir(checkout) else checkout
+
+
+def resolve_gin_config(path: str) -> str:
+    """``path`` if it names a file; else the shipped config it names, so that
+    ``quickstart.gin``, ``metrics/mig.gin`` or ``gin_configs/quickstart.gin`` work from any
+    folder; else ``path`` unchanged (the caller's not-found error names it)."""
+    if os.path.isfile(path) or os.path.isabs(path):
+        return path
+    parts = os.path.normpath(path).split(os.sep)
+    if parts[0] == CONFIG_FOLDER:
+        parts = parts[1:]
+    shipped = os.path.join(shipped_config_dir(), *parts) if parts else ""
+    return shipped if shipped and os.path.isfile(shipped) else path
+
+
 def parse_gin(gin_config_files: Sequence[str] = (), gin_bindings: Sequence[str] = ()) -> None:
     """Parses gin files then bindings; each file's folder is added to gin's search path.
 
     So ``include "_shared_vae.gin"`` in ``gin_configs/pbt/x.gin`` finds its neighbour
-    wherever the command runs.
+    wherever the command runs. A file that is not where the path says is looked up among the
+    shipped configs (:func:`resolve_gin_config`).
     """
+    gin_config_files = [resolve_gin_config(path) for path in gin_config_files]
     for path in gin_config_files:
         if not os.path.isfile(path):
             raise FileNotFoundError(f"gin config {path} not found.")
