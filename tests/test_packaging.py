@@ -98,3 +98,14 @@ def test_an_installed_wheel_finds_its_configs_from_any_folder(wheel, tmp_path):
     assert out[0].startswith(str(target)), out  # the installed copy, not the checkout
     assert out[1] == str(target / "rpu_tf" / "gin_configs")
     assert out[2] == str(target / "rpu_tf" / "gin_configs" / "quickstart.gin") and os.path.isfile(out[2])
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_lists_its_flags_under_help(command):
+    done = subprocess.run([sys.executable, os.path.join(ROOT, "bin", command), "--help"], capture_output=True,
+                          text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"), timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    import re
+
+    own = set(re.findall(r"^\s+--(?:\[no\])?(\w+):", done.stdout, re.M)) - {"flagfile", "undefok"}
+    assert len(own) >= 3, done.stdout  # each command defines three or more flags of its own

@@ -94,8 +94,17 @@ def main(argv) -> int:
     return report_failures(train, logger, explain)  # read-only, disk full, bad settings: one line
 
 
+def help_text() -> str:
+    """This module's docstring and its flags (absl's own ``--help`` lists only the flags of
+    the script it runs, which defines none: ``bin/rpu_train`` or the entry point's wrapper)."""
+    return __doc__.strip() + "\n\nFlags:\n" + FLAGS.module_help(__name__) + "\n"
+
+
 def run() -> None:
     """Console entry point."""
+    if any(arg in ("-h", "--help", "--helpshort", "-?") for arg in sys.argv[1:]):
+        sys.stdout.write(help_text())
+        sys.exit(0)
     app.run(lambda argv: sys.exit(main(argv)))
 
 
