@@ -104,7 +104,7 @@ class DSprites(FactorGridData):
 
     def __init__(self, latent_factor_indices: Optional[Sequence[int]] = None, data_path: Optional[str] = None):
         path = data_path or paths.data_path(*DSPRITES_FILE)
-        paths.require_file(path, "dsprites", DSPRITES_URL, "/".join(DSPRITES_FILE))
+        paths.require_file(path, "dsprites", DSPRITES_URL, "/".join(DSPRITES_FILE), "rpu_download_data --dataset=dsprites")
         try:
             zf = zipfile.ZipFile(path)
         except zipfile.BadZipFile as e:

@@ -17,7 +17,7 @@ def data_path(*parts: str) -> str:
     return os.path.join(data_root(), *parts)
 
 
-def require_file(path: str, dataset: str, source: str, expected: str) -> str:
+def require_file(path: str, dataset: str, source: str, expected: str, download_command: str = "") -> str:
     """Returns ``path`` if it exists, else raises a ``FileNotFoundError`` that says what to do.
 
     Args:
@@ -25,6 +25,7 @@ def require_file(path: str, dataset: str, source: str, expected: str) -> str:
       dataset: the data set's name, for the message.
       source: where the file can be downloaded.
       expected: its expected location relative to the data root.
+      download_command: the command that downloads it, if there is one.
     """
     if os.path.exists(path):
         return path
@@ -32,7 +33,10 @@ def require_file(path: str, dataset: str, source: str, expected: str) -> str:
     where = (f"${DATA_ROOT_ENV}={root}" if root is not None
              else f"${DATA_ROOT_ENV} is not set, so the current folder {os.getcwd()} was used")
     raise FileNotFoundError(
-        f"{dataset}: data file not found: {path} ({where}). Download it from {source} and put it at "
-        f"${DATA_ROOT_ENV}/{expected}, or set ${DATA_ROOT_ENV} to the folder that holds it. "
+        f"{dataset}: data file not found: {path} ({where}). "
+        + (f"`{download_command}` downloads it and checks its checksum, or download it " if download_command
+           else "Download it ")
+        + f"from {source} and put it at ${DATA_ROOT_ENV}/{expected}, or set ${DATA_ROOT_ENV} to the folder "
+        "that holds it. "
         "The built-in procedural data set `sprites` needs no file."
     )

@@ -49,7 +49,7 @@ class Shapes3D(FactorGridData):
 
     def __init__(self, data_path: Optional[str] = None, in_memory: bool = False):
         path = data_path or paths.data_path(*SHAPES3D_FILE)
-        paths.require_file(path, "shapes3d", SHAPES3D_URL, "/".join(SHAPES3D_FILE))
+        paths.require_file(path, "shapes3d", SHAPES3D_URL, "/".join(SHAPES3D_FILE), "rpu_download_data --dataset=shapes3d")
         self.data_path = path
         with _open_h5(path) as f:
             for key in ("images", "labels"):
