@@ -66,6 +66,20 @@ PIPELINES: dict[str, str] = {
     "rpu_vae": "rpu_tf.pipelines.rpu_vae:rpu_vae_with_gin",
 }
 
+#: Configurables that only some pipelines read (``pipeline.name`` values). A binding given
+#: for one of them (``--gin_bindings``) under any other pipeline would silently do nothing, so
+#: the pipelines refuse it (:func:`rpu_tf.utils.gin_files.check_bindings_are_read`). Config
+#: files may carry settings of several pipelines (the study reuses quickstart.gin for PBT).
+_PBT = ("pbt_vae", "rpu_vae")
+PIPELINE_ONLY: dict[str, tuple[str, ...]] = {
+    **{name: _PBT for name in ("pbt", "pbt_vae", "pbt_stopping", "local_executor", "ray_executor", "udr_score",
+                               "mig_score", "metric_score", "surrogate_mig_score", "vae_hyperparameters",
+                               "batch_size_choices", "beta_choices", "learning_rate_choices")},
+    **{name: ("rpu_vae",) for name in ("rpu_vae", "active_latents", "reduction")},
+    **{name: ("single_model",) for name in ("model", "supervision")},
+    **{name: () for name in ("study", "study_method")},  # rpu_study's, no pipeline's
+}
+
 #: What configs may name, per kind: ``"module:attribute"`` of a dict (its keys) or a function.
 KNOWN_NAMES: dict[str, str] = {
     "models": "rpu_tf.models:MODELS",

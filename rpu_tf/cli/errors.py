@@ -6,6 +6,7 @@ import logging
 from typing import Callable
 
 from rpu_tf.utils.errors import EXPECTED_ERRORS, one_line
+from rpu_tf.utils.gin_files import required_binding_message
 
 
 def report_failures(run: Callable[[], int], logger: logging.Logger, explain: Callable[[str], str] = str) -> int:
@@ -17,3 +18,9 @@ def report_failures(run: Callable[[], int], logger: logging.Logger, explain: Cal
     except EXPECTED_ERRORS as error:
         logger.error("%s", explain(one_line(error)))
         return 130 if isinstance(error, KeyboardInterrupt) else 1
+    except RuntimeError as error:  # gin's missing required binding: one line naming it
+        message = required_binding_message(error)
+        if message is None:
+            raise
+        logger.error("%s", message)
+        return 1

@@ -170,7 +170,8 @@ def rpu_vae_with_gin(model_dir: str, overwrite: bool = False, gin_config_files: 
     on: that stage, every later one and the final stage are deleted and computed again with the
     current settings; earlier stages are kept (``"final"``: the final stage alone). Use it when
     changed settings concern only later stages (e.g. ``metaepoch/leaf/`` or ``final/``)."""
-    with gin_run(gin_config_files, gin_bindings, model_dir, overwrite, marker=paths.MANIFEST_FILE, resumable=True):
+    with gin_run(gin_config_files, gin_bindings, model_dir, overwrite, marker=paths.MANIFEST_FILE, resumable=True,
+                 pipeline="rpu_vae"):
         if redo_from:
             if not rpu_files.has_manifest(model_dir):
                 raise ValueError(f"--redo_from={redo_from}: {model_dir} holds no rPU-VAE run yet; run it without "

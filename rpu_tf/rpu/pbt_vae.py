@@ -187,6 +187,7 @@ def _export(result: PBTVAEResult, data: GroundTruthData, elapsed: float) -> None
 def pbt_vae_with_gin(model_dir: str, overwrite: bool = False, gin_config_files: Sequence[str] = (),
                      gin_bindings: Sequence[str] = ()) -> PBTVAEResult:
     """Parses gin, runs :func:`run_pbt_vae` on ``dataset.name`` in ``model_dir``, clears gin."""
-    with gin_run(gin_config_files, gin_bindings, model_dir, overwrite, marker=paths.PBT_DIR, resumable=True):
+    with gin_run(gin_config_files, gin_bindings, model_dir, overwrite, marker=paths.PBT_DIR, resumable=True,
+                 pipeline="pbt_vae"):
         os.makedirs(model_dir, exist_ok=True)
         return run_pbt_vae(model_dir, named_data.get_named_ground_truth_data())

@@ -10,18 +10,21 @@ import gin
 from rpu_tf.layout.guard import prepare_directory
 from rpu_tf.layout.lock import run_lock
 from rpu_tf.training import precision, runtime
-from rpu_tf.utils.gin_files import parse_gin
+from rpu_tf.utils.gin_files import check_bindings_are_read, parse_gin
 
 
 @contextlib.contextmanager
 def gin_run(gin_config_files: Optional[Sequence[str]], gin_bindings: Optional[Sequence[str]],
             model_dir: Optional[str] = None, overwrite: bool = False, marker: Optional[str] = None,
-            resumable: bool = False) -> Iterator[runtime.RuntimeOptions]:
+            resumable: bool = False, pipeline: Optional[str] = None) -> Iterator[runtime.RuntimeOptions]:
     """Parses gin, applies the runtime options (thread pools and precision, before any op
     runs: gin builds models when the body calls the pipeline), locks ``model_dir`` for this
     process and readies it (:func:`rpu_tf.layout.run_lock`,
     :func:`rpu_tf.layout.prepare_directory`; both skipped when ``marker`` is None), yields the
-    runtime options and clears gin afterwards, also on errors."""
+    runtime options and clears gin afterwards, also on errors. With ``pipeline``, bindings
+    that pipeline never reads are refused first (:func:`check_bindings_are_read`)."""
+    if pipeline is not None:
+        check_bindings_are_read(pipeline, list(gin_bindings or []))
     parse_gin(list(gin_config_files or []), list(gin_bindings or []))
     previous_precision = precision.default_precision()
     try:

@@ -54,7 +54,7 @@ from rpu_tf.training.gin_context import gin_run
 from rpu_tf.training.optimizers import AdamSpec, resolve_model_optimizers
 from rpu_tf.training.replica_group import ReplicaGroup
 from rpu_tf.training.supervision import Supervision, ground_truth_supervision
-from rpu_tf.utils.gin_files import parse_gin, pipeline_name
+from rpu_tf.utils.gin_files import check_bindings_are_read, parse_gin, pipeline_name, with_model_name
 
 logger = logging.getLogger(__name__)
 
@@ -279,7 +279,7 @@ def train_with_gin(model_dir: str, overwrite: bool = False,
                    gin_config_files: Optional[Sequence[str]] = None,
                    gin_bindings: Optional[Sequence[str]] = None) -> dict[str, Any]:
     """Parses the gin files and bindings, runs :func:`train`, and clears the gin config."""
-    with gin_run(gin_config_files, gin_bindings):
+    with gin_run(gin_config_files, with_model_name(gin_bindings or []), pipeline="single_model"):
         return train(model_dir, overwrite)
 
 
@@ -297,7 +297,9 @@ def train_together_with_gin(model_dirs: Sequence[str], overwrite: bool, gin_conf
     try:
         for k, (model_dir, bindings) in enumerate(zip(model_dirs, gin_bindings)):
             try:
-                parse_gin(list(gin_config_files), list(bindings))
+                bindings = with_model_name(bindings)
+                check_bindings_are_read("single_model", bindings)
+                parse_gin(list(gin_config_files), bindings)
                 if pipeline_name() != "single_model":
                     raise ValueError(f"train_together trains single models; {model_dir}'s config names "
                                      f"pipeline {pipeline_name()!r}.")

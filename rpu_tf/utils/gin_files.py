@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import tokenize
-from typing import Iterator, Sequence
+from typing import Iterator, Optional, Sequence
 
 import gin
 
@@ -76,6 +77,66 @@ def parse_gin(gin_config_files: Sequence[str] = (), gin_bindings: Sequence[str] 
         gin.finalize()
     finally:
         logging.disable(previous)
+
+
+_BINDING = re.compile(r"^\s*([A-Za-z_][\w./]*)\.(\w+)\s*=")
+
+
+def bound_configurables(gin_bindings: Sequence[str]) -> list[tuple[str, str]]:
+    """``(binding, configurable name)`` of each ``scope/name.param = value`` line of
+    ``gin_bindings`` (macros, includes and continuation lines are skipped)."""
+    found = []
+    for text in gin_bindings:
+        for line in str(text).splitlines():
+            match = _BINDING.match(line)
+            if match:
+                selector = match.group(1).rsplit("/", 1)[-1]
+                found.append((f"{match.group(1)}.{match.group(2)}", selector.rsplit(".", 1)[-1]))
+    return found
+
+
+def check_bindings_are_read(pipeline: str, gin_bindings: Sequence[str]) -> None:
+    """Refuses bindings that ``pipeline`` never reads (their configurable belongs to other
+    pipelines, :data:`rpu_tf.registry.PIPELINE_ONLY`): they would silently do nothing.
+
+    Raises:
+      ValueError: naming each such binding, the pipeline, and the pipelines that read it.
+    """
+    from rpu_tf.registry import PIPELINE_ONLY
+
+    unread = [(binding, PIPELINE_ONLY[name]) for binding, name in bound_configurables(gin_bindings)
+              if name in PIPELINE_ONLY and pipeline not in PIPELINE_ONLY[name]]
+    if unread:
+        said = "; ".join(f"{binding} (read by {' and '.join(users) if users else 'rpu_study only'})"
+                         for binding, users in unread)
+        raise ValueError(f"pipeline {pipeline!r} never reads {said}: the binding would do nothing. Remove it, "
+                         f"or run the pipeline that reads it (pipeline.name = ...).")
+
+
+def with_model_name(gin_bindings: Sequence[str]) -> list[str]:
+    """``gin_bindings`` plus ``model.name = '<model>'`` when they swap the model
+    (``model.model = @factor_vae()``) without naming it: the config file's ``model.name``
+    (e.g. ``'beta_tc_vae'`` in a baseline config) would otherwise label the run, and
+    rpu_compare's rows, with the model it no longer trains."""
+    bindings = [str(b) for b in gin_bindings]
+    names = [m.group(1) for b in bindings for m in re.finditer(r"^\s*model\.model\s*=\s*@(?:\w+/)*(\w+)\(",
+                                                                 b, re.M)]
+    if names and not any(re.search(r"^\s*model\.name\s*=", b, re.M) for b in bindings):
+        bindings.append(f"model.name = '{names[-1]}'")
+    return bindings
+
+
+def required_binding_message(error: RuntimeError) -> Optional[str]:
+    """One line for gin's "Required bindings for `name` not provided in config: ['p']", naming
+    the bindings to add; None for any other error."""
+    match = re.match(r"Required bindings for `([\w./]+)` not provided in config: \[(.*)\]", str(error))
+    if not match:
+        return None
+    params = [p.strip().strip("'\"") for p in match.group(2).split(",") if p.strip()]
+    name = match.group(1)
+    needed = ", ".join(f"{name}.{p}" for p in params)
+    example = " ".join(f"--gin_bindings='{name}.{p} = ...'" for p in params)
+    return f"{name} needs {needed}, which no config or binding sets: add {example}."
 
 
 @contextlib.contextmanager
