@@ -300,3 +300,60 @@ def test_dci_parallel_fits_keep_parity(dlib, monkeypatch, caplog, mode):
         lambda g, f, rs: ours.compute_dci(g, f, rs, num_train=120, num_test=60), "entangled", data)
     assert_close(expected, actual)
     assert ("refitting sequentially" in caplog.text) == (mode == "fallback")
+
+
+def test_dci_and_sap_on_fixed_data_parity(dlib):
+    """disentanglement_lib's ``*_on_fixed_data`` twins (the first ``train_percentage`` of the
+    points train, the rest test) give the same scores from our modules."""
+    from rpu_tf.metrics import dci, sap_score
+
+    data = DATASETS["noisy_grid"]()
+    factors, observations = data.sample(200, np.random.RandomState(5))
+    for rep in ("disentangled", "entangled"):
+        fn = td.REPRESENTATIONS[rep](data)
+        np.random.seed(3)
+        expected = dlib["dci"].compute_dci_on_fixed_data(observations, factors.T, fn, train_percentage=0.7,
+                                                         batch_size=64)
+        np.random.seed(3)
+        actual = dci.compute_dci_on_fixed_data(observations, factors.T, fn, train_percentage=0.7, batch_size=64)
+        assert_close(expected, actual)
+        for continuous in (False, True):
+            np.random.seed(3)
+            expected = dlib["sap_score"].compute_sap_on_fixed_data(observations, factors.T, fn, train_percentage=0.7,
+                                                                   continuous_factors=continuous, batch_size=64)
+            np.random.seed(3)
+            actual = sap_score.compute_sap_on_fixed_data(observations, factors.T, fn, train_percentage=0.7,
+                                                         continuous_factors=continuous, batch_size=64)
+            assert_close(expected, actual)
+    with pytest.raises(ValueError, match="labels must have shape"):
+        dci.compute_dci_on_fixed_data(observations, factors, fn, train_percentage=0.7)
+
+
+def test_unstable_gaussian_kl_parity_and_total_correlation(dlib):
+    from rpu_tf.metrics import unsupervised_metrics
+
+    rs = np.random.RandomState(0)
+    a = rs.randn(4, 4)
+    cov = a @ a.T + np.eye(4)
+    mean_0, mean_1 = rs.randn(4), rs.randn(4)
+    diag = np.diag(np.diag(cov))
+    args = (mean_0, cov, mean_1, diag, 4)
+    assert unsupervised_metrics.kl_gaussians_numerically_unstable(*args) == pytest.approx(
+        dlib["unsupervised_metrics"].kl_gaussians_numerically_unstable(*args), abs=1e-12)
+    # the total correlation is that KL from the Gaussian to its marginals' product (zero means)
+    zero = np.zeros(4)
+    assert unsupervised_metrics.gaussian_total_correlation(cov) == pytest.approx(
+        unsupervised_metrics.kl_gaussians_numerically_unstable(zero, cov, zero, diag, 4), abs=1e-10)
+
+
+def test_each_metric_module_offers_every_public_function_of_dlibs_module_of_that_name(dlib):
+    """Code written against ``disentanglement_lib.evaluation.metrics.<name>`` runs against
+    ``rpu_tf.metrics.<name>`` by changing the import."""
+    import importlib
+
+    for name, module in dlib.items():
+        ours_module = importlib.import_module(f"rpu_tf.metrics.{name}")
+        public = [f for f, v in vars(module).items() if callable(v) and not f.startswith("_")
+                  and getattr(v, "__module__", "") == module.__name__]
+        assert public, name
+        assert [f for f in public if not hasattr(ours_module, f)] == [], name

@@ -38,6 +38,27 @@ def compute_dci(ground_truth_data, representation_function: utils.Representation
                                                          num_test, random_state, batch_size, "DCI"))
 
 
+@gin.configurable("dci_validation", denylist=["observations", "labels", "representation_function"])
+def compute_dci_on_fixed_data(observations: np.ndarray, labels: np.ndarray,
+                              representation_function: utils.RepresentationFunction,
+                              train_percentage: float = gin.REQUIRED, batch_size: int = 100) -> dict:
+    """DCI on fixed ``observations`` ``(N, ...)`` and discrete ``labels`` ``(F, N)``, the first
+    ``train_percentage`` of the points training the trees (disentanglement_lib's
+    ``compute_dci_on_fixed_data``, semi-supervised use)."""
+    mus = utils.obtain_representation(observations, representation_function, batch_size)
+    labels = _fixed_labels(labels, observations)
+    mus_train, mus_test = utils.split_train_test(mus, train_percentage)
+    ys_train, ys_test = utils.split_train_test(labels, train_percentage)
+    return _compute_dci(mus_train, ys_train, mus_test, ys_test)
+
+
+def _fixed_labels(labels, observations) -> np.ndarray:
+    labels = np.asarray(labels)
+    if labels.ndim != 2 or labels.shape[1] != observations.shape[0]:
+        raise ValueError(f"labels must have shape (num_factors, {observations.shape[0]}), got {labels.shape}.")
+    return labels
+
+
 def _compute_dci(mus_train, ys_train, mus_test, ys_test) -> dict:
     """DCI scores from codes ``(D, N)`` and factors ``(F, N)`` of the train and test sets."""
     importance_matrix, train_acc, test_acc = compute_importance_gbt(mus_train, ys_train, mus_test, ys_test)

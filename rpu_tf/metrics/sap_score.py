@@ -35,6 +35,23 @@ def compute_sap(ground_truth_data, representation_function: utils.Representation
     return _compute_sap(mus, ys, mus_test, ys_test, continuous_factors)
 
 
+@gin.configurable("sap_score_validation", denylist=["observations", "labels", "representation_function"])
+def compute_sap_on_fixed_data(observations: np.ndarray, labels: np.ndarray,
+                              representation_function: utils.RepresentationFunction,
+                              train_percentage: float = gin.REQUIRED, continuous_factors: bool = gin.REQUIRED,
+                              batch_size: int = 100) -> dict:
+    """SAP on fixed ``observations`` ``(N, ...)`` and ``labels`` ``(F, N)``, the first
+    ``train_percentage`` of the points as the training set (disentanglement_lib's
+    ``compute_sap_on_fixed_data``, semi-supervised use)."""
+    mus = utils.obtain_representation(observations, representation_function, batch_size)
+    labels = np.asarray(labels)
+    if labels.ndim != 2 or labels.shape[1] != observations.shape[0]:
+        raise ValueError(f"labels must have shape (num_factors, {observations.shape[0]}), got {labels.shape}.")
+    mus_train, mus_test = utils.split_train_test(mus, train_percentage)
+    ys_train, ys_test = utils.split_train_test(labels, train_percentage)
+    return _compute_sap(mus_train, ys_train, mus_test, ys_test, continuous_factors)
+
+
 def _compute_sap(mus, ys, mus_test, ys_test, continuous_factors: bool) -> dict:
     score_matrix = compute_score_matrix(mus, ys, mus_test, ys_test, continuous_factors)
     score = compute_avg_diff_top_two(score_matrix)

@@ -60,6 +60,16 @@ def unsupervised_metrics(ground_truth_data, representation_function: utils.Repre
     return scores
 
 
+def kl_gaussians_numerically_unstable(mean_0, cov_0, mean_1, cov_1, k: int) -> float:
+    """KL(N(mean_0, cov_0) || N(mean_1, cov_1)) in nats for ``k``-dimensional Gaussians, from
+    determinants and an inverse (disentanglement_lib's reference for testing
+    :func:`gaussian_total_correlation`; unstable for large or ill-conditioned ``cov``)."""
+    inv_1 = np.linalg.inv(cov_1)
+    diff = np.asarray(mean_1) - np.asarray(mean_0)
+    return float(0.5 * (np.trace(inv_1 @ cov_0) + diff @ inv_1 @ diff - k
+                        + np.log(np.linalg.det(cov_1) / np.linalg.det(cov_0))))
+
+
 def gaussian_total_correlation(cov: np.ndarray) -> float:
     """KL divergence between N(0, cov) and the product of its marginals, in nats.
 
