@@ -84,6 +84,35 @@ def test_saved_model_and_keras_file_give_the_same_encoding(trained_run):
     assert keras_model.hyperparameters() == {"beta": 3.0}
 
 
+def test_saved_model_cli_runs_every_signature(trained_run, tmp_path):
+    """TF1-style loaders (saved_model_cli, TF Serving) restore the variables of every
+    signature; the outputs equal the Keras model's."""
+    model_dir, _ = trained_run
+    saved = os.path.join(model_dir, "model", "saved_model")
+    keras_model = load_keras(os.path.join(model_dir, "model", "model.keras"))
+    images = np.random.RandomState(1).uniform(size=(3, 64, 64, 1)).astype(np.float32)
+    mean, logvar = (t.numpy() for t in keras_model.encode(images))
+    np.save(tmp_path / "images.npy", images)
+    np.save(tmp_path / "latents.npy", mean)
+    inputs = {"gaussian_encoder": "images", "decoder": "latent_vectors", "reconstructions": "images",
+              "representation": "images"}
+    for signature, name in inputs.items():
+        out = tmp_path / signature
+        source = tmp_path / ("latents.npy" if name == "latent_vectors" else "images.npy")
+        done = subprocess.run([sys.executable, "-m", "tensorflow.python.tools.saved_model_cli", "run", "--dir", saved,
+                               "--tag_set", "serve", "--signature_def", signature, "--inputs", f"{name}={source}",
+                               "--outdir", str(out)], capture_output=True, text=True,
+                              env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+        assert done.returncode == 0, (signature, done.stderr[-2000:])
+        outputs = {f[:-4]: np.load(out / f) for f in os.listdir(out)}
+        expected = {"gaussian_encoder": {"mean": mean, "logvar": logvar}, "decoder": {"images": keras_model.decode(mean).numpy()},
+                    "representation": {"default": mean}}.get(signature, {"images": None})
+        assert set(outputs) == set(expected), (signature, set(outputs))
+        for key, value in expected.items():
+            if value is not None:
+                np.testing.assert_allclose(outputs[key], value, rtol=1e-4, atol=1e-4)
+
+
 def test_existing_model_dir_is_refused_unless_overwrite(trained_run, tmp_path):
     model_dir, results = trained_run
     config = [os.path.join(BASELINES, "vae.gin")]

@@ -11,7 +11,8 @@ The SavedModel has disentanglement_lib's TF-Hub signatures (same names, inputs a
 Models trained in 16-bit precision are exported as float32 models with the same weights
 (:func:`~rpu_tf.models.vae.as_float32`): they run at full speed anywhere and match float32
 evaluation. Load it with ``tf.saved_model.load(path).signatures["gaussian_encoder"](images=x)``; no
-rpu_tf import needed. The Keras file (``keras.saving.load_model``) needs ``import
+rpu_tf import needed; ``saved_model_cli run`` and TF Serving run every signature (the
+SavedModel is written by ``keras.export.ExportArchive``). The Keras file (``keras.saving.load_model``) needs ``import
 rpu_tf.models`` for the model classes.
 """
 
@@ -30,40 +31,37 @@ from rpu_tf.utils.files import atomic_write_dir
 SIGNATURES = ("gaussian_encoder", "decoder", "reconstructions", "representation")
 
 
-class _ExportModule(tf.Module):
-    """The model's networks plus the signature functions (``representation``: the mean of
-    q(z|x), disentanglement_lib's "mean" postprocessing)."""
+def _export_archive(model: BaseVAE) -> keras.export.ExportArchive:
+    """The model's variables plus the signature functions (``representation``: the mean of
+    q(z|x), disentanglement_lib's "mean" postprocessing), as a Keras ``ExportArchive``: it
+    tracks Keras 3 variables as SavedModel variables, so TF1-style loaders
+    (``saved_model_cli run``, TF Serving) restore them; a plain ``tf.Module`` holding a Keras 3
+    model saves signatures whose variables such loaders cannot find."""
+    if model.observation_shape is None:
+        raise ValueError("Build or train the model before exporting it.")
+    images = tf.TensorSpec((None,) + tuple(model.observation_shape), tf.float32, name="images")
+    latents = tf.TensorSpec((None, model.num_latent), tf.float32, name="latent_vectors")
 
-    def __init__(self, model: BaseVAE):
-        super().__init__(name="rpu_vae")
-        if model.observation_shape is None:
-            raise ValueError("Build or train the model before exporting it.")
-        self.model = model
-        images = tf.TensorSpec((None,) + tuple(model.observation_shape), tf.float32, name="images")
-        latents = tf.TensorSpec((None, model.num_latent), tf.float32, name="latent_vectors")
+    def gaussian_encoder(images):
+        mean, logvar = model.encode(images)
+        return {"mean": mean, "logvar": logvar}
 
-        @tf.function(input_signature=[images])
-        def gaussian_encoder(images):
-            mean, logvar = model.encode(images)
-            return {"mean": mean, "logvar": logvar}
+    def decoder(latent_vectors):
+        return {"images": model.decode(latent_vectors)}
 
-        @tf.function(input_signature=[latents])
-        def decoder(latent_vectors):
-            return {"images": model.decode(latent_vectors)}
+    def reconstructions(images):
+        mean, logvar = model.encode(images)
+        return {"images": model.decode(model.sample_from_latent_distribution(mean, logvar))}
 
-        @tf.function(input_signature=[images])
-        def reconstructions(images):
-            mean, logvar = model.encode(images)
-            return {"images": model.decode(model.sample_from_latent_distribution(mean, logvar))}
+    def representation(images):
+        return {"default": model.encode(images)[0]}
 
-        @tf.function(input_signature=[images])
-        def representation(images):
-            return {"default": model.encode(images)[0]}
-
-        self.gaussian_encoder = gaussian_encoder
-        self.decoder = decoder
-        self.reconstructions = reconstructions
-        self.representation = representation
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    for fn, spec in ((gaussian_encoder, images), (decoder, latents), (reconstructions, images),
+                     (representation, images)):
+        archive.add_endpoint(fn.__name__, tf.function(fn), input_signature=[spec])
+    return archive
 
 
 @contextlib.contextmanager
@@ -84,10 +82,9 @@ def _quiet_saver_logs():
 
 def export_saved_model(model: BaseVAE, path: str) -> str:
     """Writes ``model`` as a SavedModel directory at ``path`` (atomically); returns ``path``."""
-    module = _ExportModule(as_float32(model))
-    signatures = {name: getattr(module, name) for name in SIGNATURES}
+    archive = _export_archive(as_float32(model))
     with _quiet_saver_logs():
-        atomic_write_dir(path, lambda tmp: tf.saved_model.save(module, tmp, signatures=signatures))
+        atomic_write_dir(path, lambda tmp: archive.write_out(tmp, verbose=False))
     return path
 
 
