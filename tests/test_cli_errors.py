@@ -22,9 +22,10 @@ SINGLE = os.path.join(ROOT, "gin_configs", "quickstart_single_model.gin")
 TINY = ["model.training_steps = 2", "model.batch_size = 8", "model.eval_steps = 1", "training.progress = False"]
 
 
-#: An error logged by rpu_tf: absl's format (rpu_train) or Python's (the other CLIs); not
-#: TensorFlow's C++ lines (``E0000 ... cuda_platform.cc:52] ...``).
-ERROR_LINE = re.compile(r"^(E\d{4} \S+\s+\d+ \S+\.py:\d+\]|\d{4}-\d\d-\d\d [\d:,]+ ERROR) ")
+#: An error logged by rpu_tf: every CLI, rpu_train included, logs in Python's format
+#: (``2026-12-06 06:45:29,664 ERROR rpu_train: ...``); not TensorFlow's C++ lines
+#: (``E0000 ... cuda_platform.cc:52] ...``).
+ERROR_LINE = re.compile(r"^\d{4}-\d\d-\d\d [\d:,]+ ERROR ")
 
 
 def _rpu_train(tmp_path, *args, env=None):

@@ -65,10 +65,21 @@ def parse_command_line(argv: Sequence[str], define: Callable[[flags.FlagValues],
     return values
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
 def configure_logging() -> None:
-    """INFO log lines with time and logger name; TensorFlow's own chatter at WARNING."""
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """INFO log lines with time and logger name, the same for every command (also under
+    absl's ``app.run``, whose handler would otherwise write absl's own format); TensorFlow's
+    own chatter at WARNING."""
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    from absl import logging as absl_logging
+
+    handler = absl_logging.get_absl_handler()
+    if handler in logging.getLogger().handlers:  # app.run installed it: our format, INFO
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        logging.getLogger().setLevel(logging.INFO)
+        absl_logging.set_verbosity(absl_logging.INFO)
     for name in ("tensorflow", "absl"):
         logging.getLogger(name).setLevel(logging.WARNING)
 

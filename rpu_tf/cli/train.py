@@ -22,6 +22,7 @@ from absl import app, flags
 
 from rpu_tf import registry
 from rpu_tf.cli.errors import report_failures
+from rpu_tf.cli.flag_parsing import configure_logging
 from rpu_tf.layout.paths import MODEL_DIR
 from rpu_tf.utils.gin_files import parse_gin, pipeline_name, resolve_gin_config, shipped_config_dir
 
@@ -69,7 +70,7 @@ def explain(message: str) -> str:
 def main(argv) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()  # the format every command logs in
     model_dir = FLAGS.model_dir or default_model_dir(FLAGS.gin_config)
     configs = [resolve_gin_config(path) for path in FLAGS.gin_config]
     for path in configs:

@@ -38,6 +38,7 @@ CHOICES = ("auto",) + PRECISIONS
 #: CPU flags (``/proc/cpuinfo``) of native bfloat16 arithmetic.
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 _default_precision = "float32"
+_logged_precision = None  # the last choice logged (set_default_precision logs each once)
 
 
 @functools.lru_cache(maxsize=1)
@@ -97,10 +98,15 @@ def describe_precision(precision: str) -> str:
 
 def set_default_precision(precision: str) -> str:
     """Sets (and returns) the precision replica groups use when not told; logs the choice."""
-    global _default_precision
+    global _default_precision, _logged_precision
     resolved = resolve_precision(precision)
     if precision == "auto" or resolved != "float32":
-        logger.info("Training precision: %s.", describe_precision(precision))
+        description = describe_precision(precision)
+        if description != _logged_precision:  # once per run, not per stage or group
+            logger.info("Training precision: %s.", description)
+            _logged_precision = description
+    else:
+        _logged_precision = None
     _default_precision = resolved
     return resolved
 
