@@ -68,6 +68,19 @@ def test_writes_dlib_layout(trained_run):
     assert gin.config_str() == ""  # train_with_gin clears the config
 
 
+def test_tensorboard_curves_of_a_single_model(trained_run):
+    """``tensorboard --logdir RUN`` shows the loss terms per step and the hyperparameters."""
+    from rpu_tf.training.summaries import read_scalars
+
+    model_dir, results = trained_run
+    scalars = read_scalars(os.path.join(model_dir, "tensorboard"))
+    assert {"train/loss", "train/reconstruction_loss", "train/kl_loss", "train/regularizer"} <= set(scalars)
+    assert [step for step, _ in scalars["train/loss"]] == [1, 2, 3]  # window 1 of 3 steps
+    assert scalars["hyperparameters/beta"] == [(0, 3.0)] and scalars["hyperparameters/batch_size"] == [(0, 8.0)]
+    assert scalars["hyperparameters/learning_rate"][0][1] == pytest.approx(1e-4)
+    assert all(np.isfinite(v) for _, v in scalars["train/loss"])
+
+
 def test_saved_model_and_keras_file_give_the_same_encoding(trained_run):
     model_dir, _ = trained_run
     images = np.random.RandomState(0).uniform(size=(5, 64, 64, 1)).astype(np.float32)

@@ -54,6 +54,17 @@ def test_small_pbt_s_vae_mig_runs_exports_and_resumes(tmp_path):
     np.testing.assert_allclose(mean["mean"].numpy(), ours, atol=1e-5)
     representation = loaded.signatures["representation"](images=tf.constant(x))["default"].numpy()
     np.testing.assert_allclose(representation, ours, atol=1e-5)
+    # TensorBoard: per member and generation its score, hyperparameters and training loss;
+    # the population's best score per generation.
+    from rpu_tf.training.summaries import read_scalars
+
+    curves = read_scalars(os.path.join(run_dir, "tensorboard", "member_0000"))
+    first = [r for r in log if r["member_id"] == 0]
+    assert [v for _, v in curves["score"]] == pytest.approx([r["score"] for r in first])
+    assert [v for _, v in curves["hyperparameters/batch_size"]] == [r["hyperparameters"]["batch_size"] for r in first]
+    assert [step for step, _ in curves["train/loss"]] == [0, 1]
+    best = read_scalars(os.path.join(run_dir, "tensorboard", "population"))["best_score"]
+    assert best[-1] == (1, pytest.approx(max(last)))
     # Running the same command again resumes: nothing is recomputed, the result is the same.
     before = os.path.getmtime(os.path.join(run_dir, "pbt", "generations.jsonl"))
     again = pbt_vae_with_gin(run_dir, False, [SMALL], TINY)

@@ -89,6 +89,8 @@ def metric_dir(run_dir: str, representation: str, metric: str) -> str:
 
 # --- a PBT run ----------------------------------------------------------------------------------
 PBT_DIR = "pbt"
+#: TensorBoard event files of a single model or PBT run: ``RUN/tensorboard/`` (rpu_tf.training.summaries).
+TENSORBOARD_DIR = "tensorboard"
 PBT_CONFIG_FILE = "pbt_config.json"
 GENERATIONS_FILE = "generations.jsonl"
 PBT_RESULT_FILE = "result.json"

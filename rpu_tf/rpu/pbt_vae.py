@@ -25,6 +25,7 @@ import dataclasses
 import json
 import logging
 import os
+import shutil
 import time
 from typing import Any, Callable, Optional, Sequence
 
@@ -41,6 +42,7 @@ from rpu_tf.rpu.search_space import vae_hyperparameter_space
 from rpu_tf.rpu.vae_member import VAEMember, VAEMemberFactory, best_replica, export_replica
 from rpu_tf.training import runtime
 from rpu_tf.training.gin_context import gin_run
+from rpu_tf.training.summaries import TENSORBOARD_DIR, GenerationCurves
 from rpu_tf.training.supervision import Supervision
 from rpu_tf.utils.files import read_json
 
@@ -133,15 +135,21 @@ def run_pbt_vae(run_dir: str, data: GroundTruthData, scorer: Callable = gin.REQU
     if supervision is not None:
         description["supervision"] = supervision.describe()
     runner = make_executor(executor, factory)
+    logdir = os.path.join(run_dir, TENSORBOARD_DIR)  # tensorboard --logdir RUN
+    if not os.path.exists(os.path.join(run_dir, paths.PBT_DIR, paths.GENERATIONS_FILE)):
+        shutil.rmtree(logdir, ignore_errors=True)  # curves of a run that is being redone (--redo_from)
+    curves = GenerationCurves(logdir)
     try:
         pbt = PopulationBasedTraining(os.path.join(run_dir, paths.PBT_DIR), runner, space, generation_budget=budget,
                                       budget_unit="images", seed=seed, fingerprint=description)
+        pbt.on_generation = curves
         logger.info("PBT-VAE: %d members of %d %s on %s (%s), %d images per member and generation.",
                     pbt.population_size, num_replicas, type(model).__name__, data.name,
                     type(scorer).__name__, budget)
         result = pbt.run()
     finally:
         runner.close()
+        curves.close()
     out = PBTVAEResult(result, best_replica(result.best_details), os.path.join(run_dir, paths.MODEL_DIR), factory)
     _export(out, data, time.time() - start)
     return out

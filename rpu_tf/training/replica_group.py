@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -284,7 +284,9 @@ class ReplicaGroup(ReplicaStateMixin):
     # -- training and evaluation -----------------------------------------------------------
 
     def train(self, num_steps: int, seed: Optional[int] = None, progress: bool = False,
-              desc: str = "train", log_every: int = 0) -> dict[str, float]:
+              desc: str = "train", log_every: int = 0,
+              on_window: Optional[Callable[[int, Mapping[str, np.ndarray]], None]] = None,
+              window_every: int = 0) -> dict[str, float]:
         """Trains ``num_steps`` steps of the current batch size on every replica.
 
         Args:
@@ -295,6 +297,10 @@ class ReplicaGroup(ReplicaStateMixin):
           desc: the progress bar's label.
           log_every: when > 0, log the loss terms (means over replicas and the last
             ``log_every`` steps) after the first step and every ``log_every`` steps.
+          on_window: called after the first step and every ``window_every`` steps with the
+            global step and the per-replica means over those steps, ``{term: (K,) array}``
+            (TensorBoard curves).
+          window_every: steps between ``on_window`` calls.
 
         Returns:
           Means over steps and replicas of the loss terms (``loss``, ``reconstruction_loss``,
@@ -318,6 +324,8 @@ class ReplicaGroup(ReplicaStateMixin):
         sums: dict[str, np.ndarray] = {}
         window: dict[str, np.ndarray] = {}
         window_start = 0
+        curve: dict[str, np.ndarray] = {}
+        curve_start = 0
         images_per_step = batch_size * self.num_replicas
         start = time.perf_counter()
         bar = progress_bar(total=num_steps, desc=desc, unit="step") if progress else None
@@ -334,6 +342,12 @@ class ReplicaGroup(ReplicaStateMixin):
                     if log_every > 0 and (done == 1 or done % log_every == 0 or done == num_steps):
                         self._log_window(desc, done, num_steps, window, done - window_start)
                         window, window_start = {}, done
+                    if on_window is not None:
+                        for key, value in values.items():
+                            curve[key] = curve.get(key, 0.0) + value
+                        if done == 1 or done % max(1, window_every) == 0 or done == num_steps:
+                            on_window(self.step, {k: np.asarray(v) / (done - curve_start) for k, v in curve.items()})
+                            curve, curve_start = {}, done
                     if bar is not None:
                         bar.update(1)
                         now = time.perf_counter()

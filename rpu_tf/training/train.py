@@ -36,7 +36,7 @@ import dataclasses
 import logging
 import os
 import time
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import gin
 import numpy as np
@@ -53,6 +53,7 @@ from rpu_tf.training.export import export_keras, export_saved_model
 from rpu_tf.training.gin_context import gin_run
 from rpu_tf.training.optimizers import AdamSpec, resolve_model_optimizers
 from rpu_tf.training.replica_group import ReplicaGroup
+from rpu_tf.training.summaries import TENSORBOARD_DIR, ScalarWriter
 from rpu_tf.training.supervision import Supervision, ground_truth_supervision
 from rpu_tf.utils.gin_files import check_bindings_are_read, parse_gin, pipeline_name, with_model_name
 
@@ -241,13 +242,26 @@ def _train_locked(runs: Sequence[SingleModelRun], first: SingleModelRun, resume:
     if first.supervision is not None:
         logger.info("Semi-supervised: %s.", first.supervision.describe())
     log_every = max(1, first.training_steps // 10)
+    writers = [ScalarWriter(os.path.join(run.model_dir, TENSORBOARD_DIR)) for run in runs]
+    for k, writer in enumerate(writers):
+        writer.write(group.step, {f"hyperparameters/{name}": value
+                                  for name, value in {**group.hyperparameters(),
+                                                      **group.model(k).hyperparameters()}.items()})
+
+    def curves(step: int, window: Mapping[str, np.ndarray]) -> None:
+        for k, writer in enumerate(writers):
+            writer.write(step, {f"train/{term}": values[k] for term, values in window.items()})
+
     while group.step < first.training_steps:  # one chunk per checkpoint; chunks do not change results
         chunk = min(first.checkpoint_every - group.step % first.checkpoint_every, first.training_steps - group.step)
-        metrics = group.train(chunk, progress=first.options.progress, desc="rpu_train", log_every=log_every)
+        metrics = group.train(chunk, progress=first.options.progress, desc="rpu_train", log_every=log_every,
+                              on_window=curves, window_every=max(1, first.training_steps // 200))
         checkpoints.save(group, model_dirs)
         logger.info("Step %d/%d at %.0f images/s (%d replicas); mean training loss %.3f; checkpoint saved.",
                     group.step, first.training_steps, metrics.get("images_per_second", 0.0), len(runs),
                     metrics.get("loss", float("nan")))
+    for writer in writers:
+        writer.close()
     evaluation = group.evaluate(first.eval_steps, replica_seeds=[int(s[1]) for s in seeds])
     elapsed = time.time() - start
     written = []
