@@ -9,6 +9,8 @@ Public API (see each module's docstring):
 - :class:`ImageFolder`, :class:`ImageArray`, :func:`get_images`, :func:`get_celeba`: unlabelled.
 - :class:`ReducedData`: a subset with optional surrogate labels.
 - :func:`get_named_ground_truth_data`: data sets by name (gin scope ``dataset``).
+- :func:`as_tf_dataset`: batches as a ``tf.data.Dataset`` for ``model.fit``;
+  :func:`tf_data_set_from_ground_truth_data`: disentanglement_lib's single-observation one.
 """
 
 from rpu_tf.data.dsprites import DSprites
@@ -23,6 +25,7 @@ from rpu_tf.data.named_data import get_named_ground_truth_data, known_dataset_na
 from rpu_tf.data.reduced import ReducedData
 from rpu_tf.data.shapes3d import Shapes3D
 from rpu_tf.data.sprites import Sprites
+from rpu_tf.data.tf_dataset import as_tf_dataset, tf_data_set_from_ground_truth_data
 from rpu_tf.data.variants import ColorVariant, NoisyVariant
 
 __all__ = [
@@ -40,8 +43,10 @@ __all__ = [
     "Sprites",
     "UnlabelledData",
     "UnlabelledDataError",
+    "as_tf_dataset",
     "get_celeba",
     "get_images",
     "get_named_ground_truth_data",
     "known_dataset_names",
+    "tf_data_set_from_ground_truth_data",
 ]

@@ -174,6 +174,39 @@ class BaseVAE(keras.Model):
             terms["elbo"] = -(reconstruction_loss + kl_loss)
         return terms
 
+    # -- Keras-native training (model.compile / model.fit) -------------------------------
+
+    def train_step(self, data):
+        """One ``model.fit`` step on the model's objective (``loss_terms()["loss"]``):
+        ``model.compile(optimizer=keras.optimizers.Adam(1e-4))`` then
+        ``model.fit(rpu_tf.data.as_tf_dataset(data, 64), steps_per_epoch=...)``. Returns the
+        loss terms, which ``fit`` logs. Models with a second optimizer (FactorVAE's
+        discriminator) train with ``rpu_train`` or :class:`rpu_tf.training.ReplicaGroup`."""
+        images = self._fit_images(data)
+        objectives = self.optimizer_objectives()
+        if len(objectives) != 1:
+            raise ValueError(f"{type(self).__name__} trains {len(objectives)} objectives with their own optimizers "
+                             f"({', '.join(o[0] for o in objectives)}); model.fit has one. Train it with rpu_train "
+                             "or rpu_tf.training.ReplicaGroup.")
+        _, term, variables = objectives[0]
+        with tf.GradientTape() as tape:
+            terms = self.loss_terms(images, step=tf.cast(self.optimizer.iterations, tf.int64))
+            objective = self.optimizer.scale_loss(terms[term]) if hasattr(self.optimizer, "scale_loss") else terms[term]
+        gradients = tape.gradient(objective, variables)
+        self.optimizer.apply_gradients(zip(gradients, variables))
+        return terms
+
+    def test_step(self, data):
+        """``model.evaluate``: the loss terms of a batch, without updating."""
+        images = self._fit_images(data)
+        return self.loss_terms(images, step=tf.cast(self.optimizer.iterations, tf.int64))
+
+    def _fit_images(self, data) -> tf.Tensor:
+        images = data[0] if isinstance(data, (tuple, list)) else data
+        if not self.built:
+            self.build(images.shape)
+        return tf.cast(images, tf.float32)
+
     def optimizer_objectives(self) -> list[tuple[str, str, list]]:
         """``(optimizer, loss-term key, variables)`` triples a trainer minimises each step.
 
