@@ -106,7 +106,5 @@ def compute_mig_on_fixed_data(observations: np.ndarray, labels: np.ndarray,
                               num_bins: Optional[int] = None) -> dict:
     """MIG on fixed ``observations`` ``(N, ...)`` and discrete ``labels`` ``(F, N)`` (semi-supervised use)."""
     mus = utils.obtain_representation(observations, representation_function, batch_size)
-    labels = np.asarray(labels)
-    if labels.ndim != 2 or labels.shape[1] != observations.shape[0]:
-        raise ValueError(f"labels must have shape (num_factors, {observations.shape[0]}), got {labels.shape}.")
+    labels = utils.fixed_labels(labels, observations)
     return _compute_mig(mus, labels, discretizer_fn, num_bins)

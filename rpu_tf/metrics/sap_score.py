@@ -44,9 +44,7 @@ def compute_sap_on_fixed_data(observations: np.ndarray, labels: np.ndarray,
     ``train_percentage`` of the points as the training set (disentanglement_lib's
     ``compute_sap_on_fixed_data``, semi-supervised use)."""
     mus = utils.obtain_representation(observations, representation_function, batch_size)
-    labels = np.asarray(labels)
-    if labels.ndim != 2 or labels.shape[1] != observations.shape[0]:
-        raise ValueError(f"labels must have shape (num_factors, {observations.shape[0]}), got {labels.shape}.")
+    labels = utils.fixed_labels(labels, observations)
     mus_train, mus_test = utils.split_train_test(mus, train_percentage)
     ys_train, ys_test = utils.split_train_test(labels, train_percentage)
     return _compute_sap(mus_train, ys_train, mus_test, ys_test, continuous_factors)

@@ -201,6 +201,15 @@ def obtain_representation(observations: np.ndarray, representation_function: Rep
     return np.transpose(_stack_batches(codes, "representation_function"))
 
 
+def fixed_labels(labels, observations: np.ndarray) -> np.ndarray:
+    """``labels`` as an array ``(num_factors, N)`` for ``N`` fixed ``observations`` (the
+    ``*_on_fixed_data`` metrics); a clear error for any other shape."""
+    labels = np.asarray(labels)
+    if labels.ndim != 2 or labels.shape[1] != observations.shape[0]:
+        raise ValueError(f"labels must have shape (num_factors, {observations.shape[0]}), got {labels.shape}.")
+    return labels
+
+
 def split_train_test(observations: np.ndarray, train_percentage: float) -> tuple[np.ndarray, np.ndarray]:
     """Splits ``(num_dims, num_points)`` along points: the first ``ceil(n * p)`` are training."""
     num_points = observations.shape[1]
