@@ -51,7 +51,7 @@ def test_rpu_vae_runs_all_stages_writes_the_run_directory_and_resumes(tmp_path):
     gt = manifest["final"]["ground_truth"]
     assert 0.0 <= gt["discrete_mig"] <= 1.0 and 0.0 <= gt["disentanglement"] <= 1.0
     for metric in ("mig", "dci"):
-        assert os.path.exists(os.path.join(run_dir, "metrics", "mean", metric, "results", "aggregate",
+        assert os.path.exists(os.path.join(run_dir, "ground_truth", metric, "results", "aggregate",
                                            "evaluation.json"))
     # summary.json names, per stage and active latent, the ground-truth factor it tracks best.
     on_disk = json.load(open(os.path.join(run_dir, "summary.json")))
@@ -97,6 +97,45 @@ def test_rpu_vae_runs_all_stages_writes_the_run_directory_and_resumes(tmp_path):
     assert redone["training_images"]["leaf1_meta1"] < summary["training_images"]["leaf1_meta1"]
     again = rpu_vae_with_gin(run_dir, False, [QUICKSTART], TINY + [leaf_budget])  # now resumes: nothing to do
     assert again["final"] == redone["final"]
+    _readme_evaluation_runs_as_written(run_dir, tmp_path / "user")
+
+
+#: Metric sizes for the README's evaluation commands on a tiny run (the only change to them).
+SMALL_METRICS = ["mig.num_train = 200", "dci.num_train = 200", "dci.num_test = 100"]
+
+
+def _readme_evaluation_runs_as_written(run_dir, folder):
+    """The README's evaluation block, command by command, right after an rPU-VAE run in
+    ``runs/quickstart`` of a user's folder: the run's own ground-truth check does not block
+    rpu_evaluate, and aggregate, compare and visualize read what it wrote."""
+    import re
+    import shlex
+    import shutil
+
+    from rpu_tf.cli import aggregate, compare, evaluate, visualize
+
+    readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    section = readme.split("## Evaluation against disentanglement_lib's baselines", 1)[1]
+    commands = [line.split("#")[0] for line in re.search(r"```bash\n(.*?)```", section, re.S).group(1).splitlines()]
+    shutil.copytree(run_dir, folder / "runs" / "quickstart")
+    mains = {"rpu_evaluate": evaluate.main, "rpu_aggregate": aggregate.main, "rpu_compare": compare.main,
+             "rpu_visualize": visualize.main}
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        for command in filter(str.strip, commands):
+            argv = shlex.split(command)
+            if argv[0] == "rpu_evaluate":
+                argv += [f"--gin_bindings={b}" for b in SMALL_METRICS]
+            assert mains[argv[0]](argv) == 0, command
+    finally:
+        os.chdir(cwd)
+    assert os.path.isfile(folder / "fig4.png") and os.path.isfile(folder / "results.json")
+    ours = json.load(open(folder / "runs" / "quickstart" / "metrics" / "mean" / "mig" / "results" / "aggregate" /
+                          "evaluation.json"))
+    assert 0.0 <= ours["evaluation_results.discrete_mig"] <= 1.0
+    assert os.path.isfile(folder / "runs" / "quickstart" / "ground_truth" / "mig" / "results" / "aggregate" /
+                          "evaluation.json")  # the run's own check, untouched beside it
 
 
 def test_a_data_set_without_a_finite_index_is_refused():

@@ -2,7 +2,9 @@
 
 :func:`evaluate_ground_truth` is what the rPU-VAE pipeline reports for its final model:
 MIG and DCI of a representation function (gin scope ``ground_truth_evaluation``), written
-to ``RUN/metrics/mean/{mig,dci}/results/`` in disentanglement_lib's layout.
+to ``RUN/ground_truth/{mig,dci}/results/`` in disentanglement_lib's layout: apart from
+``RUN/metrics/``, which is ``rpu_evaluate``'s (the README's evaluation of the same run then
+neither collides with it nor is overwritten by it).
 :func:`factors_tracked` says which factor each surrogate label follows.
 """
 
@@ -46,7 +48,7 @@ def evaluate_ground_truth(representation_function: Callable[[np.ndarray], np.nda
     Args:
       representation_function: e.g. the mean of q(z|x) of the final model.
       data: labelled data set.
-      run_dir: results go to ``run_dir/metrics/mean/{mig,dci}/results``.
+      run_dir: results go to ``run_dir/ground_truth/{mig,dci}/results``.
       num_points: MIG's ``num_train``; DCI's ``num_train`` (and half of it ``num_test``).
       seed: seeds both metrics (and numpy's global state during DCI).
       batch_size: encoding batch size (64).
@@ -57,14 +59,14 @@ def evaluate_ground_truth(representation_function: Callable[[np.ndarray], np.nda
     result = mig.compute_mig(data, representation_function, np.random.RandomState(seed), num_train=num_points,
                              batch_size=batch_size, discretizer_fn=utils.histogram_discretize, num_bins=num_bins)
     result["elapsed_time"] = time.time() - start
-    update_result_directory(paths.results_dir(paths.metric_dir(run_dir, "mean", "mig")), "evaluation", dict(result))
+    update_result_directory(paths.results_dir(paths.ground_truth_dir(run_dir, "mig")), "evaluation", dict(result))
     out["discrete_mig"] = float(result["discrete_mig"])
     start = time.time()
     with seeded_global_numpy(seed):
         result = dci.compute_dci(data, representation_function, np.random.RandomState(seed), num_train=num_points,
                                  num_test=max(1, num_points // 2), batch_size=batch_size)
     result["elapsed_time"] = time.time() - start
-    update_result_directory(paths.results_dir(paths.metric_dir(run_dir, "mean", "dci")), "evaluation", dict(result))
+    update_result_directory(paths.results_dir(paths.ground_truth_dir(run_dir, "dci")), "evaluation", dict(result))
     out.update({k: float(result[k]) for k in ("disentanglement", "completeness", "informativeness_test")})
     logger.info("rPU-VAE final model vs ground truth: MIG %.3f, DCI disentanglement %.3f.", out["discrete_mig"],
                 out["disentanglement"])

@@ -11,7 +11,10 @@
         state.npz                           the replica group's state at the last checkpoint
         group.json                          the runs that state trains (first run of a group)
     RUN/postprocessed/{mean,sampled}/       representation SavedModel + results (postprocess)
-    RUN/metrics/{mean,sampled}/<metric>/results/   (evaluation)
+    RUN/metrics/{mean,sampled}/<metric>/results/   (evaluation: rpu_evaluate)
+    RUN/ground_truth/{mig,dci}/results/     an rPU-VAE run's own check of its final model
+                                            (never where rpu_evaluate writes)
+    RUN/tensorboard/                        training curves (TensorBoard event files)
     RUN/visualizations/                     figures of the model (rpu_visualize)
     RUN/pbt/                                a PBT run (see below)
     RUN/manifest.json, RUN/summary.json     an rPU-VAE run (see below)
@@ -85,6 +88,16 @@ def postprocessed_dir(run_dir: str, representation: str) -> str:
 def metric_dir(run_dir: str, representation: str, metric: str) -> str:
     """``RUN/metrics/<representation>/<metric>``: one evaluation (its ``results/`` inside)."""
     return os.path.join(run_dir, METRICS_DIR, representation, metric)
+
+
+#: An rPU-VAE run's own ground-truth check of its final model (MIG and DCI of the mean
+#: representation), apart from ``metrics/`` so ``rpu_evaluate`` never meets it.
+GROUND_TRUTH_DIR = "ground_truth"
+
+
+def ground_truth_dir(run_dir: str, metric: str) -> str:
+    """``RUN/ground_truth/<metric>`` (its ``results/`` inside, disentanglement_lib's layout)."""
+    return os.path.join(run_dir, GROUND_TRUTH_DIR, metric)
 
 
 # --- a PBT run ----------------------------------------------------------------------------------

@@ -82,7 +82,7 @@ def write_manifest(run_dir: str, manifest: Mapping[str, Any]) -> None:
 
 #: What the final stage writes (and what rpu_evaluate / rpu_visualize derive from its model).
 FINAL_OUTPUTS = (paths.PBT_DIR, paths.MODEL_DIR, paths.METRICS_DIR, paths.POSTPROCESSED_DIR,
-                 paths.VISUALIZATIONS_DIR, paths.SUMMARY_FILE)
+                 paths.VISUALIZATIONS_DIR, paths.SUMMARY_FILE, paths.GROUND_TRUTH_DIR, paths.TENSORBOARD_DIR)
 
 
 def remove_stage_outputs(run_dir: str, stages: Sequence[str]) -> list[str]:
