@@ -217,7 +217,7 @@ def test_an_unwritable_run_directory_fails_before_training_in_one_line(tmp_path)
     done = subprocess.run([sys.executable, "-m", "rpu_tf.cli.train", f"--model_dir={blocker / 'run'}",
                            f"--gin_config={config}"] + [f"--gin_bindings={b}" for b in TINY],
                           capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": ROOT})
-    errors = [line for line in done.stderr.splitlines() if "errors.py" in line and line[:1] == "E"]
+    errors = [line for line in done.stderr.splitlines() if " ERROR rpu_train: " in line]
     assert done.returncode == 1 and len(errors) == 1 and "a_file" in errors[0], done.stderr[-2000:]
     assert "Traceback" not in done.stderr and "Training 1 x" not in done.stderr
 

@@ -65,7 +65,7 @@ def test_two_commands_on_one_directory_one_proceeds_the_other_says_so_in_one_lin
              "--gin_bindings=model.training_steps = 2"],
             capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": ROOT})
         assert done.returncode == 1
-        errors = [line for line in done.stderr.splitlines() if re.match(r"E\d{4} \S+\s+\d+ \S+\.py:\d+\] ", line)]
+        errors = [line for line in done.stderr.splitlines() if re.match(r"\d{4}-\d\d-\d\d [\d:,]+ ERROR ", line)]
         assert len(errors) == 1 and "is being written by another command" in errors[0], done.stderr[-2000:]
         assert "Traceback" not in done.stderr
         assert not os.path.exists(run / "model")

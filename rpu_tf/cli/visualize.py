@@ -3,7 +3,7 @@
 Examples::
 
     rpu_visualize --model_dir=runs/btc
-    rpu_visualize --model_dir=runs/rpu --model_subdir='meta_epoch_*/best'
+    rpu_visualize --model_dir=runs/rpu --model_subdir='stages/*'
     rpu_visualize --generations=runs/pbt/generations.jsonl --output_dir=figures
     rpu_visualize --leaf_runs=1:runs/dsp_l1_s0 --leaf_runs=1:runs/dsp_l1_s1 \\
         --leaf_runs=3:runs/dsp_l3_s0 --leaf_runs=3:runs/dsp_l3_s1 --output_dir=figures

@@ -111,7 +111,7 @@ def find_models(run_dir: str, model_subdir: Optional[str] = None) -> list[Traine
     Args:
       run_dir: a run directory (see the module docstring).
       model_subdir: None for the run's own model; else a glob relative to ``run_dir``
-        (``**`` allowed, e.g. ``meta_epoch_*/best`` or ``**``): every matching folder
+        (``**`` allowed, e.g. ``stages/*`` or ``**``): every matching folder
         that has the model layout, sorted.
 
     Raises:

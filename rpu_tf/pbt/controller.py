@@ -298,10 +298,10 @@ class PopulationBasedTraining:
                                   initial=len(records))
         for result in self.executor.run(todo, lambda t: self._load_start_state(t, population)):
             records[result.member_id] = self._save_result(result, members[result.member_id])
-            progress.update(1)
             finite = [r["score"] for r in records.values() if r["score"] is not None]
-            if finite:
+            if finite:  # before the update, whose log line shows it (it lagged one member behind)
                 progress.set_postfix(best=f"{max(finite):.4f}")
+            progress.update(1)
         progress.close()
         ordered = [records[m["id"]] for m in population["members"]]
         scores = [r["score"] for r in ordered if r["score"] is not None]

@@ -35,6 +35,7 @@ from rpu_tf.training import precision as precisions
 from rpu_tf.training import train_step
 from rpu_tf.training.data_stream import ReplicaBatchStream
 from rpu_tf.training.errors import NonFiniteLossError
+from rpu_tf.training.loss_window import LossWindow
 from rpu_tf.training.optimizers import OPTIMIZER_RESOLVERS, AdamSpec
 from rpu_tf.training.replica_seeds import derive_seeds
 from rpu_tf.training.replica_state import STATE_FORMAT, ReplicaStateMixin, read_state
@@ -297,10 +298,8 @@ class ReplicaGroup(ReplicaStateMixin):
           desc: the progress bar's label.
           log_every: when > 0, log the loss terms (means over replicas and the last
             ``log_every`` steps) after the first step and every ``log_every`` steps.
-          on_window: called after the first step and every ``window_every`` steps with the
-            global step and the per-replica means over those steps, ``{term: (K,) array}``
-            (TensorBoard curves).
-          window_every: steps between ``on_window`` calls.
+          on_window, window_every: ``on_window(global step, {term: (K,) means over the
+            window})`` after the first step and every ``window_every`` steps (TensorBoard).
 
         Returns:
           Means over steps and replicas of the loss terms (``loss``, ``reconstruction_loss``,
@@ -321,11 +320,7 @@ class ReplicaGroup(ReplicaStateMixin):
         if self._train_fn is None:
             self._train_fn = train_step.build_train_step(self._step_parts())
         batch_size = self._batch_size
-        sums: dict[str, np.ndarray] = {}
-        window: dict[str, np.ndarray] = {}
-        window_start = 0
-        curve: dict[str, np.ndarray] = {}
-        curve_start = 0
+        log_window, curve_window, whole = LossWindow(), LossWindow(), LossWindow()
         images_per_step = batch_size * self.num_replicas
         start = time.perf_counter()
         bar = progress_bar(total=num_steps, desc=desc, unit="step") if progress else None
@@ -336,18 +331,12 @@ class ReplicaGroup(ReplicaStateMixin):
                     terms, status = self._train_fn(*inputs)
                     values = {k: v.numpy() for k, v in terms.items()}
                     self._check_status(int(status), values)
-                    for key, value in values.items():
-                        sums[key] = sums.get(key, 0.0) + value
-                        window[key] = window.get(key, 0.0) + value
+                    for window in (log_window, curve_window, whole):
+                        window.add(values)
                     if log_every > 0 and (done == 1 or done % log_every == 0 or done == num_steps):
-                        self._log_window(desc, done, num_steps, window, done - window_start)
-                        window, window_start = {}, done
-                    if on_window is not None:
-                        for key, value in values.items():
-                            curve[key] = curve.get(key, 0.0) + value
-                        if done == 1 or done % max(1, window_every) == 0 or done == num_steps:
-                            on_window(self.step, {k: np.asarray(v) / (done - curve_start) for k, v in curve.items()})
-                            curve, curve_start = {}, done
+                        self._log_window(desc, done, num_steps, *log_window.take())
+                    if on_window is not None and (done == 1 or done % max(1, window_every) == 0 or done == num_steps):
+                        on_window(self.step, curve_window.take()[0])
                     if bar is not None:
                         bar.update(1)
                         now = time.perf_counter()
@@ -359,7 +348,7 @@ class ReplicaGroup(ReplicaStateMixin):
             if bar is not None:
                 bar.close()
         elapsed = time.perf_counter() - start
-        self.last_train_metrics = {k: v / max(num_steps, 1) for k, v in sums.items()}
+        self.last_train_metrics = whole.take()[0]
         metrics = {k: float(np.mean(v)) for k, v in self.last_train_metrics.items()}
         metrics["images_per_second"] = num_steps * images_per_step / elapsed if elapsed > 0 else 0.0
         metrics["global_step"] = float(self.step)
@@ -375,9 +364,8 @@ class ReplicaGroup(ReplicaStateMixin):
             raise NonFiniteLossError(self.step, self.hyperparameters(),
                                      {k: v.tolist() for k, v in values.items()})
 
-    def _log_window(self, desc: str, done: int, total: int, window: Mapping[str, Any],
-                    steps: int) -> None:
-        terms = ", ".join(f"{k} {float(np.mean(v)) / max(steps, 1):.3f}" for k, v in window.items()
+    def _log_window(self, desc: str, done: int, total: int, means: Mapping[str, np.ndarray], steps: int) -> None:
+        terms = ", ".join(f"{k} {float(np.mean(v)):.3f}" for k, v in means.items()
                           if k in ("loss", "reconstruction_loss", "kl_loss", "regularizer", "supervised_loss"))
         logger.info("%s step %d/%d (global step %d): %s (mean of the last %d steps, %d replicas).",
                     desc, done, total, self.step, terms, steps, self.num_replicas)

@@ -1,8 +1,9 @@
-"""Progress reporting for long loops: tqdm when installed, else periodic log lines with ETA."""
+"""Progress reporting for long loops: tqdm on a terminal, else periodic log lines with ETA."""
 
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from typing import Optional
 
@@ -44,7 +45,10 @@ class _LogProgress:
 
 
 def progress(total: Optional[int] = None, desc: str = "", unit: str = "it", initial: int = 0):
-    """A progress bar over ``total`` items (tqdm if importable, else log lines)."""
+    """A progress bar over ``total`` items: tqdm on a terminal, else (a log file, a notebook
+    without a terminal, tqdm missing) log lines in the log's own format every 30 s."""
+    if not sys.stderr.isatty():
+        return _LogProgress(total, initial, desc, unit)
     try:
         from tqdm.auto import tqdm
     except ImportError:
