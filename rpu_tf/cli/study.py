@@ -60,12 +60,13 @@ def main(argv: Sequence[str]) -> int:
     if not values.gin_config or not values.study_dir:
         logger.error("Give --gin_config=<study gin file> and --study_dir=<folder>.")
         return 2
-    if not os.path.isfile(resolve_gin_config(values.gin_config)):
+    config = resolve_gin_config(values.gin_config)
+    if not os.path.isfile(config):
         logger.error("Study config %s not found (neither there nor among the shipped configs in %s).",
                      values.gin_config, shipped_config_dir())
         return 2
     try:
-        study = load_study(values.gin_config, values.gin_bindings)
+        study = load_study(config, values.gin_bindings)
     except (ValueError, TypeError) as error:
         logger.error("%s", error)
         return 1

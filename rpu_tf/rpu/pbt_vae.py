@@ -42,7 +42,7 @@ from rpu_tf.rpu.search_space import vae_hyperparameter_space
 from rpu_tf.rpu.vae_member import VAEMember, VAEMemberFactory, best_replica, export_replica
 from rpu_tf.training import runtime
 from rpu_tf.training.gin_context import gin_run
-from rpu_tf.training.summaries import TENSORBOARD_DIR, GenerationCurves
+from rpu_tf.training.summaries import GenerationCurves
 from rpu_tf.training.supervision import Supervision
 from rpu_tf.utils.files import read_json
 
@@ -135,7 +135,7 @@ def run_pbt_vae(run_dir: str, data: GroundTruthData, scorer: Callable = gin.REQU
     if supervision is not None:
         description["supervision"] = supervision.describe()
     runner = make_executor(executor, factory)
-    logdir = os.path.join(run_dir, TENSORBOARD_DIR)  # tensorboard --logdir RUN
+    logdir = os.path.join(run_dir, paths.TENSORBOARD_DIR)  # tensorboard --logdir RUN
     if not os.path.exists(os.path.join(run_dir, paths.PBT_DIR, paths.GENERATIONS_FILE)):
         shutil.rmtree(logdir, ignore_errors=True)  # curves of a run that is being redone (--redo_from)
     curves = GenerationCurves(logdir)

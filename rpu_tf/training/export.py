@@ -12,8 +12,8 @@ Models trained in 16-bit precision are exported as float32 models with the same 
 (:func:`~rpu_tf.models.vae.as_float32`): they run at full speed anywhere and match float32
 evaluation. Load it with ``tf.saved_model.load(path).signatures["gaussian_encoder"](images=x)``; no
 rpu_tf import needed; ``saved_model_cli run`` and TF Serving run every signature (the
-SavedModel is written by ``keras.export.ExportArchive``). The Keras file (``keras.saving.load_model``) needs ``import
-rpu_tf.models`` for the model classes.
+SavedModel is written by ``keras.export.ExportArchive``). The Keras file
+(``keras.saving.load_model``) needs ``import rpu_tf.models`` for the model classes.
 """
 
 from __future__ import annotations
@@ -56,11 +56,13 @@ def _export_archive(model: BaseVAE) -> keras.export.ExportArchive:
     def representation(images):
         return {"default": model.encode(images)[0]}
 
+    endpoints = {"gaussian_encoder": (gaussian_encoder, images), "decoder": (decoder, latents),
+                 "reconstructions": (reconstructions, images), "representation": (representation, images)}
     archive = keras.export.ExportArchive()
     archive.track(model)
-    for fn, spec in ((gaussian_encoder, images), (decoder, latents), (reconstructions, images),
-                     (representation, images)):
-        archive.add_endpoint(fn.__name__, tf.function(fn), input_signature=[spec])
+    for name in SIGNATURES:
+        fn, spec = endpoints[name]
+        archive.add_endpoint(name, tf.function(fn), input_signature=[spec])
     return archive
 
 

@@ -321,6 +321,7 @@ class ReplicaGroup(ReplicaStateMixin):
             self._train_fn = train_step.build_train_step(self._step_parts())
         batch_size = self._batch_size
         log_window, curve_window, whole = LossWindow(), LossWindow(), LossWindow()
+        windows = [whole] + [log_window] * (log_every > 0) + [curve_window] * (on_window is not None)
         images_per_step = batch_size * self.num_replicas
         start = time.perf_counter()
         bar = progress_bar(total=num_steps, desc=desc, unit="step") if progress else None
@@ -331,7 +332,7 @@ class ReplicaGroup(ReplicaStateMixin):
                     terms, status = self._train_fn(*inputs)
                     values = {k: v.numpy() for k, v in terms.items()}
                     self._check_status(int(status), values)
-                    for window in (log_window, curve_window, whole):
+                    for window in windows:  # only the windows someone reads
                         window.add(values)
                     if log_every > 0 and (done == 1 or done % log_every == 0 or done == num_steps):
                         self._log_window(desc, done, num_steps, *log_window.take())

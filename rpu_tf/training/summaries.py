@@ -21,8 +21,6 @@ from typing import Mapping, Optional
 import numpy as np
 import tensorflow as tf
 
-from rpu_tf.layout.paths import TENSORBOARD_DIR  # noqa: F401  (re-exported for the writers' callers)
-
 _SCALAR_METADATA: Optional[bytes] = None
 
 

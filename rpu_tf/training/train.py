@@ -44,7 +44,7 @@ import numpy as np
 from rpu_tf.data import named_data
 from rpu_tf.layout.guard import prepare_directory
 from rpu_tf.layout.lock import remove_stale_temporaries, run_lock
-from rpu_tf.layout.paths import KERAS_FILE, SAVED_MODEL_DIR, TRAINING_CHECKPOINT_DIR
+from rpu_tf.layout.paths import KERAS_FILE, SAVED_MODEL_DIR, TENSORBOARD_DIR, TRAINING_CHECKPOINT_DIR
 from rpu_tf.layout.paths import MODEL_DIR as MODEL_SUBDIR
 from rpu_tf.layout.results import update_result_directory
 from rpu_tf.models.vae import BaseVAE
@@ -53,7 +53,7 @@ from rpu_tf.training.export import export_keras, export_saved_model
 from rpu_tf.training.gin_context import gin_run
 from rpu_tf.training.optimizers import AdamSpec, resolve_model_optimizers
 from rpu_tf.training.replica_group import ReplicaGroup
-from rpu_tf.training.summaries import TENSORBOARD_DIR, ScalarWriter
+from rpu_tf.training.summaries import ScalarWriter
 from rpu_tf.training.supervision import Supervision, ground_truth_supervision
 from rpu_tf.utils.gin_files import check_bindings_are_read, parse_gin, pipeline_name, with_model_name
 
