@@ -92,6 +92,26 @@ def test_locate_and_find_models(tmp_path):
         find_models(run, "nothing_*")
 
 
+def test_every_documented_model_subdir_finds_the_stages_of_an_rpu_vae_run(tmp_path):
+    import glob
+    import re
+
+    from rpu_tf.layout import paths
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    run = _fake_model(str(tmp_path / "rpu"))
+    for stage in ("initial", "leaf1_meta1"):
+        _fake_model(paths.stage_dir(run, stage))  # where rPU-VAE writes each stage's best replica
+    sources = [os.path.join(root, "README.md"), *glob.glob(os.path.join(root, "docs", "*.md")),
+               *glob.glob(os.path.join(root, "rpu_tf", "cli", "*.py"))]
+    documented = {m.group(1) for path in sources for m in re.finditer(r"model_subdir='([^']+)'",
+                                                                      open(path, encoding="utf-8").read())}
+    documented |= {m.group(1) for m in re.finditer(r"e\.g\. '([^']+)'", cli.__doc__ + open(cli.__file__).read())}
+    assert "stages/*" in documented
+    for pattern in documented:
+        assert len(find_models(run, pattern)) >= 2, pattern
+
+
 def test_not_a_model_says_what_it_expected(tmp_path, caplog):
     (tmp_path / "notes").mkdir()
     with pytest.raises(NotATrainedModelError) as error:

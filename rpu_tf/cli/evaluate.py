@@ -6,7 +6,7 @@ Examples::
     rpu_evaluate --model_dir=runs/btc --gin_config=gin_configs/metrics/study.txt
     rpu_evaluate --model_dir=runs/btc --gin_config=gin_configs/metrics/fig4.txt \\
         --gin_bindings="mig.num_train = 1000" --representations=mean
-    rpu_evaluate --model_dir=runs/rpu --model_subdir='meta_epoch_*/best' \\
+    rpu_evaluate --model_dir=runs/rpu --model_subdir='stages/*' \\
         --gin_config=gin_configs/metrics/mig.gin
 
 ``--model_dir`` is a run directory of ``rpu_train`` (or a PBT/rPU-VAE run: anything with
@@ -42,8 +42,8 @@ def define_flags(values: flags.FlagValues) -> None:
     flags.DEFINE_list("representations", ["mean", "sampled"],
                       "Postprocessings to evaluate (mean, sampled).", flag_values=values)
     flags.DEFINE_string("model_subdir", None, "Evaluate every folder matching this glob below "
-                        "--model_dir that holds a trained model (e.g. 'meta_epoch_*/best', "
-                        "'**') instead of the run's own model.", flag_values=values)
+                        "--model_dir that holds a trained model (e.g. 'stages/*': each rPU-VAE stage's "
+                        "best replica; '**': every model) instead of the run's own model.", flag_values=values)
     flags.DEFINE_boolean("overwrite", False, "Replace existing outputs.", flag_values=values)
 
 
@@ -60,7 +60,7 @@ def _headline(path: str) -> str:
 
 
 def main(argv: Sequence[str]) -> int:
-    values = parse_command_line(argv, define_flags, __doc__, logger)
+    values = parse_command_line(argv, define_flags, __doc__, logger, tensorflow=True)
     if isinstance(values, int):
         return values
     if not values.model_dir or not values.gin_config:

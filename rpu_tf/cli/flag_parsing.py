@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 from absl import flags
 
 from rpu_tf.cli.errors import report_failures
+from rpu_tf.utils.tf_startup import import_tensorflow_quietly
 
 HELP_FLAGS = ("-h", "--help", "--helpshort", "--helpfull", "-?")
 
@@ -51,9 +52,10 @@ def parse(argv: Sequence[str], define: Callable[[flags.FlagValues], None],
 
 
 def parse_command_line(argv: Sequence[str], define: Callable[[flags.FlagValues], None], doc: str,
-                       logger: logging.Logger):
-    """:func:`parse`, then :func:`configure_logging`; or the exit code (0 after ``--help``,
-    2 after a usage error, which is logged) for ``main`` to return."""
+                       logger: logging.Logger, tensorflow: bool = False):
+    """:func:`parse`, then :func:`configure_logging` (and, for commands that use TensorFlow,
+    :func:`~rpu_tf.utils.tf_startup.import_tensorflow_quietly`); or the exit code (0 after
+    ``--help``, 2 after a usage error, which is logged) for ``main`` to return."""
     try:
         values = parse(argv, define, doc)
     except HelpShown:
@@ -62,6 +64,8 @@ def parse_command_line(argv: Sequence[str], define: Callable[[flags.FlagValues],
         logger.error("%s", error)
         return 2
     configure_logging()
+    if tensorflow:
+        import_tensorflow_quietly()
     return values
 
 

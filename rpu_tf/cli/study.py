@@ -54,7 +54,7 @@ def load_study(gin_config: str, gin_bindings: Sequence[str] = ()):
 
 
 def main(argv: Sequence[str]) -> int:
-    values = parse_command_line(argv, define_flags, __doc__, logger)
+    values = parse_command_line(argv, define_flags, __doc__, logger, tensorflow=True)
     if isinstance(values, int):
         return values
     if not values.gin_config or not values.study_dir:

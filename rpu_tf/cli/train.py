@@ -24,6 +24,7 @@ from rpu_tf import registry
 from rpu_tf.cli.errors import report_failures
 from rpu_tf.cli.flag_parsing import configure_logging
 from rpu_tf.layout.paths import MODEL_DIR
+from rpu_tf.utils.tf_startup import import_tensorflow_quietly
 from rpu_tf.utils.gin_files import parse_gin, pipeline_name, resolve_gin_config, shipped_config_dir
 
 FLAGS = flags.FLAGS
@@ -78,6 +79,7 @@ def main(argv) -> int:
             logger.error("Gin config %s not found (neither there nor among the shipped configs in %s).",
                          path, shipped_config_dir())
             return 2
+    import_tensorflow_quietly()  # before the registry loads the models: no C++ start-up noise
 
     def train() -> int:
         name = select_pipeline(configs, FLAGS.gin_bindings)

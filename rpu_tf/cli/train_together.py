@@ -45,7 +45,7 @@ def parse_run(text: str) -> tuple[str, list[str]]:
 
 
 def main(argv: Sequence[str]) -> int:
-    values = parse_command_line(argv, define_flags, __doc__, logger)
+    values = parse_command_line(argv, define_flags, __doc__, logger, tensorflow=True)
     if isinstance(values, int):
         return values
     from rpu_tf.training.train import train_together_with_gin

@@ -87,7 +87,7 @@ def _run(values) -> list[str]:
 
 
 def main(argv: Sequence[str]) -> int:
-    values = parse_command_line(argv, define_flags, __doc__, logger)
+    values = parse_command_line(argv, define_flags, __doc__, logger, tensorflow=True)
     if isinstance(values, int):
         return values
     if not (values.model_dir or values.generations or values.leaf_runs):

@@ -24,6 +24,8 @@ import numpy as np
 from rpu_tf.data import paths
 from rpu_tf.data.factor_grid import FactorGridData
 
+logger = logging.getLogger(__name__)
+
 DSPRITES_FILE = ("dsprites", "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz")
 DSPRITES_URL = "https://github.com/deepmind/dsprites-dataset"
 DSPRITES_SIZES = [1, 3, 6, 40, 32, 32]
@@ -118,7 +120,7 @@ class DSprites(FactorGridData):
                 raise ValueError(f"{path}: cannot be read ({type(e).__name__}: {e}); the file is corrupt: "
                                  f"download it again from {DSPRITES_URL}.") from e
         if sizes != DSPRITES_SIZES:
-            logging.warning("%s: factor grid %s differs from dSprites' %s.", path, sizes, DSPRITES_SIZES)
+            logger.warning("%s: factor grid %s differs from dSprites' %s.", path, sizes, DSPRITES_SIZES)
         if latent_factor_indices is None:
             latent_factor_indices = [i for i, s in enumerate(sizes) if s > 1]
         super().__init__(sizes, latent_factor_indices)

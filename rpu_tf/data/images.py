@@ -25,6 +25,8 @@ from rpu_tf.data import paths
 from rpu_tf.data.file_checks import check_array_sample, check_image_headers, reading
 from rpu_tf.data.ground_truth_data import FiniteGroundTruthData, UnlabelledDataError
 
+logger = logging.getLogger(__name__)
+
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 CELEBA_FOLDER = ("celeba", "img_align_celeba")
 CELEBA_URL = "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html (img_align_celeba.zip)"
@@ -256,7 +258,7 @@ def get_images(path: str = gin.REQUIRED, image_size: int = 64, num_channels: int
     """
     if os.path.isdir(path):
         if key is not None:
-            logging.warning("images.key=%r is ignored for the image folder %s.", key, path)
+            logger.warning("images.key=%r is ignored for the image folder %s.", key, path)
         return ImageFolder(path, image_size, num_channels, crop_size)
     return ImageArray(path, key, image_size, num_channels, crop_size)
 

@@ -23,6 +23,8 @@ from rpu_tf.data import paths
 from rpu_tf.data.factor_grid import FactorGridData
 from rpu_tf.data.file_checks import check_array_sample, reading
 
+logger = logging.getLogger(__name__)
+
 SHAPES3D_FILE = ("3dshapes", "3dshapes.h5")
 SHAPES3D_URL = "https://github.com/deepmind/3d-shapes"
 SHAPES3D_SIZES = [10, 10, 10, 8, 4, 15]
@@ -79,7 +81,7 @@ class Shapes3D(FactorGridData):
                 self.grid.all_factors_to_index(classes), np.arange(labels.shape[0])):
             raise ValueError(f"{path}: labels are not a complete row-major factor grid of sizes {sizes}.")
         if sizes != SHAPES3D_SIZES:
-            logging.warning("%s: factor grid %s differs from 3dshapes' %s.", path, sizes, SHAPES3D_SIZES)
+            logger.warning("%s: factor grid %s differs from 3dshapes' %s.", path, sizes, SHAPES3D_SIZES)
         self._file = None
 
     @property

@@ -38,6 +38,8 @@ from rpu_tf.pbt.stopping import StoppingRule
 from rpu_tf.pbt.trainable import MemberResult, MemberTask, State
 from rpu_tf.utils.errors import RunFailedError
 
+logger = logging.getLogger(__name__)
+
 _TAG_INIT_HPARAMS, _TAG_INIT_WEIGHTS, _TAG_STEP, _TAG_EXPLOIT = 1, 2, 3, 4
 
 
@@ -170,7 +172,7 @@ class PopulationBasedTraining:
             try:
                 return storage.read_json(path)
             except (OSError, ValueError) as e:
-                logging.warning("PBT: population file %s is unreadable (%s); falling back to the one before.",
+                logger.warning("PBT: population file %s is unreadable (%s); falling back to the one before.",
                                 path, e)
         population = self._initial_population()
         storage.atomic_write_json(self._population_path(0), population)
@@ -198,10 +200,10 @@ class PopulationBasedTraining:
         try:
             meta = storage.read_json(meta_path)
         except (OSError, ValueError):
-            logging.warning("PBT: result %s is unreadable; the member step runs again.", meta_path)
+            logger.warning("PBT: result %s is unreadable; the member step runs again.", meta_path)
             return None
         if meta.get("failed") is None and not os.path.exists(self.checkpoint_path(generation, member_id)):
-            logging.warning("PBT: checkpoint of member %d, generation %d is missing; it runs again.",
+            logger.warning("PBT: checkpoint of member %d, generation %d is missing; it runs again.",
                             member_id, generation)
             return None
         return meta
@@ -229,7 +231,7 @@ class PopulationBasedTraining:
         try:
             return storage.load_state(full)
         except (storage.CorruptCheckpointError, FileNotFoundError) as e:
-            logging.warning("PBT: %s; recomputing it from the generation before.", e)
+            logger.warning("PBT: %s; recomputing it from the generation before.", e)
             self._recompute_checkpoint(path)
             return storage.load_state(full)
 
@@ -254,7 +256,7 @@ class PopulationBasedTraining:
         self._check_or_write_config()
         result_path = self._path(paths.PBT_RESULT_FILE)
         if os.path.exists(result_path):
-            logging.info("PBT run in %s is already finished.", self.run_dir)
+            logger.info("PBT run in %s is already finished.", self.run_dir)
             result = PBTResult.from_json(storage.read_json(result_path), self.run_dir)
             self._check_best_checkpoint(result)
             return result
@@ -265,7 +267,7 @@ class PopulationBasedTraining:
             population, result = self._next_population(population, records)
             if result is not None:
                 storage.atomic_write_json(result_path, result.to_json(self.run_dir))
-                logging.info("PBT finished after %d generations (%s): best member %d, score %.4f.",
+                logger.info("PBT finished after %d generations (%s): best member %d, score %.4f.",
                              result.generations, result.stop_reason, result.best_member_id, result.best_score)
                 return result
             self._collect_garbage(generation + 1)
@@ -276,7 +278,7 @@ class PopulationBasedTraining:
         try:
             storage.load_state(result.best_checkpoint)
         except (storage.CorruptCheckpointError, FileNotFoundError) as e:
-            logging.warning("PBT: %s; recomputing the best member's checkpoint from the generation before.", e)
+            logger.warning("PBT: %s; recomputing the best member's checkpoint from the generation before.", e)
             self._recompute_checkpoint(os.path.relpath(result.best_checkpoint, self.run_dir))
 
     def _run_generation(self, population: dict) -> list[dict]:
@@ -291,7 +293,7 @@ class PopulationBasedTraining:
             else:
                 todo.append(self._task(generation, member))
         if records:
-            logging.info("PBT generation %d: %d member steps already finished, %d to run.",
+            logger.info("PBT generation %d: %d member steps already finished, %d to run.",
                          generation, len(records), len(todo))
         start = time.perf_counter()
         progress = utils.progress(len(population["members"]), f"PBT generation {generation}", "members",
@@ -305,7 +307,7 @@ class PopulationBasedTraining:
         progress.close()
         ordered = [records[m["id"]] for m in population["members"]]
         scores = [r["score"] for r in ordered if r["score"] is not None]
-        logging.info("PBT generation %d: best %.4f, median %.4f, %d failed, %.1fs.", generation,
+        logger.info("PBT generation %d: best %.4f, median %.4f, %d failed, %.1fs.", generation,
                      max(scores) if scores else float("nan"), float(np.median(scores)) if scores else float("nan"),
                      sum(r["failed"] is not None for r in ordered), time.perf_counter() - start)
         return ordered
@@ -353,8 +355,9 @@ class PopulationBasedTraining:
                 "init_seed": member["init_seed"], "total_steps": source["total_steps"],
             })
             if donor is not None:
-                logging.info("PBT exploit: member %d (score %s) copies member %d (score %.4f).", mid,
-                             by_id[mid]["score"], donor, by_id[donor]["score"])
+                logger.info("PBT exploit: member %d (score %s) copies member %d (score %.4f).", mid,
+                            "failed" if by_id[mid]["score"] is None else f"{by_id[mid]['score']:.4f}", donor,
+                            by_id[donor]["score"])
         new_population = {"generation": generation + 1, "members": members, "best_scores": best_scores,
                           "stop_reason": None}
         storage.atomic_write_json(self._population_path(generation + 1), new_population)

@@ -28,6 +28,8 @@ from rpu_tf.pbt.executors import Executor
 from rpu_tf.pbt.trainable import MemberTask, Trainable, run_member_step
 from rpu_tf.utils.errors import RunFailedError
 
+logger = logging.getLogger(__name__)
+
 
 def _import_ray():
     try:
@@ -145,7 +147,7 @@ class RayExecutor(Executor):
             else:
                 self._max_actors = int(self.max_concurrent_members)
                 if self._max_actors > fit:
-                    logging.warning("ray_executor.max_concurrent_members = %d, but the cluster holds %d such "
+                    logger.warning("ray_executor.max_concurrent_members = %d, but the cluster holds %d such "
                                     "actors now; the others wait for resources.", self._max_actors, fit)
             self._actor_cls = ray.remote(num_cpus=self.num_cpus_per_member, num_gpus=self._gpus,
                                          max_restarts=self.max_restarts, max_task_retries=0)(_MemberWorker)
@@ -155,7 +157,7 @@ class RayExecutor(Executor):
             # gone out of scope would make every restart fail.
             self._factory_ref = ray.put(self._factory)
             self._actors = []
-            logging.info("Ray executor: up to %d member actors (%g CPU, %g GPU each).", self._max_actors,
+            logger.info("Ray executor: up to %d member actors (%g CPU, %g GPU each).", self._max_actors,
                          self.num_cpus_per_member, self._gpus)
         return ray
 
@@ -170,7 +172,7 @@ class RayExecutor(Executor):
     def _log_ready(self, ray, index: int) -> None:
         if index in self._ready:
             info = ray.get(self._ready.pop(index))
-            logging.info("Ray executor: actor %d (pid %s)%s.", index, info.get("pid"),
+            logger.info("Ray executor: actor %d (pid %s)%s.", index, info.get("pid"),
                          f": {info['setup']}" if info.get("setup") else "")
 
     def run(self, tasks, load_state):
@@ -199,7 +201,7 @@ class RayExecutor(Executor):
                 if attempts[id(task)] > self.max_restarts:
                     raise RunFailedError(f"PBT member {task.member_id}: its Ray actor died "
                                        f"{attempts[id(task)]} times; giving up.") from e
-                logging.warning("PBT member %d: Ray actor died (%s); resubmitting its step from the "
+                logger.warning("PBT member %d: Ray actor died (%s); resubmitting its step from the "
                                 "member's last checkpoint once the actor is back.", task.member_id, type(e).__name__)
                 self._ready.pop(actor_index, None)
                 self._wait_until_back(ray, actor_index)

@@ -21,6 +21,8 @@ from typing import Any, Mapping, Optional, Protocol, runtime_checkable
 
 import numpy as np
 
+logger = logging.getLogger(__name__)
+
 #: A member's state: named numpy arrays (weights, optimizer slots, counters).
 State = dict
 
@@ -102,7 +104,7 @@ def run_member_step(trainable: Trainable, task: MemberTask) -> MemberResult:
     except FloatingPointError as e:
         failed = f"{type(e).__name__}: {e}"
     if failed:
-        logging.warning("PBT member %d failed in generation %d (%s); it ranks last and will be "
+        logger.warning("PBT member %d failed in generation %d (%s); it ranks last and will be "
                         "replaced by exploit.", task.member_id, task.generation, failed)
     state = None if failed else trainable.get_state()
     return MemberResult(

@@ -93,7 +93,7 @@ def run_rpu_vae(run_dir: str, data: FiniteGroundTruthData, max_leaf_runs: int = 
                           final_warm_start=final_warm_start,
                           final_supervision=FinalSupervision(float(final_supervision_weight), str(final_supervision_loss),
                                                              int(final_supervision_batch_size)))
-    stages.journal.check_settings(stage_settings(gin.config_str()))
+    stages.journal.check_settings({**stage_settings(gin.config_str()), DATA_SETTING: describe_data(data)})
     outcome = run_algorithm_1(data, stages, settings)
     final = final_record(outcome.final)
     stored = stages.journal.manifest.get("final") or {}
@@ -120,6 +120,17 @@ NOT_STAGE_SETTINGS = ("rpu_vae.max_leaf_runs", "rpu_vae.max_meta_epochs", "rpu_v
                       "ground_truth_evaluation.", "training.progress", "training.intra_op_threads",
                       "training.inter_op_threads", "training.jit_compile", "ray_executor.", "pbt_vae.executor",
                       "final/")
+
+
+#: The key of the data set's description among the recorded settings (a run given another
+#: data set object, e.g. through the Python API, must not reuse the stages of this one).
+DATA_SETTING = "<data>"
+
+
+def describe_data(data: FiniteGroundTruthData) -> str:
+    """Name, size, factor sizes and image shape of ``data``, as the manifest records them."""
+    return (f"{data.name}: {data.num_observations} images of {tuple(int(s) for s in data.observation_shape)}, "
+            f"factors {[int(n) for n in data.factors_num_values]}")
 
 
 def stage_settings(config: str) -> dict[str, str]:
@@ -173,10 +184,16 @@ def rpu_vae_with_gin(model_dir: str, overwrite: bool = False, gin_config_files: 
     with gin_run(gin_config_files, gin_bindings, model_dir, overwrite, marker=paths.MANIFEST_FILE, resumable=True,
                  pipeline="rpu_vae"):
         if redo_from:
-            if not rpu_files.has_manifest(model_dir):
-                raise ValueError(f"--redo_from={redo_from}: {model_dir} holds no rPU-VAE run yet; run it without "
-                                 "--redo_from first.")
-            removed = StageJournal(model_dir).redo_from(redo_from)
-            logger.info("Recomputing %s from %s on: removed %s.", model_dir, redo_from,
-                        ", ".join(os.path.relpath(p, model_dir) for p in removed) or "nothing")
+            redo_stages_from(model_dir, redo_from)
         return run_rpu_vae(model_dir, named_data.get_named_ground_truth_data())
+
+
+def redo_stages_from(run_dir: str, stage: str) -> None:
+    """Forgets ``stage`` (``"final"``: the final stage alone), every later stage and the final
+    stage of the run in ``run_dir``, so the next run computes them again (``--redo_from``)."""
+    if not rpu_files.has_manifest(run_dir):
+        raise ValueError(f"--redo_from={stage}: {run_dir} holds no rPU-VAE run yet; run it without "
+                         "--redo_from first.")
+    removed = StageJournal(run_dir).redo_from(stage)
+    logger.info("Recomputing %s from %s on: removed %s.", run_dir, stage,
+                ", ".join(os.path.relpath(p, run_dir) for p in removed) or "nothing")

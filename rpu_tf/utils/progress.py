@@ -7,6 +7,8 @@ import sys
 import time
 from typing import Optional
 
+logger = logging.getLogger(__name__)
+
 
 class _LogProgress:
     """A minimal tqdm stand-in that logs ``desc: n/total, rate, ETA`` every ``interval`` s."""
@@ -28,7 +30,7 @@ class _LogProgress:
             if self.total is not None and rate > 0:
                 eta = f", ETA {max(self.total - self.n, 0) / rate:.0f}s"
             total = f"/{self.total}" if self.total is not None else ""
-            logging.info("%s: %d%s %s (%.2f %s/s%s)%s", self.desc, self.n, total, self.unit, rate,
+            logger.info("%s: %d%s %s (%.2f %s/s%s)%s", self.desc, self.n, total, self.unit, rate,
                          self.unit, eta, self._postfix)
 
     def set_postfix(self, **kwargs) -> None:
