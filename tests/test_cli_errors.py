@@ -71,6 +71,7 @@ def test_missing_dsprites_is_one_line_naming_the_file_and_where_to_get_it(tmp_pa
     done, errors = _train_in_process(caplog, SINGLE, tmp_path / "run", *TINY, "dataset.name = 'dsprites_full'")
     _assert_one_line(done, errors, "data file not found", str(tmp_path / "data"),
                      "`rpu_download_data --dataset=dsprites` downloads it", "download it from")
+    assert "In call to configurable" not in errors[0]  # gin's call chain is not part of the message
 
 
 def test_an_output_folder_that_cannot_be_created_is_one_line(tmp_path, caplog):

@@ -36,4 +36,7 @@ def one_line(error: BaseException) -> str:
         message = f"{message} ({error.filename})"
     if isinstance(error, ImportError) and "No module named" in message:
         message += " (install the extra that provides it; see the README)"
-    return " ".join(line.strip() for line in message.splitlines() if line.strip())
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    # gin appends "In call to configurable 'x' (<function ...>)" per level: noise in one line
+    kept = [line for line in lines if not line.startswith("In call to configurable ")]
+    return " ".join(kept or lines)
