@@ -24,8 +24,8 @@ from rpu_tf import registry
 from rpu_tf.cli.errors import report_failures
 from rpu_tf.cli.flag_parsing import configure_logging
 from rpu_tf.layout.paths import MODEL_DIR
-from rpu_tf.utils.tf_startup import import_tensorflow_quietly
 from rpu_tf.utils.gin_files import parse_gin, pipeline_name, resolve_gin_config, shipped_config_dir
+from rpu_tf.utils.tf_startup import import_tensorflow_quietly
 
 FLAGS = flags.FLAGS
 

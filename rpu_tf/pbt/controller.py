@@ -173,7 +173,7 @@ class PopulationBasedTraining:
                 return storage.read_json(path)
             except (OSError, ValueError) as e:
                 logger.warning("PBT: population file %s is unreadable (%s); falling back to the one before.",
-                                path, e)
+                               path, e)
         population = self._initial_population()
         storage.atomic_write_json(self._population_path(0), population)
         return population
@@ -204,7 +204,7 @@ class PopulationBasedTraining:
             return None
         if meta.get("failed") is None and not os.path.exists(self.checkpoint_path(generation, member_id)):
             logger.warning("PBT: checkpoint of member %d, generation %d is missing; it runs again.",
-                            member_id, generation)
+                           member_id, generation)
             return None
         return meta
 
@@ -268,7 +268,7 @@ class PopulationBasedTraining:
             if result is not None:
                 storage.atomic_write_json(result_path, result.to_json(self.run_dir))
                 logger.info("PBT finished after %d generations (%s): best member %d, score %.4f.",
-                             result.generations, result.stop_reason, result.best_member_id, result.best_score)
+                            result.generations, result.stop_reason, result.best_member_id, result.best_score)
                 return result
             self._collect_garbage(generation + 1)
 
@@ -294,7 +294,7 @@ class PopulationBasedTraining:
                 todo.append(self._task(generation, member))
         if records:
             logger.info("PBT generation %d: %d member steps already finished, %d to run.",
-                         generation, len(records), len(todo))
+                        generation, len(records), len(todo))
         start = time.perf_counter()
         progress = utils.progress(len(population["members"]), f"PBT generation {generation}", "members",
                                   initial=len(records))
@@ -308,8 +308,8 @@ class PopulationBasedTraining:
         ordered = [records[m["id"]] for m in population["members"]]
         scores = [r["score"] for r in ordered if r["score"] is not None]
         logger.info("PBT generation %d: best %.4f, median %.4f, %d failed, %.1fs.", generation,
-                     max(scores) if scores else float("nan"), float(np.median(scores)) if scores else float("nan"),
-                     sum(r["failed"] is not None for r in ordered), time.perf_counter() - start)
+                    max(scores) if scores else float("nan"), float(np.median(scores)) if scores else float("nan"),
+                    sum(r["failed"] is not None for r in ordered), time.perf_counter() - start)
         return ordered
 
     def _next_population(self, population: dict, records: list[dict]):

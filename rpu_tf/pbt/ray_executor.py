@@ -148,7 +148,7 @@ class RayExecutor(Executor):
                 self._max_actors = int(self.max_concurrent_members)
                 if self._max_actors > fit:
                     logger.warning("ray_executor.max_concurrent_members = %d, but the cluster holds %d such "
-                                    "actors now; the others wait for resources.", self._max_actors, fit)
+                                   "actors now; the others wait for resources.", self._max_actors, fit)
             self._actor_cls = ray.remote(num_cpus=self.num_cpus_per_member, num_gpus=self._gpus,
                                          max_restarts=self.max_restarts, max_task_retries=0)(_MemberWorker)
             # The factory (data set included) goes into the object store once, and every actor
@@ -158,7 +158,7 @@ class RayExecutor(Executor):
             self._factory_ref = ray.put(self._factory)
             self._actors = []
             logger.info("Ray executor: up to %d member actors (%g CPU, %g GPU each).", self._max_actors,
-                         self.num_cpus_per_member, self._gpus)
+                        self.num_cpus_per_member, self._gpus)
         return ray
 
     def _start_actor(self, ray) -> int:
@@ -173,7 +173,7 @@ class RayExecutor(Executor):
         if index in self._ready:
             info = ray.get(self._ready.pop(index))
             logger.info("Ray executor: actor %d (pid %s)%s.", index, info.get("pid"),
-                         f": {info['setup']}" if info.get("setup") else "")
+                        f": {info['setup']}" if info.get("setup") else "")
 
     def run(self, tasks, load_state):
         ray = self._ensure_ray()
@@ -202,7 +202,7 @@ class RayExecutor(Executor):
                     raise RunFailedError(f"PBT member {task.member_id}: its Ray actor died "
                                        f"{attempts[id(task)]} times; giving up.") from e
                 logger.warning("PBT member %d: Ray actor died (%s); resubmitting its step from the "
-                                "member's last checkpoint once the actor is back.", task.member_id, type(e).__name__)
+                               "member's last checkpoint once the actor is back.", task.member_id, type(e).__name__)
                 self._ready.pop(actor_index, None)
                 self._wait_until_back(ray, actor_index)
                 pending.insert(0, task)

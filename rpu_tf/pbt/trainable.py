@@ -105,7 +105,7 @@ def run_member_step(trainable: Trainable, task: MemberTask) -> MemberResult:
         failed = f"{type(e).__name__}: {e}"
     if failed:
         logger.warning("PBT member %d failed in generation %d (%s); it ranks last and will be "
-                        "replaced by exploit.", task.member_id, task.generation, failed)
+                       "replaced by exploit.", task.member_id, task.generation, failed)
     state = None if failed else trainable.get_state()
     return MemberResult(
         member_id=task.member_id, generation=task.generation, state=state,

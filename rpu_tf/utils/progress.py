@@ -31,7 +31,7 @@ class _LogProgress:
                 eta = f", ETA {max(self.total - self.n, 0) / rate:.0f}s"
             total = f"/{self.total}" if self.total is not None else ""
             logger.info("%s: %d%s %s (%.2f %s/s%s)%s", self.desc, self.n, total, self.unit, rate,
-                         self.unit, eta, self._postfix)
+                        self.unit, eta, self._postfix)
 
     def set_postfix(self, **kwargs) -> None:
         self._postfix = " " + " ".join(f"{k}={v}" for k, v in kwargs.items())
