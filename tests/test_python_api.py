@@ -181,4 +181,4 @@ def test_the_python_quickstart_is_the_quickstart_config(clean_gin):
     differ = {k: (from_file.get(k), from_python.get(k)) for k in set(from_file) | set(from_python)
               if from_file.get(k) != from_python.get(k)}
     assert not differ
-    assert from_python[("metaepoch/leaf", "pbt_vae", "generation_images")] in (8000, 16000)  # it did look up
+    assert from_python[("metaepoch/leaf", "pbt_vae", "generation_images")] == 8000  # it did look the values up

@@ -174,7 +174,7 @@ class RPUVAE:
                          betas=[4., 6., 8.], batch_sizes=[64])
         settings = dict(
             initial=Population(generation_images=32000, max_generations=5, **metaepoch),
-            leaf=Population(generation_images=16000, max_generations=3, **metaepoch),
+            leaf=Population(generation_images=8000, max_generations=3, **metaepoch),
             final=Population(members=2, replicas=1, generation_images=32000, max_generations=3,
                              first_generation_factor=1, learning_rates=[1e-4], betas=[4., 6., 8.], batch_sizes=[64]),
             max_leaf_runs=2, max_meta_epochs=1, active_kl_threshold=1.5, final_warm_start="initial",
