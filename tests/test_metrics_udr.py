@@ -218,3 +218,31 @@ class TestMemberScore:
     def test_rejects_bad_scores(self, bad):
         with pytest.raises(ValueError):
             udr.member_score(bad)
+
+
+def test_a_lasso_that_does_not_converge_is_one_log_line_not_a_warning(monkeypatch, caplog):
+    import logging as std_logging
+    import warnings
+
+    from sklearn import exceptions, linear_model
+
+    from rpu_tf.metrics.udr import _lasso_correlations
+
+    fit = linear_model.Lasso.fit
+
+    def fit_and_warn(self, *args, **kwargs):
+        warnings.warn("Objective did not converge. You might want to increase the number of iterations. "
+                      "Duality gap: 1.3e-01, tolerance: 1.0e-01", exceptions.ConvergenceWarning)
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(linear_model.Lasso, "fit", fit_and_warn)
+    rs = np.random.RandomState(0)
+    codes = [rs.randn(200, 3) for _ in range(2)]
+    caplog.set_level(std_logging.INFO)
+    with warnings.catch_warnings(record=True) as escaped:
+        warnings.simplefilter("always")
+        raw = _lasso_correlations(codes, np.random.RandomState(0))
+    assert raw.shape == (2, 2, 3, 3) and not escaped
+    lines = [r.getMessage() for r in caplog.records if "iteration limit" in r.getMessage()]
+    assert lines == [f"UDR: the Lasso of model {i} stopped at scikit-learn's iteration limit (Duality gap: "
+                     "1.3e-01, tolerance: 1.0e-01)." for i in (0, 1)]

@@ -35,6 +35,7 @@ the hard-coded 0.01 of step 2.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable, NamedTuple, Sequence, Union
 
 import gin
@@ -226,7 +227,7 @@ def _lasso_correlations(codes: list, random_state) -> np.ndarray:
     from ``random_state`` per target column, so one number is drawn per skipped column too and
     ``random_state`` ends where disentanglement_lib leaves it.
     """
-    from sklearn import linear_model
+    from sklearn import exceptions, linear_model
 
     num_models, dim = len(codes), codes[0].shape[1]
     raw = np.zeros((num_models, num_models, dim, dim))
@@ -237,7 +238,15 @@ def _lasso_correlations(codes: list, random_state) -> np.ndarray:
         coef = np.zeros((targets.shape[1], dim))  # (targets, features)
         if fitted.size:
             model = linear_model.Lasso(random_state=random_state, alpha=0.1)
-            model.fit(codes[i], targets[:, fitted])
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", exceptions.ConvergenceWarning)
+                model.fit(codes[i], targets[:, fitted])
+            for warning in caught:  # disentanglement_lib's Lasso, same iterations: one log line, not a warning block
+                if issubclass(warning.category, exceptions.ConvergenceWarning):
+                    logging.info("UDR: the Lasso of model %d stopped at scikit-learn's iteration limit (%s).", i,
+                                 str(warning.message).split(". ")[-1])
+                else:
+                    warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
             coef[fitted] = np.abs(np.atleast_2d(model.coef_))
         if isinstance(random_state, np.random.RandomState):
             for _ in range(targets.shape[1] - fitted.size):
