@@ -32,11 +32,9 @@ from typing import Any, Optional, Sequence
 
 from rpu_tf import registry
 from rpu_tf.data.ground_truth_data import FiniteGroundTruthData
-from rpu_tf.layout import paths
 from rpu_tf.models import MODELS
-from rpu_tf.pipelines.rpu_vae import redo_stages_from, run_rpu_vae
+from rpu_tf.pipelines.rpu_vae import rpu_vae_with_gin
 from rpu_tf.rpu.stages import FINAL_WARM_STARTS
-from rpu_tf.training.gin_context import gin_run
 from rpu_tf.training.precision import CHOICES as PRECISION_CHOICES
 from rpu_tf.utils.gin_files import resolve_gin_config
 
@@ -199,8 +197,5 @@ class RPUVAE:
         ``overwrite`` starts over; ``redo_from`` recomputes from a stage on, as ``rpu_train
         --redo_from`` does (e.g. after changing ``leaf`` or ``final``)."""
         registry.register_gin_configurables()
-        with gin_run([resolve_gin_config(BASE_CONFIG)], self.bindings(), self.run_dir, overwrite,
-                     marker=paths.MANIFEST_FILE, resumable=True, pipeline="rpu_vae"):
-            if redo_from:
-                redo_stages_from(self.run_dir, redo_from)
-            return run_rpu_vae(self.run_dir, self.data)
+        return rpu_vae_with_gin(self.run_dir, overwrite, [resolve_gin_config(BASE_CONFIG)], self.bindings(),
+                                redo_from, data=self.data)

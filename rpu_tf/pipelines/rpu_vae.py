@@ -174,8 +174,10 @@ def summarise(run_dir: str, data: FiniteGroundTruthData, manifest: dict, final: 
 
 
 def rpu_vae_with_gin(model_dir: str, overwrite: bool = False, gin_config_files: Sequence[str] = (),
-                     gin_bindings: Sequence[str] = (), redo_from: Optional[str] = None) -> dict:
-    """Parses gin, runs :func:`run_rpu_vae` on ``dataset.name`` in ``model_dir``, clears gin.
+                     gin_bindings: Sequence[str] = (), redo_from: Optional[str] = None,
+                     data: Optional[FiniteGroundTruthData] = None) -> dict:
+    """Parses gin, runs :func:`run_rpu_vae` on ``data`` (None: ``dataset.name``) in
+    ``model_dir``, clears gin.
 
     ``redo_from`` (``rpu_train --redo_from``) recomputes a stopped or finished run from a stage
     on: that stage, every later one and the final stage are deleted and computed again with the
@@ -185,7 +187,7 @@ def rpu_vae_with_gin(model_dir: str, overwrite: bool = False, gin_config_files: 
                  pipeline="rpu_vae"):
         if redo_from:
             redo_stages_from(model_dir, redo_from)
-        return run_rpu_vae(model_dir, named_data.get_named_ground_truth_data())
+        return run_rpu_vae(model_dir, data if data is not None else named_data.get_named_ground_truth_data())
 
 
 def redo_stages_from(run_dir: str, stage: str) -> None:
