@@ -50,3 +50,19 @@ def test_a_command_starts_tensorflow_without_the_notices(tmp_path):
             "import sys; print('product', float(tf.constant(2.0) * 3), file=sys.stderr)")
     rc, quiet = _stderr_of(["-c", code])
     assert rc == 0 and quiet.strip() == "product 6.0", quiet
+
+
+def test_no_command_loads_tensorflow_before_it_can_load_it_quietly():
+    # Each command's module must import without TensorFlow: the commands that use it load it
+    # through import_tensorflow_quietly after parsing their flags, so a module-level import
+    # (rpu_study's, once, through rpu_tf.studies) would print the notices before the filter.
+    commands = ["train", "train_together", "evaluate", "visualize", "study", "compare", "aggregate",
+                "download_data"]
+    code = ("import importlib, sys\n"
+            f"for name in {commands!r}:\n"
+            "    importlib.import_module('rpu_tf.cli.' + name)\n"
+            "    print(name, 'tensorflow' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": ROOT})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [word for name in commands for word in (name, "False")], done.stdout

@@ -25,7 +25,6 @@ from absl import flags
 
 from rpu_tf import registry
 from rpu_tf.cli.flag_parsing import parse_command_line, run_main
-from rpu_tf.studies import plan_runs, run_study, study_spec, write_report
 from rpu_tf.utils.gin_files import resolve_gin_config, shipped_config_dir
 
 logger = logging.getLogger("rpu_study")
@@ -43,6 +42,8 @@ def define_flags(values: flags.FlagValues) -> None:
 def load_study(gin_config: str, gin_bindings: Sequence[str] = ()):
     """The :class:`~rpu_tf.studies.spec.Study` of a study gin file (relative configs resolve
     against the file's folder); leaves gin cleared."""
+    from rpu_tf.studies import study_spec  # loads TensorFlow: after import_tensorflow_quietly
+
     registry.register_gin_configurables(["study", "study_method"])
     gin_config = resolve_gin_config(gin_config)
     gin.clear_config()
@@ -57,6 +58,8 @@ def main(argv: Sequence[str]) -> int:
     values = parse_command_line(argv, define_flags, __doc__, logger, tensorflow=True)
     if isinstance(values, int):
         return values
+    from rpu_tf.studies import plan_runs, run_study, write_report  # TensorFlow is loaded quietly now
+
     if not values.gin_config or not values.study_dir:
         logger.error("Give --gin_config=<study gin file> and --study_dir=<folder>.")
         return 2
