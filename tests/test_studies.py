@@ -69,6 +69,21 @@ def test_plan_runs_puts_the_budget_setting_rpu_vae_first(tmp_path):
     assert job.configs == (os.path.normpath(os.path.join(".", "quickstart_single_model.gin")),)
 
 
+def test_a_stopped_single_model_resumes_from_its_checkpoint_and_anything_else_starts_again(tmp_path):
+    from rpu_tf.studies.runner import TrainTogetherJob
+    from rpu_tf.training import checkpoints
+
+    study = Study("s", (0, 1, 2), (_single("b1", 1, train_group="g"),), (), budget_images=640)
+    fresh, stopped, foreign = plan_runs(study, str(tmp_path))
+    checkpoints.claim(stopped.run_dir, "model.training_steps = 20\n")  # what a kill mid-training leaves
+    os.makedirs(foreign.run_dir)
+    open(os.path.join(foreign.run_dir, "notes.txt"), "w").write("not a run")
+    jobs = [train_job(study, run, budget_images=640) for run in (fresh, stopped, foreign)]
+    assert [job.overwrite for job in jobs] == [False, False, True]
+    assert "--overwrite" not in TrainTogetherJob(tuple(jobs[:2])).argv()  # the stopped mate resumes
+    assert "--overwrite" in TrainTogetherJob(tuple(jobs)).argv()
+
+
 def test_share_stages_keeps_the_first_leaf_runs_and_drops_the_final(tmp_path):
     source, target = tmp_path / "src", tmp_path / "dst"
     stages = {"initial": None, "leaf1_meta1": 1, "leaf2_meta1": 2}

@@ -35,6 +35,7 @@ from rpu_tf.evaluation.pipeline import evaluate_model
 from rpu_tf.layout import paths, rpu_files
 from rpu_tf.layout.budget import run_training_images
 from rpu_tf.studies.spec import Method, Study, leaf_run_name, slug
+from rpu_tf.training import checkpoints
 from rpu_tf.training.train import train_together_with_gin
 from rpu_tf.utils.files import atomic_write_json, read_json
 from rpu_tf.utils.gin_files import parse_gin, pipeline_name
@@ -125,10 +126,15 @@ class TrainTogetherJob:
 
     jobs: tuple[TrainJob, ...]
 
+    @property
+    def overwrite(self) -> bool:
+        """Whether any run's directory holds something that cannot resume (then all start again)."""
+        return any(job.overwrite for job in self.jobs)
+
     def argv(self) -> list[str]:
         shared = self.jobs[0].configs
         return ([f"--gin_config={c}" for c in shared] + [f"--run={j.model_dir}::{';'.join(j.bindings)}"
-                                                         for j in self.jobs] + ["--overwrite"])
+                                                         for j in self.jobs] + (["--overwrite"] if self.overwrite else []))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,7 +180,7 @@ def in_process_launcher(job, log_path: str) -> int:
             registry.pipeline(name)(job.model_dir, job.overwrite, list(job.configs), list(job.bindings))
         elif isinstance(job, TrainTogetherJob):
             registry.register_gin_configurables()
-            train_together_with_gin([j.model_dir for j in job.jobs], True, list(job.jobs[0].configs),
+            train_together_with_gin([j.model_dir for j in job.jobs], job.overwrite, list(job.jobs[0].configs),
                                     [list(j.bindings) for j in job.jobs])
         else:
             evaluate_model(job.model_dir, list(job.metrics), representations=("mean",), overwrite=True)
@@ -196,13 +202,18 @@ def train_job(study: Study, run: Run, budget_images: Optional[int]) -> TrainJob:
         if budget_images is None:
             raise RuntimeError(f"{run.name}: the budget is not known yet (the rPU-VAE runs set it).")
         bindings.append(method.budget_binding.format(units=method.budget_units(budget_images)))
-    # a single model that did not finish starts again; rPU-VAE and PBT runs resume
+    # stopped runs resume (rPU-VAE and PBT from their stages and generations, single models
+    # from their last checkpoint); anything else in the directory is replaced
     overwrite = os.path.isdir(run.run_dir) and bool(os.listdir(run.run_dir)) and not _resumable(run.run_dir)
     return TrainJob(run.run_dir, tuple(_resolve(study, c) for c in method.configs), tuple(bindings), overwrite)
 
 
 def _resumable(run_dir: str) -> bool:
-    return any(os.path.exists(os.path.join(run_dir, marker)) for marker in (paths.MANIFEST_FILE, paths.PBT_DIR))
+    """Whether ``run_dir`` holds a stopped run that ``rpu_train`` resumes: an rPU-VAE or PBT run,
+    or a single model's claimed checkpoint (a kill loses at most ``model.checkpoint_every``
+    steps instead of the whole run)."""
+    return (any(os.path.exists(os.path.join(run_dir, marker)) for marker in (paths.MANIFEST_FILE, paths.PBT_DIR))
+            or checkpoints.run_status(run_dir) == checkpoints.UNFINISHED)
 
 
 def is_trained(run_dir: str) -> bool:
@@ -361,7 +372,7 @@ def _train_together(study: Study, run: Run, runs: list[Run], status: StudyStatus
              and status.get(r.key).get("state") != "done" and not is_trained(r.run_dir)]
     logger.info("Study: %s trains together with %s.", run.key, ", ".join(r.key for r in mates if r is not run) or "none")
     start = time.time()
-    jobs = tuple(dataclasses.replace(train_job(study, r, budget), overwrite=True) for r in mates)
+    jobs = tuple(train_job(study, r, budget) for r in mates)  # stopped mates resume from their checkpoint
     code = launcher(TrainTogetherJob(jobs), log)
     seconds = time.time() - start
     if code == 0:
