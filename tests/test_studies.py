@@ -247,3 +247,26 @@ def test_a_train_group_trains_in_one_job_splits_its_time_and_falls_back_to_alone
     else:  # the group job failed: each run trained alone
         assert launcher.calls == [("TrainTogetherJob", 2), ("TrainJob", None), ("EvaluateJob", None),
                                   ("TrainJob", None), ("EvaluateJob", None)]
+
+
+def test_the_time_of_an_attempt_that_was_killed_still_counts(tmp_path, monkeypatch):
+    from rpu_tf.studies import run_study, runner
+
+    study = Study("s", (0,), (_single("a", 1, train_group="g"), _single("b", 2, train_group="g")),
+                  ("mig.gin",), budget_images=64)
+    launcher = _FakeLauncher()
+    monkeypatch.setattr(runner.time, "time", lambda: launcher.clock[0])
+
+    def killed(job, log):  # the invocation dies in the middle of the group's training
+        os.makedirs(os.path.dirname(log), exist_ok=True)  # as the subprocess launcher does
+        open(log, "a").write("step 1000 of 2000\n")
+        os.utime(log, (40.0, 40.0))  # its last write, 40 s after the attempt started (clock 0)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_study(study, str(tmp_path), launcher=killed)
+    left = json.load(open(tmp_path / "status.json"))
+    assert {key: entry["attempt"]["share"] for key, entry in left.items()} == {"a/seed0": 0.5, "b/seed0": 0.5}
+    status = run_study(study, str(tmp_path), launcher=launcher)  # the group job now takes 10 s
+    assert [status.get(k)["wall_seconds"] for k in ("a/seed0", "b/seed0")] == [25.0, 25.0]  # 40/2 + 10/2
+    assert all(status.get(k)["state"] == "done" and status.get(k)["attempt"] is None for k in ("a/seed0", "b/seed0"))

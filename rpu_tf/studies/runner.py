@@ -3,7 +3,8 @@ then the same evaluation of each (``rpu_evaluate``), then the report.
 
 Layout of ``STUDY_DIR``::
 
-    status.json                  per run: state, wall seconds, training images, error
+    status.json                  per run: state, wall seconds, training images, error, and
+                                 while it trains or is evaluated, the attempt in progress
     budget.json                  the budget of training images the baselines got
     runs/<method>/seed<k>/       rpu_train run directories (evaluated in place)
     logs/<method>_seed<k>.log    each run's and evaluation's output
@@ -14,7 +15,9 @@ run does not take the others with it (runs of one ``train_group`` and seed train
 ``rpu_tf.cli.train_together`` process, each is then evaluated alone; the group's training
 time is split evenly among them in ``status.json``); a failed run is recorded, the study goes on, and the
 next invocation retries it. Re-running the study skips what is done and resumes what is
-not (rPU-VAE and PBT runs resume from their last checkpoint).
+not (rPU-VAE and PBT runs resume from their last checkpoint, single models from theirs). The
+time of an attempt that a killed invocation left unfinished still counts in its runs' wall
+seconds: up to the last write to its log, found by the next invocation.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from rpu_tf.utils.gin_files import parse_gin, pipeline_name
 logger = logging.getLogger(__name__)
 
 STATUS_FILE = "status.json"
+ATTEMPT = "attempt"  # status.json: {"started": epoch s, "log": path, "share": of the job's time}
 BUDGET_FILE = "budget.json"
 
 
@@ -307,9 +311,9 @@ def run_study(study: Study, study_dir: str, launcher: Callable[[object, str], in
     """
     os.makedirs(study_dir, exist_ok=True)
     status = StudyStatus(study_dir)
+    count_stopped_attempts(status)
     runs = plan_runs(study, study_dir)
     largest = {m.name: max(m.leaf_runs) for m in study.methods if m.kind == "rpu_vae"}
-    credit: dict[str, float] = {}  # seconds of a shared training job to take off the run that ran it
     alone: set[str] = set()  # runs whose train_group job failed: they train alone
     for number, run in enumerate(runs, 1):
         entry = status.get(run.key)
@@ -329,10 +333,11 @@ def run_study(study: Study, study_dir: str, launcher: Callable[[object, str], in
             share_stages(source.run_dir, run.run_dir, run.leaf_runs)
         logger.info("Study %s: run %d/%d: %s.", study.name, number, len(runs), run.key)
         start = time.time()
+        status.update(run.key, **{ATTEMPT: {"started": start, "log": log, "share": 1.0}})
         if is_trained(run.run_dir):
             code = 0
         elif run.method.train_group and run.key not in alone:
-            code = _train_together(study, run, runs, status, budget, launcher, log, credit)
+            code, start = _train_together(study, run, runs, status, budget, launcher, log, start)
             if code != 0:  # one bad member must not block the others: each trains alone
                 alone.update(r.key for r in runs if r.method.train_group == run.method.train_group)
                 logger.warning("Study: the %s job failed (exit status %d); its runs train alone.",
@@ -342,15 +347,17 @@ def run_study(study: Study, study_dir: str, launcher: Callable[[object, str], in
             code = launcher(train_job(study, run, budget), log)
         if code == 0 and not is_evaluated(study, run.run_dir):
             code = launcher(evaluate_job(study, run.run_dir), log)
-        wall = float(entry.get("wall_seconds", 0.0)) + time.time() - start + credit.pop(run.key, 0.0)
+        wall = float(status.get(run.key).get("wall_seconds", 0.0)) + time.time() - start
         if code != 0:
-            status.update(run.key, state="failed", wall_seconds=wall, error=f"exit status {code}; see {log}")
+            status.update(run.key, state="failed", wall_seconds=wall, error=f"exit status {code}; see {log}",
+                          **{ATTEMPT: None})
             logger.error("Study: %s failed (exit status %d); see %s. The study goes on.", run.key, code, log)
             continue
         try:
             images = training_images(run.run_dir)
         except (OSError, ValueError, KeyError) as error:
-            status.update(run.key, state="failed", wall_seconds=wall, error=f"cannot count its images: {error}")
+            status.update(run.key, state="failed", wall_seconds=wall, error=f"cannot count its images: {error}",
+                          **{ATTEMPT: None})
             logger.error("Study: %s: cannot count its training images (%s). The study goes on.", run.key, error)
             continue
         if budget is not None and images < budget:
@@ -358,27 +365,51 @@ def run_study(study: Study, study_dir: str, launcher: Callable[[object, str], in
                            run.key, images, budget)
         status.update(run.key, state="done", wall_seconds=wall, training_images=images,
                       method=run.name, label=run.label, seed=run.seed, run_dir=run.run_dir,
-                      leaf_runs=run.leaf_runs)
+                      leaf_runs=run.leaf_runs, **{ATTEMPT: None})
         logger.info("Study: %s done in %.0f s.", run.key, wall)
     return status
 
 
 def _train_together(study: Study, run: Run, runs: list[Run], status: StudyStatus, budget: Optional[int],
-                    launcher: Callable[[object, str], int], log: str, credit: dict[str, float]) -> int:
-    """Trains ``run`` with the untrained runs of its ``train_group`` and seed in one job. Each
-    run is charged an even share of the job's time: the other runs' shares go to
-    ``status.json`` at once (so an interruption loses none), ``run``'s through ``credit``."""
+                    launcher: Callable[[object, str], int], log: str, start: float) -> tuple[int, float]:
+    """Trains ``run`` with the untrained runs of its ``train_group`` and seed in one job; returns
+    its exit status and when ``run``'s own time starts counting again. Each run is charged an
+    even share of the job's time in ``status.json`` at once (so an interruption loses none);
+    a failed job's time is all ``run``'s, who then trains alone."""
     mates = [r for r in runs if r.method.train_group == run.method.train_group and r.seed == run.seed
              and status.get(r.key).get("state") != "done" and not is_trained(r.run_dir)]
     logger.info("Study: %s trains together with %s.", run.key, ", ".join(r.key for r in mates if r is not run) or "none")
-    start = time.time()
+    for mate in mates:
+        status.update(mate.key, **{ATTEMPT: {"started": start, "log": log, "share": 1.0 / len(mates)}})
     jobs = tuple(train_job(study, r, budget) for r in mates)  # stopped mates resume from their checkpoint
     code = launcher(TrainTogetherJob(jobs), log)
-    seconds = time.time() - start
+    end = time.time()
+    for mate in mates:
+        if code == 0:
+            status.update(mate.key, wall_seconds=float(status.get(mate.key).get("wall_seconds", 0.0))
+                          + (end - start) / len(mates), **{ATTEMPT: None})
+        elif mate is not run:
+            status.update(mate.key, **{ATTEMPT: None})
     if code == 0:
-        credit[run.key] = credit.get(run.key, 0.0) + seconds / len(mates) - seconds
-        for mate in mates:
-            if mate is not run:
-                status.update(mate.key, wall_seconds=float(status.get(mate.key).get("wall_seconds", 0.0))
-                              + seconds / len(mates))
-    return code
+        status.update(run.key, **{ATTEMPT: {"started": end, "log": log, "share": 1.0}})  # its evaluation
+        return code, end
+    status.update(run.key, **{ATTEMPT: {"started": start, "log": log, "share": 1.0}})
+    return code, start
+
+
+def count_stopped_attempts(status: StudyStatus) -> None:
+    """Adds to each run's wall seconds its share of an attempt that a killed invocation left
+    in ``status.json``: from the attempt's start to the last write to its log (what the run
+    did until it was stopped), then forgets the attempt."""
+    for key, entry in list(status.entries.items()):
+        attempt = entry.get(ATTEMPT)
+        if not attempt:
+            continue
+        try:
+            last = os.path.getmtime(attempt["log"])
+        except OSError:
+            last = float(attempt["started"])
+        seconds = max(0.0, last - float(attempt["started"])) * float(attempt["share"])
+        status.update(key, wall_seconds=float(entry.get("wall_seconds", 0.0)) + seconds, **{ATTEMPT: None})
+        logger.warning("Study: %s was stopped in an earlier invocation; its %.0f s until then count in its "
+                       "wall time.", key, seconds)
