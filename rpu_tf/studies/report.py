@@ -13,9 +13,10 @@ import numpy as np
 from rpu_tf.layout import paths
 from rpu_tf.results.aggregate import aggregate_results
 from rpu_tf.results.compare import SCORE_KEYS, Score, extract_scores
-from rpu_tf.studies.runner import StudyStatus, plan_runs
+from rpu_tf.studies.runner import plan_runs
 from rpu_tf.studies.selection import udr_selection
 from rpu_tf.studies.spec import Study
+from rpu_tf.studies.status import StudyStatus
 from rpu_tf.utils.files import atomic_write_text
 from rpu_tf.visualize.compare import plot_comparison
 from rpu_tf.visualize.leaf_runs import plot_leaf_runs

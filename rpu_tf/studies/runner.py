@@ -38,6 +38,7 @@ from rpu_tf.evaluation.pipeline import evaluate_model
 from rpu_tf.layout import paths, rpu_files
 from rpu_tf.layout.budget import run_training_images
 from rpu_tf.studies.spec import Method, Study, leaf_run_name, slug
+from rpu_tf.studies.status import ATTEMPT, StudyStatus, count_stopped_attempts
 from rpu_tf.training import checkpoints
 from rpu_tf.training.train import train_together_with_gin
 from rpu_tf.utils.files import atomic_write_json, read_json
@@ -45,8 +46,6 @@ from rpu_tf.utils.gin_files import parse_gin, pipeline_name
 
 logger = logging.getLogger(__name__)
 
-STATUS_FILE = "status.json"
-ATTEMPT = "attempt"  # status.json: {"started": epoch s, "log": path, "share": of the job's time}
 BUDGET_FILE = "budget.json"
 
 
@@ -89,21 +88,6 @@ def plan_runs(study: Study, study_dir: str) -> list[Run]:
             runs += [Run(method, method.name, s, os.path.join(study_dir, "runs", slug(method.name), f"seed{s}"))
                      for s in study.seeds]
     return runs
-
-
-class StudyStatus:
-    """``status.json``: what is done, failed, how long it took and how many images it used."""
-
-    def __init__(self, study_dir: str):
-        self.path = os.path.join(study_dir, STATUS_FILE)
-        self.entries: dict = read_json(self.path) if os.path.exists(self.path) else {}
-
-    def get(self, key: str) -> dict:
-        return self.entries.get(key, {})
-
-    def update(self, key: str, **values) -> None:
-        self.entries[key] = {**self.get(key), **values}
-        atomic_write_json(self.path, self.entries)
 
 
 def _resolve(study: Study, config: str) -> str:
@@ -396,20 +380,3 @@ def _train_together(study: Study, run: Run, runs: list[Run], status: StudyStatus
     status.update(run.key, **{ATTEMPT: {"started": start, "log": log, "share": 1.0}})
     return code, start
 
-
-def count_stopped_attempts(status: StudyStatus) -> None:
-    """Adds to each run's wall seconds its share of an attempt that a killed invocation left
-    in ``status.json``: from the attempt's start to the last write to its log (what the run
-    did until it was stopped), then forgets the attempt."""
-    for key, entry in list(status.entries.items()):
-        attempt = entry.get(ATTEMPT)
-        if not attempt:
-            continue
-        try:
-            last = os.path.getmtime(attempt["log"])
-        except OSError:
-            last = float(attempt["started"])
-        seconds = max(0.0, last - float(attempt["started"])) * float(attempt["share"])
-        status.update(key, wall_seconds=float(entry.get("wall_seconds", 0.0)) + seconds, **{ATTEMPT: None})
-        logger.warning("Study: %s was stopped in an earlier invocation; its %.0f s until then count in its "
-                       "wall time.", key, seconds)
