@@ -1,8 +1,9 @@
 """A small single-model run for the kill/resume tests: ``python tests/single_model_run.py RUN_DIR
-[write COUNT]`` trains the quickstart's beta-TCVAE for :data:`STEPS` steps of 8 images with a
+[write COUNT] [BINDING ...]`` trains the quickstart's beta-TCVAE for :data:`STEPS` steps of 8 images with a
 checkpoint every :data:`CHECKPOINT_EVERY` steps; with ``write COUNT`` the process dies
 (``os._exit(137)``, no cleanup, like SIGKILL) at its COUNT-th atomic file replace, after the
-temporary file is complete and before the rename."""
+temporary file is complete and before the rename. Further arguments are gin bindings added to
+:data:`BINDINGS`."""
 
 import os
 import sys
@@ -38,9 +39,11 @@ if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     sys.path.insert(0, ROOT)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if len(sys.argv) > 2 and sys.argv[2] == "write":
-        die_at_write(int(sys.argv[3]))
+    extra = sys.argv[2:]
+    if extra[:1] == ["write"]:
+        die_at_write(int(extra[1]))
+        extra = extra[2:]
     from rpu_tf.training import train_with_gin
 
-    train_with_gin(sys.argv[1], False, CONFIG, BINDINGS)
+    train_with_gin(sys.argv[1], False, CONFIG, BINDINGS + extra)
     print("finished", flush=True)

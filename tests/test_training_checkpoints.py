@@ -1,5 +1,6 @@
 """Single-model checkpoints: chunks change nothing, killed runs resume to the uninterrupted
-result, finished runs are not retrained, changed settings are refused."""
+result, finished runs are not retrained, changed settings are refused, a stopped run keeps its
+precision."""
 
 import json
 import logging
@@ -15,6 +16,7 @@ import pytest
 import single_model_run as small
 from rpu_tf.training import train_with_gin
 from rpu_tf.training.export import load_keras
+from rpu_tf.training.precision import PrecisionChangeError, resolve_precision
 
 pytestmark = pytest.mark.usefixtures("clean_gin")
 
@@ -123,3 +125,17 @@ def test_a_stopped_run_with_other_settings_is_refused_and_more_steps_continue_it
     with pytest.raises(FileExistsError, match=r"finished run with other settings \(model.training_steps: was 250, "
                                               r"now 300\)"):
         train_with_gin(run, False, small.CONFIG, small.BINDINGS + ["model.training_steps = 300"])
+
+
+def test_a_stopped_run_continues_only_in_the_precision_it_trained_in(uninterrupted, tmp_path):
+    run = str(tmp_path / "run")
+    _start(run, "write", "4").communicate(timeout=300)  # "auto", stopped at step 60
+    trained_in = resolve_precision("auto")  # what "auto" is on this machine
+    other = "mixed_bfloat16" if trained_in == "float32" else "float32"
+    with pytest.raises(PrecisionChangeError, match=rf'trained in {trained_in} so far.*continue it in {other}.*'
+                                                   rf'training.precision = "{trained_in}" to continue'):
+        train_with_gin(run, False, small.CONFIG, small.BINDINGS + [f'training.precision = "{other}"'])
+    # "auto" pinned to the precision it resolved to: the setting may change, the arithmetic not
+    pinned = train_with_gin(run, False, small.CONFIG, small.BINDINGS + [f'training.precision = "{trained_in}"'])
+    assert pinned["precision"] == trained_in and pinned["global_step"] == small.STEPS
+    _assert_same_run(uninterrupted, run, same_settings=False)

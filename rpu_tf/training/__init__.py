@@ -6,6 +6,7 @@ Importing this package registers the ``vae_optimizer``, ``discriminator_optimize
 
 from rpu_tf.training.errors import NonFiniteLossError
 from rpu_tf.training.optimizers import AdamSpec
+from rpu_tf.training.precision import PrecisionChangeError
 from rpu_tf.training.replica_group import ReplicaGroup, read_state
 from rpu_tf.training.representation import (
     encode,
@@ -23,7 +24,7 @@ from rpu_tf.training.runtime import (RuntimeOptions, auto_threads, configure_thr
 from rpu_tf.training.train import train, train_with_gin
 
 __all__ = [
-    "AdamSpec", "NonFiniteLossError", "ReplicaGroup", "RuntimeOptions",
+    "AdamSpec", "NonFiniteLossError", "PrecisionChangeError", "ReplicaGroup", "RuntimeOptions",
     "auto_threads", "configure_threads", "configure_threads_for", "configure_worker_process", "encode", "gaussian_kl_per_latent", "group_representation_functions",
     "group_udr_representation_functions", "kl_per_latent", "mean_representation_function",
     "read_state", "representation_function", "sampled_representation_function", "train",

@@ -27,14 +27,18 @@ from typing import Mapping, Sequence
 from rpu_tf.layout import paths
 from rpu_tf.layout.lock import LOCK_FILE
 from rpu_tf.layout.results import parse_gin_bindings
+from rpu_tf.training.precision import check_resume_precision
+from rpu_tf.training.replica_state import state_precision
 from rpu_tf.utils.files import atomic_write_json, atomic_write_text, read_json
 from rpu_tf.utils.state_files import CorruptCheckpointError, load_state, save_state
 
 logger = logging.getLogger(__name__)
 
 #: Bindings a repeated run may change: how often it checkpoints and how it uses the machine.
+#: ``training.precision`` is among them as a setting; the precision it resolves to must stay
+#: the one the checkpoint trained in (:func:`restore`), so ``"auto"`` may be pinned to it.
 RUNTIME_SETTINGS = ("model.checkpoint_every", "training.progress", "training.intra_op_threads",
-                    "training.inter_op_threads")
+                    "training.inter_op_threads", "training.precision")
 #: What a stopped run may change besides: more (or the same) training steps continue it.
 RESUMABLE_CHANGES = RUNTIME_SETTINGS + ("model.training_steps",)
 
@@ -159,7 +163,9 @@ def save(group, model_dirs: Sequence[str]) -> None:
 def restore(group, model_dirs: Sequence[str]) -> bool:
     """Loads the first run's checkpoint into ``group`` when there is one for exactly these runs;
     returns whether it did. A checkpoint of another grouping, or an unreadable one, is logged
-    and training starts from step 0 (every run of the group is then retrained)."""
+    and training starts from step 0 (every run of the group is then retrained). A checkpoint
+    trained in another precision than ``group``'s raises
+    :class:`~rpu_tf.training.precision.PrecisionChangeError` (a run keeps its precision)."""
     path = state_file(model_dirs[0])
     if not os.path.isfile(path):
         return False
@@ -170,9 +176,15 @@ def restore(group, model_dirs: Sequence[str]) -> bool:
         return False
     try:
         state = load_state(path)
+        trained_in = state_precision(state)
+    except (CorruptCheckpointError, ValueError, KeyError) as error:
+        logger.warning("The checkpoint %s cannot be used (%s); starting from step 0.", path, error)
+        return False
+    check_resume_precision(f"The stopped run in {model_dirs[0]}", trained_in, group.precision)
+    try:
         metrics = state.pop("last_train_metrics", {})
         group.set_state(state)
-    except (CorruptCheckpointError, ValueError, KeyError) as error:
+    except (ValueError, KeyError) as error:
         logger.warning("The checkpoint %s cannot be used (%s); starting from step 0.", path, error)
         return False
     group.last_train_metrics = {k: np.asarray(v) for k, v in metrics.items()}

@@ -116,6 +116,27 @@ def default_precision() -> str:
     return _default_precision
 
 
+class PrecisionChangeError(FileExistsError):
+    """A stopped run would continue in another precision than the one it trained in."""
+
+
+def check_resume_precision(what: str, trained: Optional[str], current: str) -> None:
+    """Raises :class:`PrecisionChangeError` when ``what`` (a stopped run, as the message names
+    it) trained in precision ``trained`` and would continue in ``current`` (both concrete:
+    :data:`PRECISIONS`; ``trained`` None: not recorded, nothing to check).
+
+    A run keeps its precision over resumes. States load in any precision (warm starts, PBT
+    exploit, export), so without this check ``training.precision = "auto"`` would continue a
+    float32 run in bfloat16 on a machine that has it, and the run would be neither."""
+    if trained is None or trained == current:
+        return
+    raise PrecisionChangeError(
+        f"{what} trained in {trained} so far, and this process would continue it in {current} "
+        f"(training.precision \"auto\" chooses from the machine it runs on). A resumed run keeps its "
+        f"precision: bind training.precision = \"{trained}\" to continue it, or pass --overwrite to train "
+        "it afresh.")
+
+
 def needs_loss_scaling(precision: str) -> bool:
     """Whether gradients in ``precision`` need loss scaling (float16 only)."""
     return resolve_precision(precision) == "mixed_float16"
