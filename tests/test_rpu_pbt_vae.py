@@ -81,6 +81,20 @@ def test_resume_with_other_settings_is_refused(tmp_path):
         pbt_vae_with_gin(run_dir, False, [SMALL], TINY + ["pbt.population_size = 4"])
 
 
+def test_a_stopped_run_continues_only_in_its_precision_a_finished_one_reads_in_any(tmp_path):
+    from rpu_tf.training import PrecisionChangeError
+
+    run_dir = str(tmp_path / "run")
+    one = TINY + ["pbt_stopping.max_generations = 1"]
+    first = pbt_vae_with_gin(run_dir, False, [SMALL], one + ['training.precision = "float32"'])
+    again = pbt_vae_with_gin(run_dir, False, [SMALL], one + ['training.precision = "mixed_bfloat16"'])
+    assert again.pbt == first.pbt  # finished: nothing trains, the result reads in any precision
+    os.remove(os.path.join(run_dir, "pbt", "result.json"))  # as if stopped after its generation
+    with pytest.raises(PrecisionChangeError, match=r"PBT run in .*run trained in float32 so far.*continue it in "
+                                                   r'mixed_bfloat16.*training.precision = "float32"'):
+        pbt_vae_with_gin(run_dir, False, [SMALL], one + ['training.precision = "mixed_bfloat16"'])
+
+
 def test_pipeline_is_chosen_by_the_gin_config():
     assert select_pipeline([SMALL], []) == "pbt_vae"
     baseline = os.path.join(ROOT, "gin_configs", "baselines", "beta_tc_vae.gin")

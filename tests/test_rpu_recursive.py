@@ -205,9 +205,26 @@ def test_stage_settings_are_the_bindings_the_metaepochs_depend_on():
     config = ("# Parameters for reduction:\nreduction.peak_height_std = 7\n"
               "vae_hyperparameters.betas = \\\n    [4.0, 6.0]\nrpu_vae.max_leaf_runs = 3\n"
               "final/pbt_vae.generation_images = 1\nmetaepoch/leaf/pbt_vae.executor = 'ray'\n"
-              "metaepoch/leaf/pbt_vae.generation_images = 16000\n")
+              "metaepoch/leaf/pbt_vae.generation_images = 16000\ntraining.precision = 'auto'\n")
     assert stage_settings(config) == {"reduction.peak_height_std": "7", "vae_hyperparameters.betas": "[4.0, 6.0]",
                                       "metaepoch/leaf/pbt_vae.generation_images": "16000"}
+
+
+def test_a_stopped_run_goes_on_only_in_its_precision_a_finished_one_reads_in_any(tmp_path):
+    from rpu_tf.rpu.journal import StageJournal
+    from rpu_tf.training import PrecisionChangeError
+
+    run_dir = str(tmp_path / "run")
+    StageJournal(run_dir).check_precision("mixed_bfloat16")
+    StageJournal(run_dir).check_precision("float32")  # nothing trained yet: it may change
+    os.makedirs(os.path.join(run_dir, "stages", "initial", "pbt"))  # the first stage under way
+    with pytest.raises(PrecisionChangeError, match=r"rPU-VAE run in .*run trained in float32 so far.*continue it "
+                                                   r'in mixed_bfloat16.*training.precision = "float32"'):
+        StageJournal(run_dir).check_precision("mixed_bfloat16")
+    StageJournal(run_dir).check_precision("float32")
+    StageJournal(run_dir).save_final({"best_score": 0.5})
+    StageJournal(run_dir).check_precision("mixed_bfloat16")  # finished: read in any precision
+    assert json.load(open(os.path.join(run_dir, "manifest.json")))["precision"] == "float32"
 
 
 def _rpu_process(run_dir, *kill, **environment):

@@ -84,6 +84,56 @@ def test_a_stopped_single_model_resumes_from_its_checkpoint_and_anything_else_st
     assert "--overwrite" in TrainTogetherJob(tuple(jobs)).argv()
 
 
+def test_the_study_precision_is_chosen_once_and_runs_left_at_auto_get_it(tmp_path):
+    import dataclasses
+
+    from rpu_tf.studies import StudyStatus
+    from rpu_tf.studies.precision import study_precision
+
+    study_dir = str(tmp_path / "study")
+    os.makedirs(study_dir)
+    status = StudyStatus(study_dir)
+    assert study_precision("float32", study_dir, status) == "float32"
+    # "auto" on a later invocation (another machine) keeps the record; another pin is refused
+    assert study_precision("auto", study_dir, status) == "float32"
+    with pytest.raises(ValueError, match=r'trains in float32 .*study.precision = .mixed_bfloat16. would mix'):
+        study_precision("mixed_bfloat16", study_dir, status)
+    with pytest.raises(ValueError, match="Unknown study.precision"):
+        study_precision("fp8", study_dir, status)
+    own = 'training.precision = "mixed_float16"'
+    study = dataclasses.replace(Study("s", (0,), (_single("b1", 1), _single("b2", 2, (own,))), (), budget_images=64),
+                                precision="float32")
+    auto, pinned = (train_job(study, run, 64) for run in plan_runs(study, study_dir))
+    assert auto.bindings[-1] == 'training.precision = "float32"'  # its config says "auto"
+    assert [b for b in pinned.bindings if b.startswith("training.precision")] == [own]  # a run's own setting stays
+
+
+def test_a_study_without_a_precision_record_takes_its_finished_runs_precision(tmp_path):
+    from rpu_tf.layout import paths
+    from rpu_tf.studies import StudyStatus
+    from rpu_tf.studies.precision import study_precision
+
+    def finished(key, precision):
+        run_dir = str(tmp_path / key)
+        results = paths.step_results_json(paths.results_dir(os.path.join(run_dir, "model")), "train")
+        os.makedirs(os.path.dirname(results))
+        json.dump({"precision": precision}, open(results, "w"))
+        status.update(key, state="done", run_dir=run_dir)
+
+    for name, precisions in (("same", ("float32", "float32")), ("mixed", ("float32", "mixed_bfloat16"))):
+        study_dir = str(tmp_path / name)
+        os.makedirs(study_dir)
+        status = StudyStatus(study_dir)
+        for k, precision in enumerate(precisions):
+            finished(f"{name}/m{k}/seed0", precision)
+        if name == "same":
+            assert study_precision("auto", study_dir, status) == "float32"
+            assert json.load(open(os.path.join(study_dir, "precision.json")))["precision"] == "float32"
+        else:
+            with pytest.raises(ValueError, match="trained in different precisions"):
+                study_precision("auto", study_dir, status)
+
+
 def test_share_stages_keeps_the_first_leaf_runs_and_drops_the_final(tmp_path):
     source, target = tmp_path / "src", tmp_path / "dst"
     stages = {"initial": None, "leaf1_meta1": 1, "leaf2_meta1": 2}
@@ -125,6 +175,8 @@ def test_a_tiny_study_runs_resumes_survives_a_failure_and_reports(tmp_path):
             results = json.load(open(os.path.join(first[f"{name}/seed{seed}"]["run_dir"], "model", "results", "json",
                                                   "train_results.json")))
             assert results["trained_together"] == 2 and first[f"{name}/seed{seed}"]["wall_seconds"] > 0
+            # every run trained in the precision the study chose at its first invocation
+            assert results["precision"] == json.load(open(os.path.join(study_dir, "precision.json")))["precision"]
         # The 0-leaf-run variant reused the 1-leaf-run run's initial metaEpoch, trained a final of its own.
         l0 = first[f"rpu_vae_0_leaf_runs/seed{seed}"]
         manifest = json.load(open(os.path.join(l0["run_dir"], "manifest.json")))

@@ -4,7 +4,8 @@
 
     {"stages": {name: StageRecord}, "leaf_runs": [[{"labelled_images", "labels"}, ...], ...],
      "final": {best_score, generations, stop_reason, best_hyperparameters, leaf_run_scores,
-               ground_truth?} or null}
+               ground_truth?} or null,
+     "settings": {binding: value}, "precision": "float32" | "mixed_bfloat16" | "mixed_float16"}
 
 ``labels.npz`` of a stage (arrays; latent indices 0-based)::
 

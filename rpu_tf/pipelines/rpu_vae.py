@@ -93,6 +93,7 @@ def run_rpu_vae(run_dir: str, data: FiniteGroundTruthData, max_leaf_runs: int = 
                           final_warm_start=final_warm_start,
                           final_supervision=FinalSupervision(float(final_supervision_weight), str(final_supervision_loss),
                                                              int(final_supervision_batch_size)))
+    stages.journal.check_precision(default_precision())
     stages.journal.check_settings({**stage_settings(gin.config_str()), DATA_SETTING: describe_data(data)})
     outcome = run_algorithm_1(data, stages, settings)
     final = final_record(outcome.final)
@@ -115,11 +116,13 @@ def run_rpu_vae(run_dir: str, data: FiniteGroundTruthData, max_leaf_runs: int = 
 
 #: Bindings that do not change what a metaEpoch computes (limits, evaluation, the final
 #: stage's own settings, where and how fast it runs), left out of :func:`stage_settings`.
+#: ``training.precision`` is checked as the precision it resolves to instead
+#: (:meth:`~rpu_tf.rpu.journal.StageJournal.check_precision`), so ``"auto"`` may be pinned.
 NOT_STAGE_SETTINGS = ("rpu_vae.max_leaf_runs", "rpu_vae.max_meta_epochs", "rpu_vae.evaluate_final",
                       "rpu_vae.evaluation_points", "rpu_vae.encode_batch_size", "rpu_vae.final_",
                       "ground_truth_evaluation.", "training.progress", "training.intra_op_threads",
-                      "training.inter_op_threads", "training.jit_compile", "ray_executor.", "pbt_vae.executor",
-                      "final/")
+                      "training.inter_op_threads", "training.jit_compile", "training.precision", "ray_executor.",
+                      "pbt_vae.executor", "final/")
 
 
 #: The key of the data set's description among the recorded settings (a run given another

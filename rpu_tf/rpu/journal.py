@@ -6,14 +6,16 @@ The file schema is :mod:`rpu_tf.layout.rpu_files`'; this is Algorithm 1's
 
 from __future__ import annotations
 
+import os
 from typing import Any, Mapping, Optional
 
 import numpy as np
 
-from rpu_tf.layout import rpu_files
+from rpu_tf.layout import paths, rpu_files
 from rpu_tf.layout.rpu_files import StageLabels, StageRecord
 from rpu_tf.rpu.algorithm import LabelBlocks, StageOutcome
 from rpu_tf.rpu.reduction import ReductionResult
+from rpu_tf.training.precision import check_resume_precision
 
 
 class StageJournal:
@@ -43,6 +45,21 @@ class StageJournal:
         if stored != dict(settings):
             self.manifest["settings"] = dict(settings)
             rpu_files.write_manifest(self.run_dir, self.manifest)
+
+    def check_precision(self, precision: str) -> None:
+        """Records the (concrete) precision the run trains in; raises
+        :class:`~rpu_tf.training.precision.PrecisionChangeError` when an unfinished run that
+        has trained something would go on in another one (its stages would mix precisions). A
+        finished run (final stage recorded) is read in any precision."""
+        stored = self.manifest.get("precision")
+        if stored == precision or self.manifest["final"] is not None:
+            return
+        trained = bool(self.manifest["stages"]) or any(
+            os.path.isdir(os.path.join(self.run_dir, d)) for d in (paths.STAGES_DIR, paths.PBT_DIR))
+        if trained:
+            check_resume_precision(f"The stopped rPU-VAE run in {self.run_dir}", stored, precision)
+        self.manifest["precision"] = precision
+        rpu_files.write_manifest(self.run_dir, self.manifest)
 
     def load(self, name: str) -> Optional[StageOutcome]:
         if name not in self.manifest["stages"] or not rpu_files.has_stage_labels(self.run_dir, name):

@@ -42,9 +42,12 @@ from rpu_tf.rpu.search_space import vae_hyperparameter_space
 from rpu_tf.rpu.vae_member import VAEMember, VAEMemberFactory, best_replica, export_replica
 from rpu_tf.training import runtime
 from rpu_tf.training.gin_context import gin_run
+from rpu_tf.training.precision import check_resume_precision
+from rpu_tf.training.replica_state import read_state_precision
 from rpu_tf.training.summaries import GenerationCurves
 from rpu_tf.training.supervision import Supervision
 from rpu_tf.utils.files import read_json
+from rpu_tf.utils.state_files import CorruptCheckpointError
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +137,7 @@ def run_pbt_vae(run_dir: str, data: GroundTruthData, scorer: Callable = gin.REQU
     }
     if supervision is not None:
         description["supervision"] = supervision.describe()
+    check_pbt_precision(os.path.join(run_dir, paths.PBT_DIR), factory.precision)
     runner = make_executor(executor, factory)
     logdir = os.path.join(run_dir, paths.TENSORBOARD_DIR)  # tensorboard --logdir RUN
     if not os.path.exists(os.path.join(run_dir, paths.PBT_DIR, paths.GENERATIONS_FILE)):
@@ -153,6 +157,24 @@ def run_pbt_vae(run_dir: str, data: GroundTruthData, scorer: Callable = gin.REQU
     out = PBTVAEResult(result, best_replica(result.best_details), os.path.join(run_dir, paths.MODEL_DIR), factory)
     _export(out, data, time.time() - start)
     return out
+
+
+def check_pbt_precision(pbt_dir: str, precision: str) -> None:
+    """Raises :class:`~rpu_tf.training.precision.PrecisionChangeError` when the unfinished PBT
+    run in ``pbt_dir`` trained its members in another precision than ``precision`` (as its
+    newest readable member checkpoint records). A finished run is read in any precision."""
+    if os.path.exists(os.path.join(pbt_dir, paths.PBT_RESULT_FILE)):
+        return
+    for _, folder in sorted(paths.checkpoint_generation_dirs(pbt_dir).items(), reverse=True):
+        for name in sorted(os.listdir(folder), reverse=True):
+            if not name.endswith(".npz"):
+                continue
+            try:
+                trained_in = read_state_precision(os.path.join(folder, name))
+            except CorruptCheckpointError:
+                continue  # the controller recomputes it
+            check_resume_precision(f"The stopped PBT run in {os.path.dirname(pbt_dir)}", trained_in, precision)
+            return
 
 
 def _exported(result: PBTVAEResult) -> bool:

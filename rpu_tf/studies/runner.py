@@ -6,6 +6,7 @@ Layout of ``STUDY_DIR``::
     status.json                  per run: state, wall seconds, training images, error, and
                                  while it trains or is evaluated, the attempt in progress
     budget.json                  the budget of training images the baselines got
+    precision.json               the precision every run trains in (rpu_tf.studies.precision)
     runs/<method>/seed<k>/       rpu_train run directories (evaluated in place)
     logs/<method>_seed<k>.log    each run's and evaluation's output
     selection.json               UDR model selection: the chosen model per seed
@@ -37,6 +38,7 @@ from rpu_tf import registry
 from rpu_tf.evaluation.pipeline import evaluate_model
 from rpu_tf.layout import paths, rpu_files
 from rpu_tf.layout.budget import run_training_images
+from rpu_tf.studies.precision import leaves_precision_to_auto, precision_binding, study_precision
 from rpu_tf.studies.spec import Method, Study, leaf_run_name, slug
 from rpu_tf.studies.status import ATTEMPT, StudyStatus, count_stopped_attempts
 from rpu_tf.training import checkpoints
@@ -181,7 +183,8 @@ def in_process_launcher(job, log_path: str) -> int:
 
 def train_job(study: Study, run: Run, budget_images: Optional[int]) -> TrainJob:
     """The ``rpu_train`` job of ``run``: its method's configs and bindings, its seed, its
-    leaf-run count and the study's budget."""
+    leaf-run count, the study's budget, and the study's precision where the run leaves it to
+    ``"auto"`` (once :func:`run_study` has resolved it; :mod:`rpu_tf.studies.precision`)."""
     method = run.method
     bindings = list(method.bindings) + list(study.common_bindings) + [method.seed_binding.format(seed=run.seed)]
     if run.leaf_runs is not None:
@@ -190,10 +193,13 @@ def train_job(study: Study, run: Run, budget_images: Optional[int]) -> TrainJob:
         if budget_images is None:
             raise RuntimeError(f"{run.name}: the budget is not known yet (the rPU-VAE runs set it).")
         bindings.append(method.budget_binding.format(units=method.budget_units(budget_images)))
+    configs = tuple(_resolve(study, c) for c in method.configs)
+    if study.precision != "auto" and leaves_precision_to_auto(configs, bindings):
+        bindings.append(precision_binding(study.precision))
     # stopped runs resume (rPU-VAE and PBT from their stages and generations, single models
     # from their last checkpoint); anything else in the directory is replaced
     overwrite = os.path.isdir(run.run_dir) and bool(os.listdir(run.run_dir)) and not _resumable(run.run_dir)
-    return TrainJob(run.run_dir, tuple(_resolve(study, c) for c in method.configs), tuple(bindings), overwrite)
+    return TrainJob(run.run_dir, configs, tuple(bindings), overwrite)
 
 
 def _resumable(run_dir: str) -> bool:
@@ -296,6 +302,7 @@ def run_study(study: Study, study_dir: str, launcher: Callable[[object, str], in
     os.makedirs(study_dir, exist_ok=True)
     status = StudyStatus(study_dir)
     count_stopped_attempts(status)
+    study = dataclasses.replace(study, precision=study_precision(study.precision, study_dir, status))
     runs = plan_runs(study, study_dir)
     largest = {m.name: max(m.leaf_runs) for m in study.methods if m.kind == "rpu_vae"}
     alone: set[str] = set()  # runs whose train_group job failed: they train alone

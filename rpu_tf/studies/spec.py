@@ -122,6 +122,7 @@ class Study:
     budget_images: Optional[int] = None
     base_dir: str = "."
     common_bindings: tuple[str, ...] = ()
+    precision: str = "auto"
 
     def __post_init__(self):
         names = [m.name for m in self.methods]
@@ -176,7 +177,7 @@ def study_method(name: str = gin.REQUIRED, kind: str = "train", configs: Sequenc
 def study_spec(name: str = gin.REQUIRED, seeds: Sequence[int] = (0, 1, 2), methods: Sequence[Method] = gin.REQUIRED,
                metrics: Sequence[str] = ("../metrics/mig.gin", "../metrics/dci.gin"),
                budget_images: Optional[int] = None, base_dir: str = ".",
-               common_bindings: Sequence[str] = ()) -> Study:
+               common_bindings: Sequence[str] = (), precision: str = "auto") -> Study:
     """The study of a gin file.
 
     Args:
@@ -191,7 +192,11 @@ def study_spec(name: str = gin.REQUIRED, seeds: Sequence[int] = (0, 1, 2), metho
         study file's folder).
       common_bindings: bindings every training run gets after its method's, e.g.
         ``['ray_executor.address = "auto"']`` on a Ray cluster.
+      precision: the precision of every training run that leaves ``training.precision`` at
+        ``"auto"`` (a run that sets one keeps it): ``"auto"`` is resolved from the machine at
+        the study's first invocation and recorded, so a study resumed on another machine
+        keeps it (:mod:`rpu_tf.studies.precision`).
     """
     return Study(name=str(name), seeds=tuple(int(s) for s in seeds), methods=tuple(methods),
                  metrics=tuple(metrics), budget_images=None if budget_images is None else int(budget_images),
-                 base_dir=base_dir, common_bindings=tuple(common_bindings))
+                 base_dir=base_dir, common_bindings=tuple(common_bindings), precision=str(precision))

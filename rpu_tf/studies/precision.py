@@ -1,0 +1,108 @@
+"""The one precision a study trains in, chosen at its first invocation and kept.
+
+A study spans sessions and may resume on another machine. ``training.precision = "auto"``
+resolves per process, from the machine it runs on, so without a record the runs of one study
+could train in float32 on one machine and in bfloat16 on the next: the comparison would no
+longer be at equal arithmetic. ``study.precision`` (default ``"auto"``) is therefore resolved
+once and written to ``STUDY_DIR/precision.json``; every training run whose gin files and
+bindings leave ``training.precision`` at ``"auto"`` gets it as a binding
+(``training.precision = "<precision>"``). A run that sets a precision itself (the paper configs:
+float32) keeps it. A study started before this record existed takes the precision its
+finished runs trained in.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Optional, Sequence
+
+from rpu_tf.layout import paths
+from rpu_tf.studies.status import StudyStatus
+from rpu_tf.utils.files import atomic_write_json, read_json
+
+logger = logging.getLogger(__name__)
+
+PRECISION_FILE = "precision.json"
+
+
+def precision_binding(precision: str) -> str:
+    """The gin binding that makes a run train in ``precision``."""
+    return f'training.precision = "{precision}"'
+
+
+def leaves_precision_to_auto(configs: Sequence[str], bindings: Sequence[str]) -> bool:
+    """Whether a run with these gin files and bindings trains at ``training.precision =
+    "auto"`` (bound so, or not bound: the default). Settings that do not parse count as
+    ``"auto"``: the run itself then fails and logs what is wrong with them."""
+    import gin
+
+    from rpu_tf import registry
+    from rpu_tf.utils.gin_files import parse_gin
+
+    registry.register_gin_configurables()
+    try:
+        parse_gin(list(configs), list(bindings))
+    except (ValueError, OSError, SyntaxError, TypeError, RuntimeError):
+        gin.clear_config()
+        return True
+    try:
+        return gin.query_parameter("training.precision") == "auto"
+    except ValueError:  # not bound
+        return True
+    finally:
+        gin.clear_config()
+
+
+def _trained_precisions(status: StudyStatus) -> dict[str, str]:
+    """``{run key: precision}`` of the finished runs whose train results record it."""
+    found = {}
+    for key, entry in status.entries.items():
+        if entry.get("state") != "done" or not entry.get("run_dir"):
+            continue
+        results = paths.step_results_json(paths.results_dir(os.path.join(entry["run_dir"], paths.MODEL_DIR)), "train")
+        try:
+            precision = read_json(results).get("precision")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if precision:
+            found[key] = str(precision)
+    return found
+
+
+def study_precision(setting: str, study_dir: str, status: StudyStatus) -> str:
+    """The concrete precision of the study in ``study_dir`` for ``study.precision = setting``.
+
+    The first invocation resolves ``setting`` (``"auto"``: from this machine) and records it;
+    later ones return the record. A study without a record but with finished runs (started by
+    an older rpu_tf) takes the precision they trained in. Raises ``ValueError`` when
+    ``setting`` names a precision other than the recorded one, or when the finished runs of an
+    unrecorded study disagree."""
+    from rpu_tf.training.precision import CHOICES, describe_precision, resolve_precision
+
+    if setting not in CHOICES:
+        raise ValueError(f"Unknown study.precision {setting!r}; known: {', '.join(CHOICES)}.")
+    path = os.path.join(study_dir, PRECISION_FILE)
+    recorded: Optional[str] = read_json(path).get("precision") if os.path.exists(path) else None
+    if recorded is None:
+        trained = _trained_precisions(status)
+        if len(set(trained.values())) > 1:
+            raise ValueError(f"{study_dir}: its finished runs trained in different precisions "
+                             f"({', '.join(f'{k}: {v}' for k, v in sorted(trained.items()))}); the study cannot "
+                             "be compared at one precision. Retrain the runs of one precision in a new study.")
+        if trained:
+            recorded, reason = next(iter(trained.values())), "the precision its finished runs trained in"
+        else:
+            recorded, reason = resolve_precision(setting), f"study.precision = {describe_precision(setting)}"
+        atomic_write_json(path, {"precision": recorded, "chosen": reason})
+        logger.info("Study: every run trains in %s (%s; recorded in %s).", recorded, reason, path)
+    elif setting != "auto" and resolve_precision(setting) != recorded:
+        raise ValueError(f"{study_dir} trains in {recorded} (recorded in {path}); study.precision = {setting!r} "
+                         f"would mix precisions. Use study.precision = \"{recorded}\" (or \"auto\"), or start a new "
+                         "study directory.")
+    else:
+        logger.info("Study: every run trains in %s (recorded in %s).", recorded, path)
+    return recorded
+
+
+__all__ = ["PRECISION_FILE", "leaves_precision_to_auto", "precision_binding", "study_precision"]
