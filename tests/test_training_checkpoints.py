@@ -127,7 +127,7 @@ def test_a_stopped_run_with_other_settings_is_refused_and_more_steps_continue_it
         train_with_gin(run, False, small.CONFIG, small.BINDINGS + ["model.training_steps = 300"])
 
 
-def test_a_stopped_run_continues_only_in_the_precision_it_trained_in(uninterrupted, tmp_path):
+def test_a_stopped_run_continues_only_in_the_precision_it_trained_in(uninterrupted, tmp_path, caplog):
     run = str(tmp_path / "run")
     _start(run, "write", "4").communicate(timeout=300)  # "auto", stopped at step 60
     trained_in = resolve_precision("auto")  # what "auto" is on this machine
@@ -139,3 +139,8 @@ def test_a_stopped_run_continues_only_in_the_precision_it_trained_in(uninterrupt
     pinned = train_with_gin(run, False, small.CONFIG, small.BINDINGS + [f'training.precision = "{trained_in}"'])
     assert pinned["precision"] == trained_in and pinned["global_step"] == small.STEPS
     _assert_same_run(uninterrupted, run, same_settings=False)
+    # finished: read whatever the precision now, and the log says what it trained in
+    caplog.set_level(logging.INFO)
+    again = train_with_gin(run, False, small.CONFIG, small.BINDINGS + [f'training.precision = "{other}"'])
+    assert again["uuid"] == pinned["uuid"]
+    assert f"already trained with these settings (in {trained_in}; this process would train in {other})" in caplog.text

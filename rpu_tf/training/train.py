@@ -183,10 +183,15 @@ def train_runs(runs: Sequence[SingleModelRun], overwrite: bool = False) -> list[
             locks.enter_context(run_lock(run.model_dir))  # one writer per run directory
         statuses = [_check_run_directory(run, overwrite) for run in runs]
         if not overwrite and all(status == checkpoints.FINISHED for status in statuses):
-            for run in runs:
-                logger.info("%s is already trained with these settings; nothing to do (pass --overwrite to "
-                            "train it again).", run.model_dir)
-            return [dict(checkpoints.load_results(run.model_dir)) for run in runs]
+            results = [dict(checkpoints.load_results(run.model_dir)) for run in runs]
+            current = precision.resolve_precision(precision.default_precision())
+            for run, result in zip(runs, results):
+                trained_in = result.get("precision", current)
+                logger.info("%s is already trained with these settings%s; nothing to do (pass --overwrite to "
+                            "train it again).", run.model_dir,
+                            "" if trained_in == current else f" (in {trained_in}; this process would train in "
+                                                             f"{current})")
+            return results
         for run, status in zip(runs, statuses):
             if overwrite and status != checkpoints.FRESH:
                 marker = (TRAINING_CHECKPOINT_DIR if os.path.isdir(checkpoints.checkpoint_dir(run.model_dir))
