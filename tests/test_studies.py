@@ -236,6 +236,13 @@ def test_the_paper_scale_studies_use_the_paper_configs_and_ray(name):
     assert 'ray_executor.address = "auto"' in study.common_bindings
     job = train_job(study, plan_runs(study, "/tmp/unused")[0], None)
     assert 'ray_executor.address = "auto"' in job.bindings and "rpu_vae.max_leaf_runs = 3" in job.bindings
+    # the paper's float32 for every run: the rPU-VAE config sets it, the others get it
+    assert study.precision == "float32"
+    runs = plan_runs(study, "/tmp/unused")
+    rpu, sweep = (train_job(study, next(r for r in runs if r.method.name.startswith(n)), None)
+                  for n in ("rPU-VAE", "beta-TCVAE"))
+    assert not any(b.startswith("training.precision") for b in rpu.bindings)
+    assert sweep.bindings[-1] == 'training.precision = "float32"'
     for m in study.methods:
         for config in m.configs:
             assert os.path.isfile(os.path.join(study.base_dir, config)), config
