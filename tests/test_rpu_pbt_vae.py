@@ -93,6 +93,8 @@ def test_a_stopped_run_continues_only_in_its_precision_a_finished_one_reads_in_a
     with pytest.raises(PrecisionChangeError, match=r"PBT run in .*run trained in float32 so far.*continue it in "
                                                    r'mixed_bfloat16.*training.precision = "float32"'):
         pbt_vae_with_gin(run_dir, False, [SMALL], one + ['training.precision = "mixed_bfloat16"'])
+    resumed = pbt_vae_with_gin(run_dir, False, [SMALL], one + ['training.precision = "float32"'])
+    assert resumed.pbt.best_score == first.pbt.best_score  # its own precision continues it
 
 
 def test_pipeline_is_chosen_by_the_gin_config():

@@ -210,6 +210,15 @@ def test_stage_settings_are_the_bindings_the_metaepochs_depend_on():
                                       "metaepoch/leaf/pbt_vae.generation_images": "16000"}
 
 
+def _stage_checkpoint(run_dir, stage, precision):
+    """A member checkpoint of ``stage``'s PBT whose state says it trained in ``precision``."""
+    from rpu_tf.utils.state_files import save_state
+
+    path = os.path.join(run_dir, "stages", stage, "pbt", "checkpoints", "gen_00000", "member_0000.npz")
+    os.makedirs(os.path.dirname(path))
+    save_state(path, {"config": np.asarray(json.dumps({"model_config": {"precision": precision}}))})
+
+
 def test_a_stopped_run_goes_on_only_in_its_precision_a_finished_one_reads_in_any(tmp_path):
     from rpu_tf.rpu.journal import StageJournal
     from rpu_tf.training import PrecisionChangeError
@@ -217,14 +226,56 @@ def test_a_stopped_run_goes_on_only_in_its_precision_a_finished_one_reads_in_any
     run_dir = str(tmp_path / "run")
     StageJournal(run_dir).check_precision("mixed_bfloat16")
     StageJournal(run_dir).check_precision("float32")  # nothing trained yet: it may change
-    os.makedirs(os.path.join(run_dir, "stages", "initial", "pbt"))  # the first stage under way
+    _stage_checkpoint(run_dir, "initial", "float32")  # the first stage under way
     with pytest.raises(PrecisionChangeError, match=r"rPU-VAE run in .*run trained in float32 so far.*continue it "
                                                    r'in mixed_bfloat16.*training.precision = "float32"'):
         StageJournal(run_dir).check_precision("mixed_bfloat16")
     StageJournal(run_dir).check_precision("float32")
-    StageJournal(run_dir).save_final({"best_score": 0.5})
-    StageJournal(run_dir).check_precision("mixed_bfloat16")  # finished: read in any precision
+    journal = StageJournal(run_dir)
+    journal.manifest["stages"]["initial"] = {"name": "initial"}
+    journal.save_final({"best_score": 0.5})
+    finished = StageJournal(run_dir)
+    finished.check_precision("mixed_bfloat16")  # finished: read in any precision ...
+    with pytest.raises(PrecisionChangeError, match=r"finished rPU-VAE run in .*given stage leaf1_meta1 to train"):
+        finished.load("leaf1_meta1")  # ... but a stage it has not trained (more leaf-runs) is refused
+    with pytest.raises(PrecisionChangeError):  # --redo_from recomputes: checked as unfinished
+        StageJournal(run_dir).check_precision("mixed_bfloat16", redo=True)
     assert json.load(open(os.path.join(run_dir, "manifest.json")))["precision"] == "float32"
+
+
+def test_older_runs_resume_their_precision_and_settings(tmp_path):
+    # Written before manifests recorded the precision and when they still compared
+    # training.precision as text: the stages' checkpoints say what they trained in, and the
+    # recorded setting no longer counts as a change.
+    from rpu_tf.pipelines.rpu_vae import is_stage_setting
+    from rpu_tf.rpu.journal import StageJournal
+    from rpu_tf.training import PrecisionChangeError
+
+    run_dir = str(tmp_path / "run")
+    _stage_checkpoint(run_dir, "initial", "float32")
+    settings = {"reduction.peak_height_std": "7", "training.precision": "'auto'"}
+    json.dump({"stages": {"initial": {"name": "initial"}}, "leaf_runs": [], "final": None, "settings": settings},
+              open(os.path.join(run_dir, "manifest.json"), "w"))
+    with pytest.raises(PrecisionChangeError, match="trained in float32 so far"):
+        StageJournal(run_dir).check_precision("mixed_bfloat16")
+    journal = StageJournal(run_dir)
+    journal.check_precision("float32")
+    journal.check_settings({"reduction.peak_height_std": "7"}, unchecked=lambda key: not is_stage_setting(key))
+    assert json.load(open(os.path.join(run_dir, "manifest.json")))["precision"] == "float32"
+
+
+def test_a_refused_redo_deletes_nothing(tmp_path):
+    from rpu_tf.training import PrecisionChangeError
+
+    run_dir = str(tmp_path / "run")
+    _stage_checkpoint(run_dir, "initial", "float32")
+    manifest = {"stages": {"initial": {"name": "initial"}}, "leaf_runs": [], "final": {"best_score": 0.5},
+                "precision": "float32"}
+    json.dump(manifest, open(os.path.join(run_dir, "manifest.json"), "w"))
+    with pytest.raises(PrecisionChangeError, match='training.precision = "float32"'):
+        rpu_vae_with_gin(run_dir, False, [QUICKSTART], TINY + ['training.precision = "mixed_bfloat16"'],
+                         redo_from="final")
+    assert json.load(open(os.path.join(run_dir, "manifest.json"))) == manifest
 
 
 def _rpu_process(run_dir, *kill, **environment):

@@ -87,19 +87,17 @@ def test_a_stopped_single_model_resumes_from_its_checkpoint_and_anything_else_st
 def test_the_study_precision_is_chosen_once_and_runs_left_at_auto_get_it(tmp_path):
     import dataclasses
 
-    from rpu_tf.studies import StudyStatus
     from rpu_tf.studies.precision import study_precision
 
     study_dir = str(tmp_path / "study")
     os.makedirs(study_dir)
-    status = StudyStatus(study_dir)
-    assert study_precision("float32", study_dir, status) == "float32"
+    assert study_precision("float32", study_dir, []) == "float32"
     # "auto" on a later invocation (another machine) keeps the record; another pin is refused
-    assert study_precision("auto", study_dir, status) == "float32"
+    assert study_precision("auto", study_dir, []) == "float32"
     with pytest.raises(ValueError, match=r'trains in float32 .*study.precision = .mixed_bfloat16. would mix'):
-        study_precision("mixed_bfloat16", study_dir, status)
+        study_precision("mixed_bfloat16", study_dir, [])
     with pytest.raises(ValueError, match="Unknown study.precision"):
-        study_precision("fp8", study_dir, status)
+        study_precision("fp8", study_dir, [])
     own = 'training.precision = "mixed_float16"'
     study = dataclasses.replace(Study("s", (0,), (_single("b1", 1), _single("b2", 2, (own,))), (), budget_images=64),
                                 precision="float32")
@@ -108,30 +106,38 @@ def test_the_study_precision_is_chosen_once_and_runs_left_at_auto_get_it(tmp_pat
     assert [b for b in pinned.bindings if b.startswith("training.precision")] == [own]  # a run's own setting stays
 
 
-def test_a_study_without_a_precision_record_takes_its_finished_runs_precision(tmp_path):
+def test_a_study_without_a_precision_record_takes_what_its_runs_trained_in(tmp_path):
     from rpu_tf.layout import paths
-    from rpu_tf.studies import StudyStatus
     from rpu_tf.studies.precision import study_precision
+    from rpu_tf.training import checkpoints
+    from rpu_tf.utils.state_files import save_state
 
-    def finished(key, precision):
-        run_dir = str(tmp_path / key)
+    def finished(run_dir, precision):
         results = paths.step_results_json(paths.results_dir(os.path.join(run_dir, "model")), "train")
         os.makedirs(os.path.dirname(results))
         json.dump({"precision": precision}, open(results, "w"))
-        status.update(key, state="done", run_dir=run_dir)
 
-    for name, precisions in (("same", ("float32", "float32")), ("mixed", ("float32", "mixed_bfloat16"))):
+    def stopped(run_dir, precision):  # a single model's checkpoint: its state's config says
+        config = json.dumps({"model_config": {"precision": precision}})
+        os.makedirs(checkpoints.checkpoint_dir(run_dir))
+        save_state(checkpoints.state_file(run_dir), {"config": np.asarray(config)})
+
+    for name, (first, second) in {"same": ("float32", "float32"), "mixed": ("float32", "mixed_bfloat16"),
+                                  "pinned": ("mixed_bfloat16", "mixed_bfloat16")}.items():
         study_dir = str(tmp_path / name)
-        os.makedirs(study_dir)
-        status = StudyStatus(study_dir)
-        for k, precision in enumerate(precisions):
-            finished(f"{name}/m{k}/seed0", precision)
+        runs = [os.path.join(study_dir, "runs", m) for m in ("a", "b", "never_started")]
+        finished(runs[0], first)
+        stopped(runs[1], second)
         if name == "same":
-            assert study_precision("auto", study_dir, status) == "float32"
+            assert study_precision("auto", study_dir, runs) == "float32"
             assert json.load(open(os.path.join(study_dir, "precision.json")))["precision"] == "float32"
-        else:
+        elif name == "mixed":
             with pytest.raises(ValueError, match="trained in different precisions"):
-                study_precision("auto", study_dir, status)
+                study_precision("auto", study_dir, runs)
+        else:  # a pin that contradicts what the runs trained in is refused before anything is recorded
+            with pytest.raises(ValueError, match=r"trains in mixed_bfloat16 \(the precision its runs trained in"):
+                study_precision("float32", study_dir, runs)
+            assert not os.path.exists(os.path.join(study_dir, "precision.json"))
 
 
 def test_share_stages_keeps_the_first_leaf_runs_and_drops_the_final(tmp_path):

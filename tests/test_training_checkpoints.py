@@ -143,4 +143,4 @@ def test_a_stopped_run_continues_only_in_the_precision_it_trained_in(uninterrupt
     caplog.set_level(logging.INFO)
     again = train_with_gin(run, False, small.CONFIG, small.BINDINGS + [f'training.precision = "{other}"'])
     assert again["uuid"] == pinned["uuid"]
-    assert f"already trained with these settings (in {trained_in}; this process would train in {other})" in caplog.text
+    assert f"already trained with these settings, in {trained_in} (this process would train in {other})" in caplog.text

@@ -94,7 +94,8 @@ def run_rpu_vae(run_dir: str, data: FiniteGroundTruthData, max_leaf_runs: int = 
                           final_supervision=FinalSupervision(float(final_supervision_weight), str(final_supervision_loss),
                                                              int(final_supervision_batch_size)))
     stages.journal.check_precision(default_precision())
-    stages.journal.check_settings({**stage_settings(gin.config_str()), DATA_SETTING: describe_data(data)})
+    stages.journal.check_settings({**stage_settings(gin.config_str()), DATA_SETTING: describe_data(data)},
+                                  unchecked=lambda key: not is_stage_setting(key))
     outcome = run_algorithm_1(data, stages, settings)
     final = final_record(outcome.final)
     stored = stages.journal.manifest.get("final") or {}
@@ -151,7 +152,12 @@ def stage_settings(config: str) -> dict[str, str]:
         key, _, value = line.partition(" = ")
         key = key.strip()
         settings[key] = value.strip().rstrip("\\").strip()
-    return {k: v for k, v in settings.items() if not any(k.startswith(p) or f"/{p}" in k for p in NOT_STAGE_SETTINGS)}
+    return {k: v for k, v in settings.items() if is_stage_setting(k)}
+
+
+def is_stage_setting(key: str) -> bool:
+    """Whether the binding ``key`` is one the metaEpochs depend on (not in :data:`NOT_STAGE_SETTINGS`)."""
+    return not any(key.startswith(p) or f"/{p}" in key for p in NOT_STAGE_SETTINGS)
 
 
 def final_record(result: PBTVAEResult) -> dict:
@@ -189,6 +195,8 @@ def rpu_vae_with_gin(model_dir: str, overwrite: bool = False, gin_config_files: 
     with gin_run(gin_config_files, gin_bindings, model_dir, overwrite, marker=paths.MANIFEST_FILE, resumable=True,
                  pipeline="rpu_vae"):
         if redo_from:
+            if rpu_files.has_manifest(model_dir):  # the precision first: a refused redo deletes nothing
+                StageJournal(model_dir).check_precision(default_precision(), redo=True)
             redo_stages_from(model_dir, redo_from)
         return run_rpu_vae(model_dir, data if data is not None else named_data.get_named_ground_truth_data())
 

@@ -7,7 +7,7 @@ The file schema is :mod:`rpu_tf.layout.rpu_files`'; this is Algorithm 1's
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 import numpy as np
 
@@ -15,6 +15,7 @@ from rpu_tf.layout import paths, rpu_files
 from rpu_tf.layout.rpu_files import StageLabels, StageRecord
 from rpu_tf.rpu.algorithm import LabelBlocks, StageOutcome
 from rpu_tf.rpu.reduction import ReductionResult
+from rpu_tf.rpu.run_precision import run_precision
 from rpu_tf.training.precision import check_resume_precision
 
 
@@ -24,14 +25,20 @@ class StageJournal:
     def __init__(self, run_dir: str):
         self.run_dir = run_dir
         self.manifest = rpu_files.read_manifest(run_dir)
+        self._finished_in: Optional[tuple[str, str]] = None  # (trained in, would train in): check_precision
         if not rpu_files.has_manifest(run_dir):  # marks the folder as an rPU-VAE run from the start,
             rpu_files.write_manifest(run_dir, self.manifest)  # so one stopped in its first stage resumes
 
-    def check_settings(self, settings: Mapping[str, str]) -> None:
+    def check_settings(self, settings: Mapping[str, str], unchecked: Callable[[str], bool] = lambda key: False
+                       ) -> None:
         """Records the settings the stages are computed with; on a resume with finished stages,
         raises ``ValueError`` naming every setting that changed (a finished stage would
-        otherwise be reused as if computed with the new ones)."""
+        otherwise be reused as if computed with the new ones). Recorded keys for which
+        ``unchecked`` holds (settings an older rpu_tf recorded that are no longer compared)
+        are dropped first."""
         stored = self.manifest.get("settings")
+        if stored is not None:
+            stored = {key: value for key, value in stored.items() if not unchecked(key)}
         if stored is not None and self.manifest["stages"] and dict(stored) != dict(settings):
             changed = [f"{key}: was {stored.get(key, '<unset>')}, now {settings.get(key, '<unset>')}"
                        for key in sorted(set(stored) | set(settings)) if stored.get(key) != settings.get(key)]
@@ -46,23 +53,39 @@ class StageJournal:
             self.manifest["settings"] = dict(settings)
             rpu_files.write_manifest(self.run_dir, self.manifest)
 
-    def check_precision(self, precision: str) -> None:
-        """Records the (concrete) precision the run trains in; raises
-        :class:`~rpu_tf.training.precision.PrecisionChangeError` when an unfinished run that
-        has trained something would go on in another one (its stages would mix precisions). A
-        finished run (final stage recorded) is read in any precision."""
-        stored = self.manifest.get("precision")
-        if stored == precision or self.manifest["final"] is not None:
-            return
-        trained = bool(self.manifest["stages"]) or any(
-            os.path.isdir(os.path.join(self.run_dir, d)) for d in (paths.STAGES_DIR, paths.PBT_DIR))
-        if trained:
+    def check_precision(self, precision: str, redo: bool = False) -> None:
+        """Records the (concrete) precision the run trains in. Raises
+        :class:`~rpu_tf.training.precision.PrecisionChangeError` when the run has trained in
+        another one (its record, or for older runs what its checkpoints say) and is unfinished,
+        or ``redo`` (``--redo_from`` is about to recompute stages): its stages would mix
+        precisions. A finished run is read in any precision, but a stage it has not trained yet
+        (more leaf-runs) is then refused in :meth:`load`."""
+        self._finished_in = None
+        trained = self._has_trained()
+        stored = (self.manifest.get("precision") or run_precision(self.run_dir)) if trained else None
+        if stored is not None and stored != precision:
+            if self.manifest["final"] is not None and not redo:
+                self._finished_in = (stored, precision)
+                return
             check_resume_precision(f"The stopped rPU-VAE run in {self.run_dir}", stored, precision)
-        self.manifest["precision"] = precision
-        rpu_files.write_manifest(self.run_dir, self.manifest)
+        if self.manifest.get("precision") != (stored or precision):
+            self.manifest["precision"] = stored or precision
+            rpu_files.write_manifest(self.run_dir, self.manifest)
+
+    def _has_trained(self) -> bool:
+        """Whether a stage is recorded, or a stage's or the final stage's training has begun."""
+        stages = os.path.join(self.run_dir, paths.STAGES_DIR)
+        return (bool(self.manifest["stages"]) or os.path.isdir(os.path.join(self.run_dir, paths.PBT_DIR))
+                or (os.path.isdir(stages) and bool(os.listdir(stages))))
 
     def load(self, name: str) -> Optional[StageOutcome]:
+        """The finished stage ``name``, or None when it is to be trained (refused when a
+        finished run would train it in another precision: :meth:`check_precision`)."""
         if name not in self.manifest["stages"] or not rpu_files.has_stage_labels(self.run_dir, name):
+            if self._finished_in is not None:
+                stored, precision = self._finished_in
+                check_resume_precision(f"The finished rPU-VAE run in {self.run_dir}, given stage {name} to train,",
+                                       stored, precision)
             return None
         saved = rpu_files.read_stage_labels(self.run_dir, name)
         return StageOutcome(StageRecord(**self.manifest["stages"][name]), saved.root_indices, saved.labels,

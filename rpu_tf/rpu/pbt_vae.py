@@ -38,16 +38,15 @@ from rpu_tf.layout import paths
 from rpu_tf.layout.results import update_result_directory
 from rpu_tf.models.vae import BaseVAE
 from rpu_tf.pbt import PBTResult, PopulationBasedTraining, make_executor
+from rpu_tf.rpu.run_precision import pbt_precision
 from rpu_tf.rpu.search_space import vae_hyperparameter_space
 from rpu_tf.rpu.vae_member import VAEMember, VAEMemberFactory, best_replica, export_replica
 from rpu_tf.training import runtime
 from rpu_tf.training.gin_context import gin_run
 from rpu_tf.training.precision import check_resume_precision
-from rpu_tf.training.replica_state import read_state_precision
 from rpu_tf.training.summaries import GenerationCurves
 from rpu_tf.training.supervision import Supervision
 from rpu_tf.utils.files import read_json
-from rpu_tf.utils.state_files import CorruptCheckpointError
 
 logger = logging.getLogger(__name__)
 
@@ -165,16 +164,7 @@ def check_pbt_precision(pbt_dir: str, precision: str) -> None:
     newest readable member checkpoint records). A finished run is read in any precision."""
     if os.path.exists(os.path.join(pbt_dir, paths.PBT_RESULT_FILE)):
         return
-    for _, folder in sorted(paths.checkpoint_generation_dirs(pbt_dir).items(), reverse=True):
-        for name in sorted(os.listdir(folder), reverse=True):
-            if not name.endswith(".npz"):
-                continue
-            try:
-                trained_in = read_state_precision(os.path.join(folder, name))
-            except CorruptCheckpointError:
-                continue  # the controller recomputes it
-            check_resume_precision(f"The stopped PBT run in {os.path.dirname(pbt_dir)}", trained_in, precision)
-            return
+    check_resume_precision(f"The stopped PBT run in {os.path.dirname(pbt_dir)}", pbt_precision(pbt_dir), precision)
 
 
 def _exported(result: PBTVAEResult) -> bool:

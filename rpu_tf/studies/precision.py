@@ -8,7 +8,7 @@ once and written to ``STUDY_DIR/precision.json``; every training run whose gin f
 bindings leave ``training.precision`` at ``"auto"`` gets it as a binding
 (``training.precision = "<precision>"``). A run that sets a precision itself (the paper configs:
 float32) keeps it. A study started before this record existed takes the precision its
-finished runs trained in.
+runs trained in so far.
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ import logging
 import os
 from typing import Optional, Sequence
 
-from rpu_tf.layout import paths
-from rpu_tf.studies.status import StudyStatus
 from rpu_tf.utils.files import atomic_write_json, read_json
 
 logger = logging.getLogger(__name__)
@@ -43,7 +41,7 @@ def leaves_precision_to_auto(configs: Sequence[str], bindings: Sequence[str]) ->
     registry.register_gin_configurables()
     try:
         parse_gin(list(configs), list(bindings))
-    except (ValueError, OSError, SyntaxError, TypeError, RuntimeError):
+    except Exception:  # noqa: BLE001 -- any failure is the run's to report, in its own log
         gin.clear_config()
         return True
     try:
@@ -54,54 +52,53 @@ def leaves_precision_to_auto(configs: Sequence[str], bindings: Sequence[str]) ->
         gin.clear_config()
 
 
-def _trained_precisions(status: StudyStatus) -> dict[str, str]:
-    """``{run key: precision}`` of the finished runs whose train results record it."""
+def _trained_precisions(run_dirs: Sequence[str]) -> dict[str, str]:
+    """``{run directory: precision}`` of the runs that have trained something that says
+    (finished or stopped; :func:`~rpu_tf.rpu.run_precision.run_precision`)."""
+    from rpu_tf.rpu.run_precision import run_precision
+
     found = {}
-    for key, entry in status.entries.items():
-        if entry.get("state") != "done" or not entry.get("run_dir"):
-            continue
-        results = paths.step_results_json(paths.results_dir(os.path.join(entry["run_dir"], paths.MODEL_DIR)), "train")
-        try:
-            precision = read_json(results).get("precision")
-        except (OSError, ValueError, AttributeError):
-            continue
+    for run_dir in run_dirs:
+        precision = run_precision(run_dir) if os.path.isdir(run_dir) else None
         if precision:
-            found[key] = str(precision)
+            found[run_dir] = precision
     return found
 
 
-def study_precision(setting: str, study_dir: str, status: StudyStatus) -> str:
+def study_precision(setting: str, study_dir: str, run_dirs: Sequence[str]) -> str:
     """The concrete precision of the study in ``study_dir`` for ``study.precision = setting``.
 
     The first invocation resolves ``setting`` (``"auto"``: from this machine) and records it;
-    later ones return the record. A study without a record but with finished runs (started by
-    an older rpu_tf) takes the precision they trained in. Raises ``ValueError`` when
-    ``setting`` names a precision other than the recorded one, or when the finished runs of an
-    unrecorded study disagree."""
+    later ones return the record. A study without a record whose runs (``run_dirs``) have
+    trained already (started by an older rpu_tf) takes the precision they trained in. Raises
+    ``ValueError`` when ``setting`` names a precision other than the recorded (or trained) one,
+    or when the runs of an unrecorded study trained in different ones."""
     from rpu_tf.training.precision import CHOICES, describe_precision, resolve_precision
 
     if setting not in CHOICES:
         raise ValueError(f"Unknown study.precision {setting!r}; known: {', '.join(CHOICES)}.")
     path = os.path.join(study_dir, PRECISION_FILE)
     recorded: Optional[str] = read_json(path).get("precision") if os.path.exists(path) else None
-    if recorded is None:
-        trained = _trained_precisions(status)
+    source = f"recorded in {path}"
+    new = recorded is None
+    if new:
+        trained = _trained_precisions(run_dirs)
         if len(set(trained.values())) > 1:
-            raise ValueError(f"{study_dir}: its finished runs trained in different precisions "
+            raise ValueError(f"{study_dir}: its runs trained in different precisions "
                              f"({', '.join(f'{k}: {v}' for k, v in sorted(trained.items()))}); the study cannot "
                              "be compared at one precision. Retrain the runs of one precision in a new study.")
         if trained:
-            recorded, reason = next(iter(trained.values())), "the precision its finished runs trained in"
+            recorded, source = next(iter(trained.values())), "the precision its runs trained in so far"
         else:
-            recorded, reason = resolve_precision(setting), f"study.precision = {describe_precision(setting)}"
-        atomic_write_json(path, {"precision": recorded, "chosen": reason})
-        logger.info("Study: every run trains in %s (%s; recorded in %s).", recorded, reason, path)
-    elif setting != "auto" and resolve_precision(setting) != recorded:
-        raise ValueError(f"{study_dir} trains in {recorded} (recorded in {path}); study.precision = {setting!r} "
-                         f"would mix precisions. Use study.precision = \"{recorded}\" (or \"auto\"), or start a new "
-                         "study directory.")
-    else:
-        logger.info("Study: every run trains in %s (recorded in %s).", recorded, path)
+            recorded, source = resolve_precision(setting), f"study.precision = {describe_precision(setting)}"
+    if setting != "auto" and resolve_precision(setting) != recorded:
+        raise ValueError(f"{study_dir} trains in {recorded} ({source}); study.precision = {setting!r} would mix "
+                         f"precisions. Use study.precision = \"{recorded}\" (or \"auto\"), or start a new study "
+                         "directory.")
+    if new:
+        atomic_write_json(path, {"precision": recorded, "chosen": source})
+        source += f"; recorded in {path}"
+    logger.info("Study: every run that leaves training.precision at \"auto\" trains in %s (%s).", recorded, source)
     return recorded
 
 

@@ -302,8 +302,9 @@ def run_study(study: Study, study_dir: str, launcher: Callable[[object, str], in
     os.makedirs(study_dir, exist_ok=True)
     status = StudyStatus(study_dir)
     count_stopped_attempts(status)
-    study = dataclasses.replace(study, precision=study_precision(study.precision, study_dir, status))
     runs = plan_runs(study, study_dir)
+    study = dataclasses.replace(study, precision=study_precision(study.precision, study_dir,
+                                                                 [run.run_dir for run in runs]))
     largest = {m.name: max(m.leaf_runs) for m in study.methods if m.kind == "rpu_vae"}
     alone: set[str] = set()  # runs whose train_group job failed: they train alone
     for number, run in enumerate(runs, 1):

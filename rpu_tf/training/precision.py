@@ -131,10 +131,10 @@ def check_resume_precision(what: str, trained: Optional[str], current: str) -> N
     if trained is None or trained == current:
         return
     raise PrecisionChangeError(
-        f"{what} trained in {trained} so far, and this process would continue it in {current} "
-        f"(training.precision \"auto\" chooses from the machine it runs on). A resumed run keeps its "
-        f"precision: bind training.precision = \"{trained}\" to continue it, or pass --overwrite to train "
-        "it afresh.")
+        f"{what} trained in {trained} so far, and this process would continue it in {current} (what "
+        f"training.precision gives on this machine; \"auto\" chooses from the machine). A resumed run keeps "
+        f"its precision: bind training.precision = \"{trained}\" to continue it, or pass --overwrite to "
+        "train it afresh.")
 
 
 def needs_loss_scaling(precision: str) -> bool:

@@ -187,10 +187,13 @@ def train_runs(runs: Sequence[SingleModelRun], overwrite: bool = False) -> list[
             current = precision.resolve_precision(precision.default_precision())
             for run, result in zip(runs, results):
                 trained_in = result.get("precision", current)
-                logger.info("%s is already trained with these settings%s; nothing to do (pass --overwrite to "
-                            "train it again).", run.model_dir,
-                            "" if trained_in == current else f" (in {trained_in}; this process would train in "
-                                                             f"{current})")
+                if trained_in == current:
+                    logger.info("%s is already trained with these settings; nothing to do (pass --overwrite to "
+                                "train it again).", run.model_dir)
+                else:  # a finished run is read on any machine; its results say what it trained in
+                    logger.warning("%s is already trained with these settings, in %s (this process would train in "
+                                   "%s); nothing to do (pass --overwrite to train it again in %s).", run.model_dir,
+                                   trained_in, current, current)
             return results
         for run, status in zip(runs, statuses):
             if overwrite and status != checkpoints.FRESH:
