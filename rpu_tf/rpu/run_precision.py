@@ -34,26 +34,26 @@ def pbt_precision(pbt_dir: str) -> Optional[str]:
     return None
 
 
+def _recorded_precision(path: str) -> Optional[str]:
+    """The ``precision`` entry of the JSON file ``path`` (None: no file, unreadable, no entry)."""
+    if not os.path.isfile(path):
+        return None
+    try:
+        precision = read_json(path).get("precision")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return str(precision) if precision else None
+
+
 def run_precision(run_dir: str) -> Optional[str]:
     """The precision the run in ``run_dir`` trained in, from (in this order) its train results,
     an rPU-VAE manifest's record, a single model's checkpoint, its PBT checkpoints or those of
     its rPU-VAE stages; None where it has trained nothing that says."""
     results = paths.step_results_json(paths.results_dir(os.path.join(run_dir, paths.MODEL_DIR)), "train")
-    if os.path.isfile(results):
-        try:
-            precision = read_json(results).get("precision")
-        except (OSError, ValueError, AttributeError):
-            precision = None
+    for recorded in (results, os.path.join(run_dir, paths.MANIFEST_FILE)):
+        precision = _recorded_precision(recorded)
         if precision:
-            return str(precision)
-    manifest = os.path.join(run_dir, paths.MANIFEST_FILE)
-    if os.path.isfile(manifest):
-        try:
-            precision = read_json(manifest).get("precision")
-        except (OSError, ValueError, AttributeError):
-            precision = None
-        if precision:
-            return str(precision)
+            return precision
     state = checkpoints.state_file(run_dir)
     if os.path.isfile(state):
         try:
