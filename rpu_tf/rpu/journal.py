@@ -62,7 +62,7 @@ class StageJournal:
         (more leaf-runs) is then refused in :meth:`load`."""
         self._finished_in = None
         trained = self._has_trained()
-        stored = (self.manifest.get("precision") or run_precision(self.run_dir)) if trained else None
+        stored = run_precision(self.run_dir) if trained else None  # the record, else the checkpoints
         if stored is not None and stored != precision:
             if self.manifest["final"] is not None and not redo:
                 self._finished_in = (stored, precision)

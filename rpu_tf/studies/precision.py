@@ -59,7 +59,7 @@ def _trained_precisions(run_dirs: Sequence[str]) -> dict[str, str]:
 
     found = {}
     for run_dir in run_dirs:
-        precision = run_precision(run_dir) if os.path.isdir(run_dir) else None
+        precision = run_precision(run_dir)
         if precision:
             found[run_dir] = precision
     return found
