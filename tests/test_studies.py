@@ -335,3 +335,14 @@ def test_the_time_of_an_attempt_that_was_killed_still_counts(tmp_path, monkeypat
     status = run_study(study, str(tmp_path), launcher=launcher)  # the group job now takes 10 s
     assert [status.get(k)["wall_seconds"] for k in ("a/seed0", "b/seed0")] == [25.0, 25.0]  # 40/2 + 10/2
     assert all(status.get(k)["state"] == "done" and status.get(k)["attempt"] is None for k in ("a/seed0", "b/seed0"))
+
+
+def test_the_report_states_the_budget_as_a_sentence(tmp_path):
+    from rpu_tf.studies.report import budget_sentence
+
+    assert budget_sentence(str(tmp_path)) == "Budget: not measured yet."
+    with open(tmp_path / BUDGET_FILE, "w") as f:
+        json.dump({"budget_images": 1584050, "source": "max over seeds of rPU-VAE (3 leaf-runs)",
+                   "per_seed": {"rpu/seed0": 1584023, "rpu/seed1": 1584050}, "seeds": [0, 1]}, f)
+    assert budget_sentence(str(tmp_path)) == ("Budget: 1,584,050 training images per model (max over seeds of "
+                                              "rPU-VAE (3 leaf-runs); rpu/seed0 1,584,023, rpu/seed1 1,584,050).")

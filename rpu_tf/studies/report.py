@@ -13,11 +13,11 @@ import numpy as np
 from rpu_tf.layout import paths
 from rpu_tf.results.aggregate import aggregate_results
 from rpu_tf.results.compare import SCORE_KEYS, Score, extract_scores
-from rpu_tf.studies.runner import plan_runs
+from rpu_tf.studies.runner import BUDGET_FILE, plan_runs
 from rpu_tf.studies.selection import udr_selection
 from rpu_tf.studies.spec import Study
 from rpu_tf.studies.status import StudyStatus
-from rpu_tf.utils.files import atomic_write_text
+from rpu_tf.utils.files import atomic_write_text, read_json
 from rpu_tf.visualize.compare import plot_comparison
 from rpu_tf.visualize.leaf_runs import plot_leaf_runs
 from rpu_tf.utils.errors import RunFailedError
@@ -114,6 +114,19 @@ def per_run_table(results: Sequence[RunResult]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def budget_sentence(study_dir: str) -> str:
+    """The study's budget of training images per model (``budget.json``) as one Markdown sentence."""
+    path = os.path.join(study_dir, BUDGET_FILE)
+    if not os.path.exists(path):
+        return "Budget: not measured yet."
+    budget = read_json(path)
+    text = f"Budget: {int(budget['budget_images']):,} training images per model ({budget.get('source', 'unknown source')}"
+    per_seed = budget.get("per_seed") or {}
+    if per_seed:
+        text += "; " + ", ".join(f"{key} {int(images):,}" for key, images in per_seed.items())
+    return text + ")."
+
+
 def write_report(study: Study, study_dir: str) -> dict[str, str]:
     """Writes ``report/{fig4.png, fig6.png, results.md}``; returns the paths written."""
     results = collect_results(study, study_dir)
@@ -131,10 +144,8 @@ def write_report(study: Study, study_dir: str) -> dict[str, str]:
     if fig6:
         written["fig6"] = plot_leaf_runs(fig6, os.path.join(out_dir, "fig6.png"), METRICS,
                                          title=f"{study.name}: rPU-VAE against its leaf-runs")
-    budget_path = os.path.join(study_dir, "budget.json")
-    budget = open(budget_path).read().strip() if os.path.exists(budget_path) else "not measured yet"
     text = (f"# Study {study.name}\n\nSeeds {list(study.seeds)}; metrics {', '.join(SCORE_KEYS[m][0] for m in METRICS)} "
-            f"(mean representation). Budget: `{budget}`.\n\nWall seconds are each run's own training and "
+            f"(mean representation). {budget_sentence(study_dir)}\n\nWall seconds are each run's own training and "
             f"evaluation; rPU-VAE variants with fewer leaf-runs reuse the first stages of the variant with the "
             f"most and count only their own final stage's time (their images count every stage they use).\n\n"
             f"## Per method\n\n{summary_table(results)}\n"
