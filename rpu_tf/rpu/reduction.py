@@ -29,7 +29,9 @@ set is cut to an interval where those latents vary least:
    them as the paper's code does instead (closest to the median candidate size first),
    which can prefer a small intersection of poor intervals over the best intervals' one.
 
-Defaults are the paper's code's values. The result is the kept indices, sorted, or a
+Defaults are the paper's code's constants. Two choices follow the paper's text (Sec. 4.2:
+"we intersect the intervals of these factors") where its code differs: the default
+``intersection_order="rank"`` and intervals that start after their gap. The result is the kept indices, sorted, or a
 "no structure found" result with the reason, which ends the branch.
 """
 
