@@ -31,8 +31,9 @@ set is cut to an interval where those latents vary least:
 
 Defaults are the paper's code's constants. Two choices follow the paper's text (Sec. 4.2:
 "we intersect the intervals of these factors") where its code differs: the default
-``intersection_order="rank"`` and intervals that start after their gap. The result is the kept indices, sorted, or a
-"no structure found" result with the reason, which ends the branch.
+``intersection_order="rank"`` and intervals that start after their gap. The result is the
+kept indices, sorted, or a "no structure found" result with the reason, which ends the
+branch.
 """
 
 from __future__ import annotations
