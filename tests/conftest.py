@@ -4,6 +4,15 @@ import gin
 import pytest
 
 
+def pytest_collection_modifyitems(config, items):
+    """Files with a slow test first, each file's tests in their collected order (so a
+    module-scoped fixture is built once per worker). pytest-xdist hands the collected order out
+    to its workers; with the slow tests last (most sit in files late in the alphabet) one worker
+    could still be running a 3-minute test while the other idles."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow") is not None}
+    items.sort(key=lambda item: item.path not in slow_files)
+
+
 @pytest.fixture
 def clean_gin():
     """An empty gin config before and after the test (gin's registry is process-global)."""

@@ -181,6 +181,7 @@ def test_every_member_failing_is_one_line(tmp_path, caplog):
     assert errors[-1].startswith("PBT generation 0: every member failed") and "\n" not in errors[-1]
 
 
+@pytest.mark.slow
 def test_an_initial_metaepoch_that_learned_nothing_is_one_line(tmp_path):
     quickstart = os.path.join(ROOT, "gin_configs", "quickstart.gin")
     tiny = ["sprites.num_scales = 2", "sprites.num_orientations = 2", "sprites.num_positions_x = 4",
@@ -223,6 +224,7 @@ def test_a_read_only_output_folder_is_one_line_before_training(tmp_path, caplog)
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="mounting a tmpfs needs root")
+@pytest.mark.slow
 def test_a_full_disk_is_one_line_and_the_run_resumes_once_space_is_freed(tmp_path):
     disk = tmp_path / "disk"
     if not _mount_tmpfs(disk, "32m"):

@@ -97,6 +97,7 @@ def test_saved_model_and_keras_file_give_the_same_encoding(trained_run):
     assert keras_model.hyperparameters() == {"beta": 3.0}
 
 
+@pytest.mark.slow
 def test_saved_model_cli_runs_every_signature(trained_run, tmp_path):
     """TF1-style loaders (saved_model_cli, TF Serving) restore the variables of every
     signature; the outputs equal the Keras model's."""
@@ -179,6 +180,7 @@ def _run_cli(*args):
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
 
 
+@pytest.mark.slow
 def test_cli_refuses_an_existing_dir_and_lists_known_names(tmp_path):
     existing = tmp_path / "run"
     (existing / "model").mkdir(parents=True)

@@ -47,6 +47,7 @@ def _bind_histogram_discretizer(gin, num_bins=20):
 
 
 @pytest.mark.parametrize("subset", [False, True], ids=["sprites", "reduced_sprites"])
+@pytest.mark.slow
 def test_dlib_mig_and_dci_on_ground_truth_factors(subset):
     import gin
 

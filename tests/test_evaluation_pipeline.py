@@ -47,6 +47,7 @@ def _results(run, representation, metric, name):
     return _json(os.path.join(run, "metrics", representation, metric, "results", *name))
 
 
+@pytest.mark.slow
 def test_exit_codes_and_messages(evaluated):
     codes, log = evaluated["codes"], evaluated["log"]
     assert codes == {"evaluate": 0, "again": 1, "sap": 0, "stale": 1, "visualize": 0}

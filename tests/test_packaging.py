@@ -35,6 +35,7 @@ def test_configs_resolve_from_any_folder(tmp_path, monkeypatch):
     assert resolve_gin_config("no_such.gin") == "no_such.gin"  # the caller's error names it
 
 
+@pytest.mark.slow
 def test_rpu_train_runs_a_shipped_config_from_another_folder_and_names_the_folder_when_missing(tmp_path):
     def rpu_train(*args):
         return subprocess.run([sys.executable, os.path.join(ROOT, "bin", "rpu_train"), *args], capture_output=True,

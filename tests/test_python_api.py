@@ -61,6 +61,7 @@ def test_model_fit_refuses_models_with_a_second_optimizer():
         model.fit(data, steps_per_epoch=1, verbose=0)
 
 
+@pytest.mark.slow
 def test_the_readme_python_examples_run_as_written(capsys, tmp_path, monkeypatch, clean_gin):
     readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
     blocks = re.findall(r"```python\n(.*?)```", readme, re.S)

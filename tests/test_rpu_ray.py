@@ -37,6 +37,7 @@ def _ray_run(base, ray_tmp, *marker):
     return str(base / "run"), done.stderr
 
 
+@pytest.mark.slow
 def test_rpu_vae_on_ray_actors_equals_the_local_run_also_when_an_actor_dies_mid_step(local_run, tmp_path_factory,
                                                                                      ray_tmp):
     # One Ray run does both checks (a run without a death would take as long again): every

@@ -18,6 +18,7 @@ TINY = TINY_BASE
 pytestmark = pytest.mark.usefixtures("clean_gin")
 
 
+@pytest.mark.slow
 def test_rpu_vae_runs_all_stages_writes_the_run_directory_and_resumes(tmp_path):
     run_dir = str(tmp_path / "rpu")
     summary = rpu_vae_with_gin(run_dir, False, [QUICKSTART], TINY)
@@ -185,6 +186,7 @@ def test_a_run_stopped_in_its_first_stage_can_resume(tmp_path):
     assert (run_dir / "stages" / "initial" / "pbt").is_dir()
 
 
+@pytest.mark.slow
 def test_a_supervised_final_stage_trains_on_the_surrogate_labels(tmp_path):
     # rpu_vae.final_supervision_weight > 0: the final members also fit the surrogate labels;
     # warm-started, the initial block's columns land on the latents that produced them.
@@ -287,6 +289,7 @@ def _rpu_process(run_dir, *kill, **environment):
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
 
 
+@pytest.mark.slow
 def test_six_kills_over_every_stage_resume_to_the_uninterrupted_run(tmp_path):
     """The process dies (no cleanup, as under SIGKILL) at 6 random moments: in the initial
     metaEpoch (twice), the leaf-run (twice), then the final PBT-S-VAE and its export or

@@ -156,6 +156,7 @@ def test_share_stages_keeps_the_first_leaf_runs_and_drops_the_final(tmp_path):
     assert (target / "stages" / "initial" / "labels.npz").read_bytes() == b"x"
 
 
+@pytest.mark.slow
 def test_a_tiny_study_runs_resumes_survives_a_failure_and_reports(tmp_path):
     # In a fresh interpreter (tests/study_run.py), as rpu_study runs it, but with every run in
     # that one process: other test modules import disentanglement_lib's metrics, whose gin

@@ -57,6 +57,7 @@ def uninterrupted(tmp_path_factory):
     return run
 
 
+@pytest.mark.slow
 def test_checkpoint_chunks_do_not_change_the_run(tmp_path):
     chunks, one_chunk = str(tmp_path / "chunks"), str(tmp_path / "one_chunk")
     train_with_gin(chunks, False, small.CONFIG, small.BINDINGS)  # 8 chunks of 30 steps
@@ -65,6 +66,7 @@ def test_checkpoint_chunks_do_not_change_the_run(tmp_path):
     assert not os.path.exists(os.path.join(one_chunk, "checkpoint"))  # removed once finished
 
 
+@pytest.mark.slow
 def test_three_kills_at_random_moments_resume_to_the_uninterrupted_run(uninterrupted, tmp_path):
     """SIGKILL at random moments of training and export (seeded delays after the first log line
     of training), then the same command until it finishes."""
@@ -91,6 +93,7 @@ def test_three_kills_at_random_moments_resume_to_the_uninterrupted_run(uninterru
 
 # writes: 1 claim, 2 group.json, 3-10 the 8 checkpoints, 11 model.keras, 12 saved_model, 13- results
 @pytest.mark.parametrize("count", [4, 12])  # the 2nd checkpoint; the SavedModel export
+@pytest.mark.slow
 def test_a_kill_inside_an_atomic_write_resumes_to_the_uninterrupted_run(uninterrupted, tmp_path, count):
     run = str(tmp_path / "run")
     killed = _start(run, "write", str(count))
@@ -114,6 +117,7 @@ def test_a_finished_run_is_not_retrained_and_changed_settings_are_refused(uninte
     assert after["uuid"] == before["uuid"]
 
 
+@pytest.mark.slow
 def test_a_stopped_run_with_other_settings_is_refused_and_more_steps_continue_it(uninterrupted, tmp_path):
     run = str(tmp_path / "run")
     killed = _start(run, "write", "4")  # dies writing its 2nd checkpoint (step 60)

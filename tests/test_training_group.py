@@ -60,6 +60,7 @@ def test_initialize_equals_construction_with_that_seed():
     assert weights_equal(_all_weights(a), _all_weights(b))
 
 
+@pytest.mark.slow
 def test_training_lowers_the_reconstruction_loss():
     group = _group(num_replicas=2, batch_size=32,
                    optimizers={"vae": AdamSpec(learning_rate=1e-3)})
@@ -120,6 +121,7 @@ def test_copy_from_reproduces_training():
     assert _state_equal(target.get_state(), source.get_state())
 
 
+@pytest.mark.slow
 def test_save_load_round_trip(tmp_path):
     group = _group(name="factor_vae", seed=4)
     group.set_hyperparameters(gamma=7.0, discriminator_learning_rate=2e-4, batch_size=6)

@@ -71,6 +71,7 @@ def _group(supervision, seed=0):
                         supervision=supervision)
 
 
+@pytest.mark.slow
 def test_a_supervised_group_learns_its_labels_and_resumes_exactly():
     data = tiny_sprites()
     sup = ground_truth_supervision(data, num_labelled=96, weight=50.0, loss="l2", batch_size=16, seed=0)

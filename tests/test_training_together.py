@@ -25,6 +25,7 @@ def _results(run_dir):
     return json.load(open(os.path.join(run_dir, "model", "results", "json", "train_results.json")))
 
 
+@pytest.mark.slow
 def test_runs_trained_together_are_each_the_run_trained_alone(tmp_path):
     dirs = [str(tmp_path / name) for name in ("b1", "b8")]
     bindings = [TINY + ["beta_tc_vae.beta = 1.", "model.random_seed = 3"],
@@ -56,6 +57,7 @@ def test_runs_that_differ_in_more_than_hyperparameters_are_refused(tmp_path):
         train_together_with_gin([str(tmp_path / "a")], False, CONFIG, [])
 
 
+@pytest.mark.slow
 def test_the_command_line_trains_together_and_reports_bad_runs_in_one_line(tmp_path):
     env = {**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "3"}
     command = [sys.executable, "-m", "rpu_tf.cli.train_together", f"--gin_config={CONFIG[0]}"] + [
