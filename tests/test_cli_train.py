@@ -142,6 +142,7 @@ def test_existing_model_dir_is_refused_unless_overwrite(trained_run, tmp_path):
     assert (other / "notes.txt").read_text() == "keep me"
 
 
+@pytest.mark.slow
 def test_overwrite_replaces_a_run(tmp_path):
     model_dir = str(tmp_path / "run")
     config = [os.path.join(BASELINES, "vae.gin")]
@@ -210,6 +211,7 @@ def test_settings_that_would_fail_after_training_fail_before_it(tmp_path):
     assert not os.path.exists(tmp_path / "run" / "model")
 
 
+@pytest.mark.slow
 def test_an_unwritable_run_directory_fails_before_training_in_one_line(tmp_path):
     # Its parent is a file (the same path as a read-only parent for a non-root user): the
     # directory cannot be made, which the run lock finds before anything trains.

@@ -19,6 +19,7 @@ def _without_wall_time(run_dir):
     return [{k: v for k, v in r.items() if k != "wall_time"} for r in read_generation_log(run_dir)]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not can_isolate(), reason="needs `unshare --net` (root) to isolate Ray's network")
 def test_ray_executor_matches_local_and_restarts_a_dead_actor(tmp_path_factory, ray_tmp):
     pytest.importorskip("ray", reason="the Ray executor is the optional extra rpu_tf[ray]")
@@ -64,6 +65,7 @@ print("threads", tf.config.threading.get_intra_op_parallelism_threads(),
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("num_cpus, num_replicas, expected", [(0.5, 5, (1, 1)), (4.0, 5, (1, 4))])
 def test_a_member_actor_sizes_its_thread_pools_to_the_cpus_it_holds(num_cpus, num_replicas, expected, tmp_path):
     import pickle

@@ -23,6 +23,7 @@ TINY = [
 pytestmark = pytest.mark.usefixtures("clean_gin")
 
 
+@pytest.mark.slow
 def test_small_pbt_s_vae_mig_runs_exports_and_resumes(tmp_path):
     run_dir = str(tmp_path / "run")
     result = pbt_vae_with_gin(run_dir, False, [SMALL], TINY)
@@ -72,6 +73,7 @@ def test_small_pbt_s_vae_mig_runs_exports_and_resumes(tmp_path):
     assert os.path.getmtime(os.path.join(run_dir, "pbt", "generations.jsonl")) == before
 
 
+@pytest.mark.slow
 def test_resume_with_other_settings_is_refused(tmp_path):
     from rpu_tf.pbt import ConfigMismatchError
 

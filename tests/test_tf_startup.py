@@ -36,6 +36,7 @@ def _stderr_of(args, **env):
     return done.returncode, done.stderr
 
 
+@pytest.mark.slow
 def test_a_command_starts_tensorflow_without_the_notices(tmp_path):
     # rpu_evaluate loads TensorFlow right after parsing its flags, then fails in one line.
     missing = str(tmp_path / "no_run")

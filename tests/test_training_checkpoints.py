@@ -131,6 +131,7 @@ def test_a_stopped_run_with_other_settings_is_refused_and_more_steps_continue_it
         train_with_gin(run, False, small.CONFIG, small.BINDINGS + ["model.training_steps = 300"])
 
 
+@pytest.mark.slow
 def test_a_stopped_run_continues_only_in_the_precision_it_trained_in(uninterrupted, tmp_path, caplog):
     run = str(tmp_path / "run")
     _start(run, "write", "4").communicate(timeout=300)  # "auto", stopped at step 60

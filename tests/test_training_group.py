@@ -46,6 +46,7 @@ def test_replicas_differ_in_initialisation_and_data():
     assert not np.array_equal(batch[0], batch[1])
 
 
+@pytest.mark.slow
 def test_initialize_equals_construction_with_that_seed():
     a = _group(seed=7)
     b = _group(seed=1)
@@ -104,6 +105,7 @@ def test_changed_hyperparameters_change_the_update():
     assert not weights_equal(_all_weights(a), _all_weights(b))
 
 
+@pytest.mark.slow
 def test_copy_from_reproduces_training():
     source = _group(seed=5)
     source.train(3)
@@ -203,6 +205,7 @@ class _ScoredGroup(ReplicaGroup):
         return -float(np.mean(loss)), {"loss": loss.tolist()}
 
 
+@pytest.mark.slow
 def test_group_runs_as_a_pbt_member_and_its_state_survives_pbt_storage(tmp_path):
     from rpu_tf.pbt.storage import load_state, save_state
     from rpu_tf.pbt.trainable import MemberTask, Trainable, run_member_step

@@ -89,6 +89,7 @@ def test_bfloat16_matches_float32_at_the_same_weights():
         np.testing.assert_allclose(b[key], a[key], rtol=0.02, atol=0.05)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("prec", ["mixed_bfloat16", "mixed_float16"])
 def test_sixteen_bit_groups_learn(prec):
     group = _group(prec, seed=1)

@@ -92,6 +92,7 @@ def test_a_supervised_group_learns_its_labels_and_resumes_exactly():
     assert weights_equal(other.model(1).get_weights(), group.model(1).get_weights())
 
 
+@pytest.mark.slow
 def test_supervision_changes_training_only_through_its_term():
     sup = ground_truth_supervision(tiny_sprites(), num_labelled=32, weight=1.0, batch_size=8)
     plain, supervised = _group(None), _group(sup)

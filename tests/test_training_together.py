@@ -71,6 +71,7 @@ def test_the_command_line_trains_together_and_reports_bad_runs_in_one_line(tmp_p
     assert bad.returncode == 1 and "give MODEL_DIR::binding" in bad.stderr and "Traceback" not in bad.stderr
 
 
+@pytest.mark.slow
 def test_evaluation_results_are_each_runs_own_and_data_settings_must_agree(tmp_path):
     bindings = [TINY + ["beta_tc_vae.beta = 2.", "model.random_seed = 7"], TINY + ["model.random_seed = 8"]]
     train_together_with_gin([str(tmp_path / "a"), str(tmp_path / "b")], False, CONFIG, bindings)
