@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from rpu_tf.utils.tf_startup import START_UP_NOTICES, split_start_up_lines
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
