@@ -4,15 +4,6 @@ import gin
 import pytest
 
 
-def pytest_collection_modifyitems(config, items):
-    """Files with a slow test first, each file's tests in their collected order (so a
-    module-scoped fixture is built once per worker). With the slow tests last (most sit in files
-    late in the alphabet) the suite's end was one worker on a 3-minute test while the other
-    idled; pytest.ini's ``--dist worksteal`` then lets the idle worker take queued tests."""
-    slow_files = {item.path for item in items if item.get_closest_marker("slow") is not None}
-    items.sort(key=lambda item: item.path not in slow_files)
-
-
 @pytest.fixture
 def clean_gin():
     """An empty gin config before and after the test (gin's registry is process-global)."""
