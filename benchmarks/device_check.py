@@ -1,9 +1,11 @@
 """Device check: training images/s of the beta-TCVAE on whatever accelerator (or CPU) is here.
 
-Prints one table: the replica group (``ReplicaGroup``, K independent sub-graphs in one step)
-at K = 1 (the single model), 5, 10 and 20 in float32 and in 16-bit precision (bfloat16, and
-float16 on GPUs), XLA off and on, and the stacked layout (replica weights stacked into
-grouped convolutions, ``benchmarks/replica_layouts.py``) at K = 5 and 20. Each row is one
+Prints one table: the replica group (``ReplicaGroup``) computed as K independent sub-graphs
+in one step (``training.model_batching = "replicas"``) at K = 1 (the single model), 5, 10
+and 20, and batched (each layer once for all K models, ``"batched"``,
+:mod:`rpu_tf.models.batched`) at K = 5, 10 and 20, in float32 and in 16-bit precision
+(bfloat16, and float16 on GPUs), XLA off and on. ``"auto"`` picks the batched layout on
+GPUs: this check is where that choice is measured. Each row is one
 subprocess (thread pools and XLA settings apply before the runtime starts) run under a
 shared time budget: rows that no longer fit are printed as skipped, so the whole check ends
 within ``--budget_s`` seconds on any machine. Run by ``benchmarks/device_check.sh``.
@@ -36,31 +38,25 @@ def _worker(layout: str, k: int, precision: str, jit: bool, steps: int, batch_si
     from rpu_tf.training.runtime import configure_threads_for
 
     threads = configure_threads_for(k)
-    if layout == "stacked":
-        import replica_layouts
+    from rpu_tf.data.ground_truth_data import GroundTruthData
+    from rpu_tf.models import make_model
+    from rpu_tf.training import ReplicaGroup
 
-        dtype = {"float32": "float32", "mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}[precision]
-        step = replica_layouts._stacked_step(k, dtype=dtype, jit_compile=jit, batch_size=batch_size)
-    else:
-        from rpu_tf.data.ground_truth_data import GroundTruthData
-        from rpu_tf.models import make_model
-        from rpu_tf.training import ReplicaGroup
+    bank = (np.random.RandomState(0).uniform(size=(512, 64, 64, 1)) > 0.8).astype(np.float32)
 
-        bank = (np.random.RandomState(0).uniform(size=(512, 64, 64, 1)) > 0.8).astype(np.float32)
+    class Bank(GroundTruthData):
+        observation_shape = [64, 64, 1]
 
-        class Bank(GroundTruthData):
-            observation_shape = [64, 64, 1]
+        def sample_observations(self, num, random_state):
+            return bank[random_state.randint(len(bank), size=num)]
 
-            def sample_observations(self, num, random_state):
-                return bank[random_state.randint(len(bank), size=num)]
+    model = make_model("beta_tc_vae", beta=6.0, num_latent=10, encoder_fn="conv_encoder",
+                       decoder_fn="deconv_decoder", reconstruction_loss={"loss_fn": "bernoulli_loss"})
+    group = ReplicaGroup(model, Bank(), num_replicas=k, batch_size=batch_size, jit_compile=jit,
+                         precision=precision, model_batching="batched" if layout == "batched" else "replicas")
 
-        model = make_model("beta_tc_vae", beta=6.0, num_latent=10, encoder_fn="conv_encoder",
-                           decoder_fn="deconv_decoder", reconstruction_loss={"loss_fn": "bernoulli_loss"})
-        group = ReplicaGroup(model, Bank(), num_replicas=k, batch_size=batch_size, jit_compile=jit,
-                             precision=precision)
-
-        def step():
-            group.train(1)
+    def step():
+        group.train(1)
 
     start = time.perf_counter()
     step()
@@ -82,9 +78,11 @@ def _rows(on_gpu: bool) -> list[tuple[str, int, str, bool]]:
     if not on_gpu and auto_precision()[0] == "float32":
         sixteen = ["mixed_bfloat16"]  # measured anyway, to show what bf16 costs without hardware support
     rows = [("subgraphs", k, "float32", False) for k in REPLICAS]
-    rows += [("subgraphs", k, p, False) for p in sixteen for k in REPLICAS]
+    rows += [("batched", k, "float32", False) for k in REPLICAS[1:]]
+    rows += [(layout, k, p, False) for p in sixteen for layout, ks in (("subgraphs", REPLICAS), ("batched", REPLICAS[1:]))
+             for k in ks]
     rows += [("subgraphs", k, p, True) for p in ["float32"] + sixteen for k in (1, 5)]
-    rows += [("stacked", k, p, False) for p in ["float32", sixteen[0]] for k in (5, 20)]
+    rows += [("batched", k, p, True) for p in ["float32", sixteen[0]] for k in (5, 20)]
     rows += [("subgraphs", k, p, True) for p in ["float32"] + sixteen for k in (10, 20)]
     return rows
 

@@ -3,7 +3,7 @@
 # (into ./.venv-device unless rpu_tf already imports; with CUDA libraries when nvidia-smi
 # finds a GPU) and prints the training images/s table of benchmarks/device_check.py:
 # replica group at K = 1, 5, 10, 20, float32 vs bfloat16 (and float16 on GPUs), XLA off/on,
-# subgraph vs stacked layout. Runs on CPU-only machines too (CPU figures).
+# K sub-graphs vs batched models (training.model_batching). Runs on CPU-only machines too.
 #   bash benchmarks/device_check.sh            # total budget 300 s
 #   DEVICE_CHECK_BUDGET_S=600 bash benchmarks/device_check.sh
 set -euo pipefail

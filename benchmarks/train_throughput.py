@@ -1,14 +1,18 @@
-"""Training throughput: one beta-TCVAE and a 5-replica group, float32 vs auto precision,
-against PyTorch (fp32 eager, bf16 autocast) and against the machine's measured peak.
+"""Training throughput: one beta-TCVAE and a K-model group (K sub-graphs, or batched), float32
+vs auto precision, against PyTorch (fp32 eager, bf16 autocast) and the machine's measured peak.
 
 Prints images/s, achieved GFLOP/s, the ratio to the practical peak of the precision the case
 computes in, and peak memory (RSS of the measuring process, runtime included) for:
 
-- ``single``: one ``beta_tc_vae`` (conv_encoder/deconv_decoder, 64x64x1, batch 64), trained
+- ``single``: one ``beta_tc_vae`` (conv_encoder/deconv_decoder, ``--image_size`` 64 or 32,
+  one channel, batch 64), trained
   by :class:`rpu_tf.training.ReplicaGroup` with ``K = 1`` (what ``rpu_train`` runs), in
   float32 and in ``training.precision = "auto"`` (:mod:`rpu_tf.training.precision`);
-- ``group``: ``K`` replicas (default 5) in one compiled step, both precisions; images/s
-  summed over the replicas;
+- ``group``: ``K`` replicas (default 5) in one compiled step as K sub-graphs
+  (``training.model_batching = "replicas"``), both precisions; images/s summed over the
+  replicas;
+- ``batched``: the same group with each layer run once for all K models
+  (``training.model_batching = "batched"``, :mod:`rpu_tf.models.batched`), both precisions;
 - ``torch`` / ``torch_bf16``: the same architecture, loss (Bernoulli + KL + (beta-1)·TC
   minibatch estimator) and Adam in eager PyTorch, fp32 and under ``torch.autocast("cpu",
   torch.bfloat16)``, when ``torch`` is importable;
@@ -24,7 +28,8 @@ rpu_tf still prefetches it in a background thread as in training).
 
 Usage: python benchmarks/train_throughput.py [--steps 30] [--rounds 3] [--batch_size 64]
        [--intra_op_threads N] [--inter_op_threads N] [--torch_threads N] [--jit_compile]
-       [--no_gradient_check] [--cases single,single_auto,group,group_auto,...]
+       [--no_gradient_check] [--image_size 64] [--num_replicas 5]
+       [--cases single,single_auto,group,group_auto,batched,batched_auto,...]
 """
 
 from __future__ import annotations
@@ -55,18 +60,18 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def _bank(seed: int = 0) -> np.ndarray:
-    """``BANK_SIZE`` rendered sprites, float32 (n, 64, 64, 1)."""
+def _bank(image_size: int = 64, seed: int = 0) -> np.ndarray:
+    """``BANK_SIZE`` rendered sprites, float32 (n, image_size, image_size, 1)."""
     from rpu_tf.data.sprites import Sprites
 
-    return Sprites().sample_observations(BANK_SIZE, np.random.RandomState(seed))
+    return Sprites(image_size=image_size).sample_observations(BANK_SIZE, np.random.RandomState(seed))
 
 
 # ---------------------------------------------------------------------------------------
 # Workers (one per subprocess).
 # ---------------------------------------------------------------------------------------
 
-def _worker_tf(args, num_replicas: int, precision: str) -> dict:
+def _worker_tf(args, num_replicas: int, precision: str, model_batching: str) -> dict:
     import tensorflow as tf
 
     from rpu_tf.data.ground_truth_data import GroundTruthData
@@ -76,10 +81,10 @@ def _worker_tf(args, num_replicas: int, precision: str) -> dict:
     from rpu_tf.training.runtime import configure_threads_for
 
     configure_threads_for(num_replicas, args.intra_op_threads, args.inter_op_threads)
-    bank = _bank()
+    bank = _bank(args.image_size)
 
     class Bank(GroundTruthData):
-        observation_shape = [64, 64, 1]
+        observation_shape = [args.image_size, args.image_size, 1]
 
         def sample_observations(self, num, random_state):
             return bank[random_state.randint(BANK_SIZE, size=num)]
@@ -88,8 +93,12 @@ def _worker_tf(args, num_replicas: int, precision: str) -> dict:
                        decoder_fn="deconv_decoder", reconstruction_loss={"loss_fn": "bernoulli_loss"})
     group = ReplicaGroup(model, Bank(), num_replicas=num_replicas, batch_size=args.batch_size,
                          random_seed=0, jit_compile=args.jit_compile,
-                         check_gradients=not args.no_gradient_check, precision=precision)
-    group.train(args.warmup)
+                         check_gradients=not args.no_gradient_check, precision=precision,
+                         model_batching=model_batching)
+    start = time.perf_counter()
+    group.train(1)
+    first_step = time.perf_counter() - start
+    group.train(max(0, args.warmup - 1))
     rates = []
     for _ in range(args.repeats):
         start = time.perf_counter()
@@ -99,6 +108,7 @@ def _worker_tf(args, num_replicas: int, precision: str) -> dict:
             "threads": f"intra={tf.config.threading.get_intra_op_parallelism_threads() or 'auto'} "
                        f"inter={tf.config.threading.get_inter_op_parallelism_threads() or 'auto'}",
             "tracing_count": group.tracing_count(), "precision": group.precision,
+            "batched": group.batched, "first_step_seconds": first_step,
             "flops_per_image": training_flops_per_image(group.model(0))}
 
 
@@ -136,19 +146,20 @@ def _worker_torch(args, bf16: bool = False) -> dict:
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
     torch.manual_seed(0)
-    bank = torch.from_numpy(np.ascontiguousarray(_bank().transpose(0, 3, 1, 2)))
+    bank = torch.from_numpy(np.ascontiguousarray(_bank(args.image_size).transpose(0, 3, 1, 2)))
+    side = args.image_size // 16
 
     class Unflatten(nn.Module):
         def forward(self, x):
-            return x.view(-1, 64, 4, 4)
+            return x.view(-1, 64, side, side)
 
     # TF "same" padding equals symmetric padding 1 for 4x4/2 and 0 for 2x2/2 here.
     encoder = nn.Sequential(
         nn.Conv2d(1, 32, 4, 2, 1), nn.ReLU(), nn.Conv2d(32, 32, 4, 2, 1), nn.ReLU(),
         nn.Conv2d(32, 64, 2, 2, 0), nn.ReLU(), nn.Conv2d(64, 64, 2, 2, 0), nn.ReLU(),
-        nn.Flatten(), nn.Linear(1024, 256), nn.ReLU(), nn.Linear(256, 2 * NUM_LATENT))
+        nn.Flatten(), nn.Linear(64 * side * side, 256), nn.ReLU(), nn.Linear(256, 2 * NUM_LATENT))
     decoder = nn.Sequential(
-        nn.Linear(NUM_LATENT, 256), nn.ReLU(), nn.Linear(256, 1024), nn.ReLU(), Unflatten(),
+        nn.Linear(NUM_LATENT, 256), nn.ReLU(), nn.Linear(256, 64 * side * side), nn.ReLU(), Unflatten(),
         nn.ConvTranspose2d(64, 64, 4, 2, 1), nn.ReLU(), nn.ConvTranspose2d(64, 32, 4, 2, 1),
         nn.ReLU(), nn.ConvTranspose2d(32, 32, 4, 2, 1), nn.ReLU(),
         nn.ConvTranspose2d(32, 1, 4, 2, 1))
@@ -214,7 +225,7 @@ def _torch_available() -> bool:
 
 def _run_worker(case: str, args) -> dict:
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", case]
-    for name in ("steps", "warmup", "repeats", "batch_size", "num_replicas",
+    for name in ("steps", "warmup", "repeats", "batch_size", "num_replicas", "image_size",
                  "intra_op_threads", "inter_op_threads", "torch_threads", "peak_size", "peak_repeats"):
         value = getattr(args, name)
         if value is not None:
@@ -227,13 +238,15 @@ def _run_worker(case: str, args) -> dict:
 
 
 CASES = {
-    # name: (label, replicas, precision)
-    "single": ("rpu_tf 1 model, float32", 1, "float32"),
-    "single_auto": ("rpu_tf 1 model, auto", 1, "auto"),
-    "group": ("rpu_tf {k} replicas in one step, float32", None, "float32"),
-    "group_auto": ("rpu_tf {k} replicas in one step, auto", None, "auto"),
-    "torch": ("PyTorch 1 model, fp32 eager", 1, "float32"),
-    "torch_bf16": ("PyTorch 1 model, bf16 autocast", 1, "bfloat16"),
+    # name: (label, replicas, precision, model batching)
+    "single": ("rpu_tf 1 model, float32", 1, "float32", "replicas"),
+    "single_auto": ("rpu_tf 1 model, auto", 1, "auto", "replicas"),
+    "group": ("rpu_tf {k} sub-graphs, float32", None, "float32", "replicas"),
+    "group_auto": ("rpu_tf {k} sub-graphs, auto", None, "auto", "replicas"),
+    "batched": ("rpu_tf {k} batched, float32", None, "float32", "batched"),
+    "batched_auto": ("rpu_tf {k} batched, auto", None, "auto", "batched"),
+    "torch": ("PyTorch 1 model, fp32 eager", 1, "float32", None),
+    "torch_bf16": ("PyTorch 1 model, bf16 autocast", 1, "bfloat16", None),
 }
 
 
@@ -253,6 +266,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of all cases")
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--num_replicas", type=int, default=5)
+    parser.add_argument("--image_size", type=int, default=64, help="64 (disentanglement_lib) or 32")
     parser.add_argument("--intra_op_threads", type=int, default=None,
                         help="threads per op (default: rpu_tf's auto_threads per case)")
     parser.add_argument("--inter_op_threads", type=int, default=None,
@@ -264,7 +278,8 @@ def main() -> None:
                         help="skip the finite-gradient check of each step")
     parser.add_argument("--peak_size", type=int, default=2048, help="matmul size of the peak case")
     parser.add_argument("--peak_repeats", type=int, default=5)
-    parser.add_argument("--cases", default="single,single_auto,group,group_auto,torch,torch_bf16")
+    parser.add_argument("--cases", default="single,single_auto,group,group_auto,batched,batched_auto,"
+                                           "torch,torch_bf16")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -274,8 +289,8 @@ def main() -> None:
         elif args.worker.startswith("torch"):
             result = _worker_torch(args, bf16=args.worker == "torch_bf16")
         else:
-            _, replicas, precision = CASES[args.worker]
-            result = _worker_tf(args, replicas or args.num_replicas, precision)
+            _, replicas, precision, model_batching = CASES[args.worker]
+            result = _worker_tf(args, replicas or args.num_replicas, precision, model_batching)
         print(json.dumps(result))
         return
 
@@ -300,26 +315,30 @@ def main() -> None:
               for c in cases}
     flops = _flops_per_image(results)
     peaks = peak["gflops"]
-    print(f"beta_tc_vae conv 64x64x1, batch {args.batch_size}, {args.steps} steps x "
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo", encoding="utf-8")
+                if line.startswith("model name")), "unknown CPU") if os.path.exists("/proc/cpuinfo") else "unknown CPU"
+    print(f"beta_tc_vae conv {args.image_size}x{args.image_size}x1, batch {args.batch_size}, K {args.num_replicas}, "
+          f"{args.steps} steps x "
           f"{args.repeats} repeats x {args.rounds} rounds; XLA {'on' if args.jit_compile else 'off'}, "
-          f"Keras Adam; cpus {os.cpu_count()}; "
+          f"Keras Adam; {cpu}, cpus {os.cpu_count()}; "
           f"load average {load_before[0]:.2f} -> {load_after[0]:.2f}")
     print("auto precision here: %s (%s)" % auto_precision())
     print(f"training FLOPs per image (3x forward, from the layers): {flops / 1e6:.1f} M")
     print(f"practical peak ({args.peak_size}^3 matmul, {peak['threads']}): "
           f"float32 {peaks['float32']:.0f} GFLOP/s, bfloat16 {peaks['bfloat16']:.0f} GFLOP/s")
     print(f"{'case':<40} {'images/s':>9} {'min..max':>13} {'GFLOP/s':>8} {'of peak':>8} "
-          f"{'RSS MiB':>8}  threads")
+          f"{'RSS MiB':>8} {'1st step s':>10}  threads")
     for case in cases:
         rates = [r for res in results[case] for r in res["images_per_second"]]
         rss = max(res["peak_rss_mib"] for res in results[case])
-        label, _, _ = CASES[case]
+        label = CASES[case][0]
+        first = statistics.median(res.get("first_step_seconds", float("nan")) for res in results[case])
         computed = results[case][0].get("precision", "float32")
         peak_of = peaks["bfloat16"] if "bfloat16" in computed or "bf16" in computed else peaks["float32"]
         gflops = median[case] * flops / 1e9
         print(f"{label.format(k=args.num_replicas) + ' [' + computed + ']':<40} {median[case]:>9.0f} "
               f"{min(rates):>6.0f}..{max(rates):<6.0f} {gflops:>8.1f} {gflops / peak_of:>8.2f} "
-              f"{rss:>8.0f}  {results[case][0]['threads']}")
+              f"{rss:>8.0f} {first:>10.1f}  {results[case][0]['threads']}")
 
     def ratio(a, b, what):
         if a in median and b in median:
@@ -331,6 +350,9 @@ def main() -> None:
     ratio("single", "torch", "single float32 / PyTorch fp32")
     ratio("single_auto", "torch_bf16", "single auto / PyTorch bf16")
     ratio("group", "single", "group / single (float32)")
+    ratio("batched", "group", "batched / sub-graphs (float32)")
+    ratio("batched_auto", "group_auto", "batched / sub-graphs (auto)")
+    ratio("batched_auto", "batched", "batched auto / float32")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,25 @@ def test_runtime_options_from_gin():
         gin.clear_config()
 
 
+def test_model_batching_from_gin_is_the_runs_default_and_does_not_outlive_it():
+    from rpu_tf.training import model_batching
+
+    gin.clear_config()
+    try:
+        gin.parse_config('training.model_batching = "batched"')
+        options = runtime.runtime_options()
+        assert options.model_batching == "batched"
+        with runtime.defaults_kept():
+            runtime.configure(1, options)
+            assert model_batching.default_model_batching() == "batched"
+        assert model_batching.default_model_batching() == "auto"
+        gin.parse_config('training.model_batching = "stacked"')
+        with pytest.raises(ValueError, match="Unknown training.model_batching 'stacked'; known: auto, batched"):
+            runtime.runtime_options()
+    finally:
+        gin.clear_config()
+
+
 class _WrongShape(BlobData):
     def sample_observations(self, num, random_state):
         return np.zeros((num, 8, 8, 1), np.float32)

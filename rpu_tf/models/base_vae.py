@@ -157,8 +157,21 @@ class BaseVAE(keras.Model):
                    step: Optional[tf.Tensor] = None) -> dict[str, tf.Tensor]:
         """Scalar loss terms of one batch (see the module docstring); ``loss`` is minimised."""
         z_mean, z_logvar = self.encode(images)
-        z_sampled = self.sample_from_latent_distribution(z_mean, z_logvar, _sub_seed(seed, 0))
-        reconstructions = self.decode(z_sampled)
+        z_sampled = self.sample_latents(z_mean, z_logvar, seed)
+        return self.terms_from_codes(images, z_mean, z_logvar, z_sampled, self.decode(z_sampled),
+                                     seed=seed, step=step)
+
+    def sample_latents(self, z_mean: tf.Tensor, z_logvar: tf.Tensor, seed: Seed = None) -> tf.Tensor:
+        """The latents :meth:`loss_terms` decodes: one sample of q(z|x) drawn from ``seed``."""
+        return self.sample_from_latent_distribution(z_mean, z_logvar, _sub_seed(seed, 0))
+
+    def terms_from_codes(self, images: tf.Tensor, z_mean: tf.Tensor, z_logvar: tf.Tensor,
+                         z_sampled: tf.Tensor, reconstructions: tf.Tensor, seed: Seed = None,
+                         step: Optional[tf.Tensor] = None) -> dict[str, tf.Tensor]:
+        """:meth:`loss_terms` given the encoder's codes ``(batch, num_latent)``, the sampled
+        latents (:meth:`sample_latents`) and their decoded logits ``(batch,) +
+        observation_shape``, so a trainer may compute encoder and decoder for several models
+        at once (:mod:`rpu_tf.models.batched`)."""
         reconstruction_loss = tf.reduce_mean(self.reconstruction_loss(images, reconstructions))
         kl_loss = compute_gaussian_kl(z_mean, z_logvar)
         step = tf.constant(0, tf.int64) if step is None else step

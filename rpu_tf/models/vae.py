@@ -172,13 +172,11 @@ class FactorVAE(BaseVAE):
         logits = self.discriminator(codes)
         return logits, tf.clip_by_value(tf.nn.softmax(logits), 1e-6, 1 - 1e-6)
 
-    def loss_terms(self, images, seed=None, step=None):
-        z_mean, z_logvar = self.encode(images)
-        z_sampled = self.sample_from_latent_distribution(z_mean, z_logvar, _sub_seed(seed, 0))
+    def terms_from_codes(self, images, z_mean, z_logvar, z_sampled, reconstructions, seed=None,
+                         step=None):
         z_shuffled = shuffle_codes(z_sampled, _sub_seed(seed, 1))
         logits_z, probs_z = self._discriminate(z_sampled)
         _, probs_z_shuffled = self._discriminate(z_shuffled)
-        reconstructions = self.decode(z_sampled)
         reconstruction_loss = tf.reduce_mean(self.reconstruction_loss(images, reconstructions))
         kl_loss = compute_gaussian_kl(z_mean, z_logvar)
         tc_loss = tf.reduce_mean(logits_z[:, 0] - logits_z[:, 1])

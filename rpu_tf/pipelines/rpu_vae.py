@@ -122,8 +122,8 @@ def run_rpu_vae(run_dir: str, data: FiniteGroundTruthData, max_leaf_runs: int = 
 NOT_STAGE_SETTINGS = ("rpu_vae.max_leaf_runs", "rpu_vae.max_meta_epochs", "rpu_vae.evaluate_final",
                       "rpu_vae.evaluation_points", "rpu_vae.encode_batch_size", "rpu_vae.final_",
                       "ground_truth_evaluation.", "training.progress", "training.intra_op_threads",
-                      "training.inter_op_threads", "training.jit_compile", "training.precision", "ray_executor.",
-                      "pbt_vae.executor", "final/")
+                      "training.inter_op_threads", "training.jit_compile", "training.precision",
+                      "training.model_batching", "ray_executor.", "pbt_vae.executor", "final/")
 
 
 #: The key of the data set's description among the recorded settings (a run given another

@@ -18,6 +18,7 @@ from rpu_tf.layout import paths
 from rpu_tf.models.vae import BaseVAE
 from rpu_tf.training.export import export_keras, export_saved_model
 from rpu_tf.training.optimizers import AdamSpec, resolve_model_optimizers
+from rpu_tf.training.model_batching import check_model_batching, default_model_batching
 from rpu_tf.training.precision import default_precision, resolve_precision
 from rpu_tf.training.replica_group import ReplicaGroup
 from rpu_tf.training.runtime import configure_worker_process
@@ -77,13 +78,16 @@ class VAEMemberFactory:
       supervision: a supervised term of every member's objective (or None).
       threads: ``(intra_op, inter_op)`` for worker processes (:meth:`configure_worker`);
         None entries follow the CPUs a worker holds.
+      model_batching: how each member's group computes its replicas
+        (:mod:`rpu_tf.training.model_batching`); None: this process's default, taken now.
     """
 
     def __init__(self, model: BaseVAE, data: GroundTruthData, scorer: Scorer, num_replicas: int,
                  optimizers: Optional[Mapping[str, AdamSpec]] = None, jit_compile: bool = False,
                  precision: Optional[str] = None, initial_weights: Optional[Sequence[np.ndarray]] = None,
                  supervision: Optional[Supervision] = None,
-                 threads: tuple[Optional[int], Optional[int]] = (None, None)):
+                 threads: tuple[Optional[int], Optional[int]] = (None, None),
+                 model_batching: Optional[str] = None):
         self.model_class = type(model)
         self.model_config = model.get_config()
         self.data = data
@@ -97,6 +101,7 @@ class VAEMemberFactory:
         self.initial_weights = None if initial_weights is None else [np.asarray(w) for w in initial_weights]
         self.supervision = supervision
         self.threads = (threads[0], threads[1])
+        self.model_batching = check_model_batching(model_batching or default_model_batching())
 
     def configure_worker(self, num_cpus: float, num_gpus: float) -> str:
         """Readies a worker process (Ray actor) holding ``num_cpus`` CPUs and ``num_gpus``
@@ -109,7 +114,8 @@ class VAEMemberFactory:
         template = self.model_class.from_config(dict(self.model_config))
         group = ReplicaGroup(template, self.data, num_replicas=self.num_replicas,
                              optimizers=self.optimizers, jit_compile=self.jit_compile,
-                             precision=self.precision, supervision=self.supervision)
+                             precision=self.precision, supervision=self.supervision,
+                             model_batching=self.model_batching)
         return VAEMember(group, self.scorer, self.initial_weights)
 
 

@@ -9,7 +9,7 @@ import gin
 
 from rpu_tf.layout.guard import prepare_directory
 from rpu_tf.layout.lock import run_lock
-from rpu_tf.training import precision, runtime
+from rpu_tf.training import runtime
 from rpu_tf.utils.gin_files import check_bindings_are_read, parse_gin
 
 
@@ -26,15 +26,13 @@ def gin_run(gin_config_files: Optional[Sequence[str]], gin_bindings: Optional[Se
     if pipeline is not None:
         check_bindings_are_read(pipeline, list(gin_bindings or []))
     parse_gin(list(gin_config_files or []), list(gin_bindings or []))
-    previous_precision = precision.default_precision()
     try:
-        options = runtime.runtime_options()
-        runtime.configure(1, options)
-        with contextlib.ExitStack() as stack:
+        with runtime.defaults_kept(), contextlib.ExitStack() as stack:  # the run's choices do not outlive it
+            options = runtime.runtime_options()
+            runtime.configure(1, options)
             if marker is not None:
                 stack.enter_context(run_lock(model_dir))  # one writer (rpu_tf.layout.lock)
                 prepare_directory(model_dir, overwrite, marker, resumable=resumable)
             yield options
     finally:
-        precision.set_default_precision(previous_precision)  # the run's choice does not outlive it
         gin.clear_config()

@@ -3,7 +3,8 @@
 A :class:`ReplicaGroup` is what a PBT-U-VAE member is in the paper: ``K`` (default 5) models
 of one architecture and one set of hyperparameters, each with its own initialisation, data
 stream and sampling noise. One compiled step takes a ``(K, batch, H, W, C)`` batch, computes
-the K losses in one graph (TensorFlow runs the K independent sub-graphs concurrently) and
+the K losses in one graph (K independent sub-graphs run concurrently, or each layer once for
+all K models: ``model_batching``, :mod:`rpu_tf.training.model_batching`) and
 applies one Adam update to all K models' variables (Adam is elementwise, so this equals K
 separate optimizers; :mod:`rpu_tf.training.train_step`). A single model is a group with
 ``K = 1``. The networks compute in the group's precision (:mod:`rpu_tf.training.precision`;
@@ -30,7 +31,9 @@ import tensorflow as tf
 
 from rpu_tf.data.ground_truth_data import GroundTruthData
 from rpu_tf.models import architectures
+from rpu_tf.models import batched as batched_models
 from rpu_tf.models.vae import BaseVAE, clone_model
+from rpu_tf.training import model_batching as batchings
 from rpu_tf.training import precision as precisions
 from rpu_tf.training import train_step
 from rpu_tf.training.data_stream import ReplicaBatchStream
@@ -69,13 +72,17 @@ class ReplicaGroup(ReplicaStateMixin):
         (:func:`~rpu_tf.training.precision.default_precision`, float32 unless a pipeline set it).
       supervision: a supervised term on labelled images of ``data``
         (:mod:`rpu_tf.training.supervision`), or None (unsupervised).
+      model_batching: ``"auto"``, ``"batched"`` or ``"replicas"``: whether each layer runs
+        once for all K replicas or as K sub-graphs (:mod:`rpu_tf.training.model_batching`;
+        the same values either way); ``None``: the process default.
     """
 
     def __init__(self, model: BaseVAE, data: GroundTruthData, num_replicas: int = 5,
                  batch_size: int = 64, random_seed: int = 0,
                  optimizers: Optional[Mapping[str, AdamSpec]] = None, jit_compile: bool = False,
                  check_gradients: bool = True,
-                 precision: Optional[str] = None, supervision: Optional[Supervision] = None):
+                 precision: Optional[str] = None, supervision: Optional[Supervision] = None,
+                 model_batching: Optional[str] = None):
         if int(num_replicas) < 1:
             raise ValueError(f"num_replicas must be >= 1, got {num_replicas}.")
         self.num_replicas = int(num_replicas)
@@ -95,6 +102,11 @@ class ReplicaGroup(ReplicaStateMixin):
         for seed in seeds.init:
             self.models.append(clone_model(model, seed=seed, observation_shape=self.observation_shape,
                                            precision=self.precision))
+        self.model_batching = batchings.check_model_batching(
+            model_batching or batchings.default_model_batching())
+        #: Whether the compiled steps run each layer once for all replicas.
+        self.batched = batchings.resolve_model_batching(
+            self.model_batching, self.num_replicas, batched_models.can_batch(self.models))
         self._stream = self._new_stream(seeds.data)
         self._step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
         self._noise_seeds = tf.Variable(np.asarray(seeds.noise, np.int64), trainable=False,
@@ -256,21 +268,6 @@ class ReplicaGroup(ReplicaStateMixin):
         self._stream = self._new_stream([own.data[0] for own in derived])
         self._noise_seeds.assign(np.asarray([own.noise[0] for own in derived], np.int64))
 
-    def warm_start(self, weights: Sequence[np.ndarray]) -> None:
-        """Every replica takes ``weights`` (one model's ``get_weights()``, e.g. a trained
-        replica of the same architecture); the group's hyperparameters, optimizer state, step
-        and streams stay as they are."""
-        weights = [np.asarray(w) for w in weights]
-        expected = [tuple(w.shape) for w in self.models[0].get_weights()]
-        if [tuple(w.shape) for w in weights] != expected:
-            raise ValueError(f"Warm-start weights do not fit this {self.model_class.__name__} group: "
-                             f"{len(weights)} arrays, expected {len(expected)} with shapes {expected}. "
-                             "Use the same architecture (encoder, decoder, num_latent, image size).")
-        hyperparameters = self.models[0].hyperparameters()  # the weights carry the source's
-        for model in self.models:
-            model.set_weights(weights)
-            model.set_hyperparameters(**hyperparameters)
-
     # -- compiled steps --------------------------------------------------------------------
 
     def _step_parts(self) -> train_step.StepParts:
@@ -280,7 +277,7 @@ class ReplicaGroup(ReplicaStateMixin):
             models=self.models, optimizers=self.optimizers, objective_keys=self._objective_keys,
             variables=self._objective_vars, global_step=self._step, noise_seeds=self._noise_seeds,
             input_spec=spec, check_gradients=self.check_gradients, loss_scale=self._loss_scale,
-            jit_compile=self.jit_compile, supervision=self.supervision)
+            jit_compile=self.jit_compile, supervision=self.supervision, batched=self.batched)
 
     # -- training and evaluation -----------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """The full state of a replica group as a nested dict of numpy arrays, and its file format.
 
 :class:`ReplicaStateMixin` gives :class:`~rpu_tf.training.replica_group.ReplicaGroup` its
-``get_state`` / ``set_state`` / ``save`` / ``load`` / ``copy_from`` / ``restore``: weights,
+``get_state`` / ``set_state`` / ``save`` / ``load`` / ``copy_from`` / ``restore`` and
+``warm_start`` (every replica takes one model's weights): weights,
 hyperparameters, optimizer slots and counters, global step, batch size, data-stream and
 noise seeds and (float16) the loss scale, in the format ``rpu_tf.pbt`` stores (atomic
 ``.npz``). A state trained in one precision loads into a group of another (variables are
@@ -13,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import zipfile
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -148,6 +149,21 @@ class ReplicaStateMixin:
     def save(self, path: str) -> None:
         """Writes the state to ``path`` (.npz) atomically (temp file, fsync, rename)."""
         save_state(path, self.get_state())
+
+    def warm_start(self, weights: Sequence[np.ndarray]) -> None:
+        """Every replica takes ``weights`` (one model's ``get_weights()``, e.g. a trained
+        replica of the same architecture); the group's hyperparameters, optimizer state, step
+        and streams stay as they are."""
+        weights = [np.asarray(w) for w in weights]
+        expected = [tuple(w.shape) for w in self.models[0].get_weights()]
+        if [tuple(w.shape) for w in weights] != expected:
+            raise ValueError(f"Warm-start weights do not fit this {self.model_class.__name__} group: "
+                             f"{len(weights)} arrays, expected {len(expected)} with shapes {expected}. "
+                             "Use the same architecture (encoder, decoder, num_latent, image size).")
+        hyperparameters = self.models[0].hyperparameters()  # the weights carry the source's
+        for model in self.models:
+            model.set_weights(weights)
+            model.set_hyperparameters(**hyperparameters)
 
     def load(self, path: str) -> None:
         """Restores a state written by :meth:`save`."""

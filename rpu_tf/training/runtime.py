@@ -10,14 +10,16 @@ models; enable it with ``training.jit_compile = True`` to try it on a GPU).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
-from typing import Optional
+from typing import Iterator, Optional
 
 import gin
 import tensorflow as tf
 
+from rpu_tf.training import model_batching as model_batching_choices
 from rpu_tf.training import precision as precisions
 
 logger = logging.getLogger(__name__)
@@ -34,6 +36,8 @@ class RuntimeOptions:
       progress: show a progress bar while training.
       precision: ``"auto"``, ``"float32"``, ``"mixed_bfloat16"`` or ``"mixed_float16"``
         (:mod:`rpu_tf.training.precision`).
+      model_batching: ``"auto"``, ``"batched"`` or ``"replicas"``: the models of a group as
+        one batched network or as K sub-graphs (:mod:`rpu_tf.training.model_batching`).
     """
 
     intra_op_threads: Optional[int] = None
@@ -41,13 +45,14 @@ class RuntimeOptions:
     jit_compile: bool = False
     progress: bool = True
     precision: str = "auto"
+    model_batching: str = "auto"
 
 
 @gin.configurable("training")
 def runtime_options(intra_op_threads: Optional[int] = None,
                     inter_op_threads: Optional[int] = None, jit_compile: bool = False,
                     progress: bool = True,
-                    precision: str = "auto") -> RuntimeOptions:
+                    precision: str = "auto", model_batching: str = "auto") -> RuntimeOptions:
     """Reads ``training.*`` from gin into :class:`RuntimeOptions`."""
     for name, value in (("intra_op_threads", intra_op_threads),
                         ("inter_op_threads", inter_op_threads)):
@@ -56,14 +61,27 @@ def runtime_options(intra_op_threads: Optional[int] = None,
     if precision not in precisions.CHOICES:
         raise ValueError(f"Unknown training.precision {precision!r}; known: {', '.join(precisions.CHOICES)}.")
     return RuntimeOptions(intra_op_threads, inter_op_threads, bool(jit_compile),
-                          bool(progress), precision)
+                          bool(progress), precision, model_batching_choices.check_model_batching(model_batching))
 
 
 def configure(num_replicas: int, options: RuntimeOptions) -> str:
-    """Applies ``options`` before training: thread pools (:func:`configure_threads_for`) and
-    the default precision of replica groups; returns the concrete precision."""
+    """Applies ``options`` before training: thread pools (:func:`configure_threads_for`), the
+    default precision and model batching of replica groups; returns the concrete precision."""
     configure_threads_for(num_replicas, options.intra_op_threads, options.inter_op_threads)
+    model_batching_choices.set_default_model_batching(options.model_batching)
     return precisions.set_default_precision(options.precision)
+
+
+@contextlib.contextmanager
+def defaults_kept() -> Iterator[None]:
+    """Restores on exit the process defaults :func:`configure` sets (precision, model
+    batching), so a run's choice does not outlive it."""
+    saved = precisions.default_precision(), model_batching_choices.default_model_batching()
+    try:
+        yield
+    finally:
+        precisions.set_default_precision(saved[0])
+        model_batching_choices.set_default_model_batching(saved[1])
 
 
 def auto_threads(num_replicas: int, cpu_count: Optional[int] = None) -> tuple[int, int]:

@@ -314,9 +314,8 @@ def train_together_with_gin(model_dirs: Sequence[str], overwrite: bool, gin_conf
     if len(model_dirs) != len(gin_bindings) or not model_dirs:
         raise ValueError(f"train_together needs one list of bindings per run directory, got {len(model_dirs)} "
                          f"directories and {len(gin_bindings)} lists.")
-    previous_precision = precision.default_precision()
     runs: list[SingleModelRun] = []
-    try:
+    with runtime.defaults_kept():
         for k, (model_dir, bindings) in enumerate(zip(model_dirs, gin_bindings)):
             try:
                 bindings = with_model_name(bindings)
@@ -334,5 +333,3 @@ def train_together_with_gin(model_dirs: Sequence[str], overwrite: bool, gin_conf
             finally:
                 gin.clear_config()
         return train_runs(runs, overwrite)
-    finally:
-        precision.set_default_precision(previous_precision)

@@ -1,7 +1,8 @@
 """The compiled training and evaluation steps of a replica group (one ``tf.function`` each).
 
 One step takes a ``(K, batch) + observation_shape`` float32 batch, computes the K replicas'
-loss terms in one graph (TensorFlow runs the K independent sub-graphs concurrently), and
+loss terms in one graph (as K independent sub-graphs that TensorFlow runs concurrently, or,
+``batched``, with each layer run once for all K models: :mod:`rpu_tf.models.batched`), and
 applies one update per optimizer to all K models' variables (Adam is elementwise, so this
 equals K separate optimizers). In 16-bit precisions the networks compute in bfloat16 or
 float16 while variables, gradients, optimizer state and loss terms stay float32; with float16
@@ -24,6 +25,7 @@ from typing import Callable, Mapping, Optional, Sequence
 
 import tensorflow as tf
 
+from rpu_tf.models import batched
 from rpu_tf.models.supervision import supervised_loss
 from rpu_tf.training.precision import DynamicLossScale
 from rpu_tf.training.supervision import Supervision
@@ -47,6 +49,8 @@ class StepParts:
       loss_scale: the float16 loss scale, else None.
       jit_compile: XLA-compile the steps.
       supervision: the supervised term of the train step, or None.
+      batched: compute the K models' encoders and decoders as one batched network
+        (:mod:`rpu_tf.models.batched`) instead of K sub-graphs; the same values.
     """
 
     models: Sequence
@@ -60,6 +64,21 @@ class StepParts:
     loss_scale: Optional[DynamicLossScale] = None
     jit_compile: bool = False
     supervision: Optional[Supervision] = None
+    batched: bool = False
+
+
+def _batched_terms(models: Sequence, images: tf.Tensor, seeds: tf.Tensor, step: tf.Tensor) -> list:
+    """Every model's loss terms with encoder and decoder run once for all K models
+    (:mod:`rpu_tf.models.batched`); the same values as each model's ``loss_terms``."""
+    num_models = len(models)
+    means, log_vars = batched.encode(models, images)
+    codes = list(zip(tf.unstack(means, num=num_models), tf.unstack(log_vars, num=num_models)))
+    latents = [model.sample_latents(mean, log_var, seeds[k])
+               for k, (model, (mean, log_var)) in enumerate(zip(models, codes))]
+    logits = tf.unstack(batched.decode(models, tf.stack(latents)), num=num_models)
+    xs = tf.unstack(images, num=num_models)
+    return [model.terms_from_codes(xs[k], codes[k][0], codes[k][1], latents[k], logits[k],
+                                   seed=seeds[k], step=step) for k, model in enumerate(models)]
 
 
 def _replica_terms(parts: StepParts, images: tf.Tensor, seeds: tf.Tensor, step: tf.Tensor,
@@ -68,13 +87,21 @@ def _replica_terms(parts: StepParts, images: tf.Tensor, seeds: tf.Tensor, step: 
     mask)`` of the supervised term, or empty."""
     num_replicas = len(parts.models)
     xs = tf.unstack(images, num=num_replicas)
-    terms = [model.loss_terms(x, seed=seeds[k], step=step) for k, (model, x) in enumerate(zip(parts.models, xs))]
+    if parts.batched:
+        terms = _batched_terms(parts.models, images, seeds, step)
+    else:
+        terms = [model.loss_terms(x, seed=seeds[k], step=step)
+                 for k, (model, x) in enumerate(zip(parts.models, xs))]
     if labelled:
         supervision = parts.supervision
         latents = list(supervision.labelled.latents)
-        for k, (model, x, targets, mask) in enumerate(zip(parts.models, *(tf.unstack(t, num=num_replicas)
-                                                                           for t in labelled))):
-            z_mean, _ = model.encode(x)
+        if parts.batched:
+            labelled_means = tf.unstack(batched.encode(parts.models, labelled[0])[0], num=num_replicas)
+        else:
+            labelled_means = [model.encode(x)[0] for model, x in
+                              zip(parts.models, tf.unstack(labelled[0], num=num_replicas))]
+        for k, (z_mean, targets, mask) in enumerate(zip(labelled_means, *(tf.unstack(t, num=num_replicas)
+                                                                           for t in labelled[1:]))):
             sup = supervised_loss(supervision.loss, tf.gather(z_mean, latents, axis=1), targets, mask)
             terms[k] = {**terms[k], "loss": terms[k]["loss"] + supervision.weight * sup, "supervised_loss": sup}
     return terms
