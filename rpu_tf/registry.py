@@ -26,7 +26,7 @@ GIN_CONFIGURABLES: dict[str, tuple[str, ...]] = {
     "rpu_tf.metrics.dci": ("dci", "dci_validation"),
     "rpu_tf.metrics.factor_vae": ("factor_vae_score", "prune_dims"),
     "rpu_tf.metrics.irs": ("irs",),
-    "rpu_tf.metrics.mig": ("mig", "mig_validation"),
+    "rpu_tf.metrics.mig": ("mig", "mig_gaps", "mig_validation"),
     "rpu_tf.metrics.modularity_explicitness": ("modularity_explicitness",),
     "rpu_tf.metrics.sap_score": ("sap_score", "sap_score_validation"),
     "rpu_tf.metrics.surrogate_mig": ("surrogate_mig",),

@@ -272,3 +272,17 @@ def test_information_handles_empty_and_single_values():
     a = np.array([[1, 1, 1, 1], [0, 1, 0, 1]])
     np.testing.assert_allclose(information.mutual_info_matrix(a, a), [[0, 0], [0, np.log(2)]], atol=1e-15)
     np.testing.assert_allclose(information.entropy(a), [0, np.log(2)], atol=1e-15)
+
+
+def test_mig_gaps_name_each_factors_gap_and_agree_with_mig(data):
+    fn = td.disentangled(data)
+    gaps = ours.compute_mig_gaps(data, fn, np.random.RandomState(0), num_train=200, **HIST)
+    mig = ours.compute_mig(data, fn, np.random.RandomState(0), num_train=200, **HIST)
+    assert gaps["discrete_mig"] == mig["discrete_mig"]
+    per_factor = {k: v for k, v in gaps.items() if k.startswith("gap.")}
+    assert sorted(per_factor) == ["gap.factor_0", "gap.factor_1", "gap.factor_2"]  # ToyGrid has no names
+    assert np.mean(list(per_factor.values())) == pytest.approx(mig["discrete_mig"])
+    # Codes that carry only factor 0: its gap stays, the others' vanish.
+    only_first = lambda x: fn(x)[:, :1]
+    one = ours.compute_mig_gaps(data, only_first, np.random.RandomState(0), num_train=200, **HIST)
+    assert one["gap.factor_0"] > 0.5 and one["gap.factor_1"] < 0.1 and one["gap.factor_2"] < 0.1

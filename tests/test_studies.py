@@ -230,6 +230,21 @@ def test_the_cpu_study_file_names_the_issues_methods():
             assert os.path.isfile(os.path.join(study.base_dir, config)), config
 
 
+@pytest.mark.parametrize("name", ["sprites_full_32", "noisy_sprites_32", "color_sprites_32", "sprites_64"])
+def test_each_calibration_candidate_runs_the_sweep_and_the_upper_bound_on_its_data(name):
+    from rpu_tf.cli.study import load_study
+
+    study = load_study(os.path.join(CONFIGS, "studies", "calibration", f"{name}.gin"))
+    sweep = [m for m in study.methods if m.label == "beta-TCVAE"]
+    assert sorted(float(m.bindings[0].split("=")[1]) for m in sweep) == [1, 2, 4, 6, 8, 10]
+    assert {m.train_group for m in sweep} == {"beta_sweep"} and study.seeds == (0,)
+    assert "PBT-S-VAE (MIG)" in {m.name for m in study.methods} and study.budget_images > 0
+    assert study.common_bindings  # the candidate's data
+    for path in [c for m in study.methods for c in m.configs] + list(study.metrics):
+        assert os.path.isfile(os.path.join(study.base_dir, path)), path
+    assert any(m.endswith("mig_gaps.gin") for m in study.metrics)
+
+
 @pytest.mark.parametrize("name", ["paper_dsprites", "paper_shapes3d"])
 def test_the_paper_scale_studies_use_the_paper_configs_and_ray(name):
     from rpu_tf.cli.study import load_study
@@ -347,3 +362,27 @@ def test_the_report_states_the_budget_as_a_sentence(tmp_path):
                    "per_seed": {"rpu/seed0": 1584023, "rpu/seed1": 1584050}, "seeds": [0, 1]}, f)
     assert budget_sentence(str(tmp_path)) == ("Budget: 1,584,050 training images per model (max over seeds of "
                                               "rPU-VAE (3 leaf-runs); rpu/seed0 1,584,023, rpu/seed1 1,584,050).")
+
+
+def test_the_report_lists_per_factor_gaps_and_every_run_as_json():
+    from rpu_tf.results.compare import Score
+    from rpu_tf.studies.report import RunResult, gaps_table, results_json
+    from rpu_tf.studies.spec import Study, study_method
+
+    def run(name, seed, mig, gaps=(), leaf_runs=None):
+        scores = (Score("sprites", name, "mig", mig), Score("sprites", name, "dci", 0.4))
+        return RunResult(name, name, seed, f"/runs/{name}{seed}", 1000, 12.5, leaf_runs, scores, gaps)
+
+    results = [run("beta-TCVAE beta=4", 0, 0.3, (("position_x", 0.61), ("scale", 0.05))),
+               run("PBT-S-VAE (MIG)", 0, 0.5, (("position_x", 0.9), ("shape", 0.4))),
+               run("rPU-VAE (1 leaf-run)", 0, float("nan"), leaf_runs=1)]
+    table = gaps_table(results)
+    assert table.splitlines()[0] == "| method | seed | MIG | position_x | scale | shape |"
+    assert "| beta-TCVAE beta=4 | 0 | 0.300 | 0.61 | 0.05 | — |" in table and "rPU-VAE" not in table
+    study = Study("s", (0,), (study_method(name="x", configs=["a.gin"], seed_binding="s = {seed}"),), ("m.gin",), budget_images=1000)
+    out = json.loads(json.dumps(results_json(study, results)))  # plain JSON, no NaN
+    assert [r["method"] for r in out["runs"]] == [r.name for r in results]
+    assert out["runs"][2] == {"method": "rPU-VAE (1 leaf-run)", "group": "rPU-VAE (1 leaf-run)", "seed": 0,
+                              "leaf_runs": 1, "mig": None, "dci": 0.4, "training_images": 1000,
+                              "wall_seconds": 12.5, "gaps": {}, "run_dir": "/runs/rPU-VAE (1 leaf-run)0"}
+    assert out["runs"][0]["gaps"] == {"position_x": 0.61, "scale": 0.05} and gaps_table(results[2:]) == ""

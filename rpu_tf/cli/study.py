@@ -25,7 +25,7 @@ from absl import flags
 
 from rpu_tf import registry
 from rpu_tf.cli.flag_parsing import parse_command_line, run_main
-from rpu_tf.utils.gin_files import resolve_gin_config, shipped_config_dir
+from rpu_tf.utils.gin_files import parse_gin, resolve_gin_config, shipped_config_dir
 
 logger = logging.getLogger("rpu_study")
 
@@ -48,7 +48,7 @@ def load_study(gin_config: str, gin_bindings: Sequence[str] = ()):
     gin_config = resolve_gin_config(gin_config)
     gin.clear_config()
     try:
-        gin.parse_config_files_and_bindings([gin_config], list(gin_bindings))
+        parse_gin([gin_config], list(gin_bindings))  # includes resolve next to the file
         return study_spec(base_dir=os.path.dirname(os.path.abspath(gin_config)))
     finally:
         gin.clear_config()

@@ -49,6 +49,7 @@ METRICS: dict[str, Callable] = {
     "factor_vae_score": metrics.compute_factor_vae,
     "irs": metrics.compute_irs,
     "mig": metrics.compute_mig,
+    "mig_gaps": metrics.compute_mig_gaps,
     "modularity_explicitness": metrics.compute_modularity_explicitness,
     "sap_score": metrics.compute_sap,
     "unsupervised_metrics": metrics.compute_unsupervised_metrics,

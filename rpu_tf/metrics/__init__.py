@@ -31,7 +31,7 @@ from rpu_tf.metrics.beta_vae import compute_beta_vae_sklearn
 from rpu_tf.metrics.dci import compute_dci
 from rpu_tf.metrics.factor_vae import compute_factor_vae
 from rpu_tf.metrics.irs import compute_irs
-from rpu_tf.metrics.mig import compute_mig, compute_mig_on_fixed_data
+from rpu_tf.metrics.mig import compute_mig, compute_mig_gaps, compute_mig_on_fixed_data
 from rpu_tf.metrics.modularity_explicitness import compute_modularity_explicitness
 from rpu_tf.metrics.sap_score import compute_sap
 from rpu_tf.metrics.surrogate_mig import compute_surrogate_mig
@@ -48,6 +48,7 @@ __all__ = [
     "compute_factor_vae",
     "compute_irs",
     "compute_mig",
+    "compute_mig_gaps",
     "compute_mig_on_fixed_data",
     "compute_modularity_explicitness",
     "compute_sap",

@@ -56,8 +56,12 @@ def can_batch(models: Sequence) -> bool:
                                      first.observation_shape, first.precision):
             return False
     for network in (first.encoder, first.decoder):
-        if any(type(layer).__name__ not in _SUPPORTED for layer in network.layers):
-            return False
+        for layer in network.layers:
+            if type(layer).__name__ not in _SUPPORTED:
+                return False
+            if type(layer).__name__.startswith("Conv") and (
+                    getattr(layer, "groups", 1) != 1 or layer.data_format != "channels_last"):
+                return False
     return True
 
 

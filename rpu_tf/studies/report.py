@@ -1,10 +1,12 @@
 """A study's results: scores per run, Fig. 4 (MIG and DCI per method, box + points), Fig. 6
-(rPU-VAE against its number of leaf-runs) and a Markdown table (median, IQR, n, training
-images and wall seconds per method), written to ``STUDY_DIR/report/``."""
+(rPU-VAE against its number of leaf-runs), a Markdown table (median, IQR, n, training images
+and wall seconds per method; every run; each factor's MIG gap where the study evaluates
+``mig_gaps``) and the same per run as JSON, written to ``STUDY_DIR/report/``."""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from typing import Optional, Sequence
 
@@ -12,18 +14,20 @@ import numpy as np
 
 from rpu_tf.layout import paths
 from rpu_tf.results.aggregate import aggregate_results
-from rpu_tf.results.compare import SCORE_KEYS, Score, extract_scores
+from rpu_tf.results.compare import METRIC_KEY, SCORE_KEYS, Score, extract_scores, gin_value, representation_of
 from rpu_tf.studies.runner import BUDGET_FILE, plan_runs
 from rpu_tf.studies.selection import udr_selection
 from rpu_tf.studies.spec import Study
 from rpu_tf.studies.status import StudyStatus
-from rpu_tf.utils.files import atomic_write_text, read_json
+from rpu_tf.utils.files import atomic_write_json, atomic_write_text, read_json
 from rpu_tf.visualize.compare import plot_comparison
 from rpu_tf.visualize.leaf_runs import plot_leaf_runs
 from rpu_tf.utils.errors import RunFailedError
 
 REPORT_DIR = "report"
 METRICS = ("mig", "dci")
+#: The evaluation whose per-factor gaps the report shows (``gin_configs/metrics/mig_gaps.gin``).
+GAPS_METRIC, GAP_PREFIX = "mig_gaps", "evaluation_results.gap."
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,15 +42,22 @@ class RunResult:
     wall_seconds: float
     leaf_runs: Optional[int]
     scores: tuple[Score, ...]
+    gaps: tuple[tuple[str, float], ...] = ()  # (factor, normalised MIG gap), where evaluated
 
     def value(self, metric: str) -> float:
         values = [s.value for s in self.scores if s.metric == metric]
         return values[0] if values else float("nan")
 
 
-def _scores(run_dir: str, label: str) -> tuple[Score, ...]:
+def _scores(run_dir: str, label: str) -> tuple[tuple[Score, ...], tuple[tuple[str, float], ...]]:
+    """A run's MIG and DCI scores, and its per-factor MIG gaps (empty unless evaluated)."""
     rows = aggregate_results([os.path.join(run_dir, paths.METRICS_DIR)])
-    return tuple(extract_scores(rows, METRICS, "mean", label=label, source=run_dir))
+    gaps: tuple[tuple[str, float], ...] = ()
+    for row in rows:
+        if gin_value(row.get(METRIC_KEY, "")) == GAPS_METRIC and representation_of(row) == "mean":
+            gaps = tuple((key[len(GAP_PREFIX):], float(value)) for key, value in row.items()
+                         if key.startswith(GAP_PREFIX) and isinstance(value, (int, float)))
+    return tuple(extract_scores(rows, METRICS, "mean", label=label, source=run_dir)), gaps
 
 
 def collect_results(study: Study, study_dir: str) -> list[RunResult]:
@@ -58,7 +69,7 @@ def collect_results(study: Study, study_dir: str) -> list[RunResult]:
         if entry.get("state") != "done":
             continue
         result = RunResult(run.name, run.label, run.seed, run.run_dir, int(entry["training_images"]),
-                           float(entry["wall_seconds"]), run.leaf_runs, _scores(run.run_dir, run.label))
+                           float(entry["wall_seconds"]), run.leaf_runs, *_scores(run.run_dir, run.label))
         results.append(result)
         by_key[(run.name, run.seed)] = result
     for method in study.methods:
@@ -75,7 +86,7 @@ def collect_results(study: Study, study_dir: str) -> list[RunResult]:
             results.append(RunResult(method.name, method.label, seed, chosen.run_dir,
                                      sum(r.training_images for r in cost), sum(r.wall_seconds for r in cost),
                                      None, tuple(dataclasses.replace(s, method=method.label)
-                                                 for s in chosen.scores)))
+                                                 for s in chosen.scores), chosen.gaps))
     return results
 
 
@@ -114,6 +125,31 @@ def per_run_table(results: Sequence[RunResult]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def gaps_table(results: Sequence[RunResult]) -> str:
+    """Markdown: each run's normalised MIG gap per factor (runs evaluated with ``mig_gaps``)."""
+    rows = [r for r in results if r.gaps]
+    if not rows:
+        return ""
+    factors = list(dict.fromkeys(name for r in rows for name, _ in r.gaps))
+    lines = ["| method | seed | MIG | " + " | ".join(factors) + " |", "|---|---:|---:|" + "---:|" * len(factors)]
+    for r in rows:
+        gaps = dict(r.gaps)
+        cells = [f"{gaps[f]:.2f}" if f in gaps else "—" for f in factors]
+        lines.append(f"| {r.name} | {r.seed} | {r.value('mig'):.3f} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def results_json(study: Study, results: Sequence[RunResult]) -> dict:
+    """Every run as one JSON object, enough to recompute the tables (NaN scores as null)."""
+    def number(value: float) -> Optional[float]:
+        return float(value) if math.isfinite(value) else None
+
+    return {"study": study.name, "seeds": list(study.seeds), "runs": [
+        {"method": r.name, "group": r.label, "seed": r.seed, "leaf_runs": r.leaf_runs,
+         "mig": number(r.value("mig")), "dci": number(r.value("dci")), "training_images": r.training_images,
+         "wall_seconds": r.wall_seconds, "gaps": dict(r.gaps), "run_dir": r.run_dir} for r in results]}
+
+
 def budget_sentence(study_dir: str) -> str:
     """The study's budget of training images per model (``budget.json``) as one Markdown sentence."""
     path = os.path.join(study_dir, BUDGET_FILE)
@@ -128,7 +164,7 @@ def budget_sentence(study_dir: str) -> str:
 
 
 def write_report(study: Study, study_dir: str) -> dict[str, str]:
-    """Writes ``report/{fig4.png, fig6.png, results.md}``; returns the paths written."""
+    """Writes ``report/{fig4.png, fig6.png, results.md, results.json}``; returns the paths written."""
     results = collect_results(study, study_dir)
     if not results:
         raise RunFailedError(f"Study {study.name}: no finished run in {study_dir} to report on yet.")
@@ -150,6 +186,13 @@ def write_report(study: Study, study_dir: str) -> dict[str, str]:
             f"most and count only their own final stage's time (their images count every stage they use).\n\n"
             f"## Per method\n\n{summary_table(results)}\n"
             f"## Every run\n\n{per_run_table(results)}")
+    gaps = gaps_table(results)
+    if gaps:
+        text += ("\n## Per-factor MIG gaps\n\nEach factor's normalised gap (mutual information of its "
+                 "best latent minus its second best, over the factor's entropy; `mig_gaps`): which "
+                 f"factors a model separates.\n\n{gaps}")
     written["table"] = os.path.join(out_dir, "results.md")
     atomic_write_text(written["table"], text)
+    written["json"] = os.path.join(out_dir, "results.json")
+    atomic_write_json(written["json"], results_json(study, results))
     return written
