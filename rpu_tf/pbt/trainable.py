@@ -17,7 +17,7 @@ import dataclasses
 import logging
 import math
 import time
-from typing import Any, Mapping, Optional, Protocol, runtime_checkable
+from typing import Any, Mapping, Optional, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -54,6 +54,21 @@ class Trainable(Protocol):
         """The member's score (higher is better) and JSON-able details."""
 
 
+@runtime_checkable
+class JointTrainable(Trainable, Protocol):
+    """A trainable that can also train with others of its kind in one step (optional).
+
+    ``train_together(trainables, num_steps, seeds)`` trains each trainable (``self`` among
+    them) ``num_steps`` steps from its own seed, exactly as its own ``train`` would, and
+    returns per trainable its metrics or the ``FloatingPointError`` its ``train`` would have
+    raised (:func:`run_member_steps_together`).
+    """
+
+    def train_together(self, trainables: Sequence["JointTrainable"], num_steps: int,
+                       seeds: Sequence[int]) -> list:
+        """Per trainable: metrics, or the ``FloatingPointError`` of its failed training."""
+
+
 @dataclasses.dataclass
 class MemberTask:
     """One member's work in one generation."""
@@ -85,6 +100,32 @@ class MemberResult:
 def run_member_step(trainable: Trainable, task: MemberTask) -> MemberResult:
     """Runs one member step on ``trainable``: load or initialise, train, score."""
     start = time.perf_counter()
+    _take_on(trainable, task)
+    try:
+        trained: Any = trainable.train(task.num_steps, task.seed)
+    except FloatingPointError as error:
+        trained = error
+    return _finish(trainable, task, trained, start)
+
+
+def run_member_steps_together(trainables: Sequence[JointTrainable], tasks: Sequence[MemberTask]) -> list[MemberResult]:
+    """Runs the member steps of ``tasks`` (one per trainable, the same number of steps) with
+    their training in one joint step (:class:`JointTrainable`); each result is the one
+    :func:`run_member_step` would give. Their wall time is the joint time, shared evenly."""
+    if len({task.num_steps for task in tasks}) != 1 or len(tasks) != len(trainables):
+        raise ValueError("Members trained together need one trainable each and the same number of steps.")
+    start = time.perf_counter()
+    for trainable, task in zip(trainables, tasks):
+        _take_on(trainable, task)
+    trained = trainables[0].train_together(trainables, tasks[0].num_steps, [task.seed for task in tasks])
+    results = [_finish(trainable, task, outcome, time.perf_counter())
+               for trainable, task, outcome in zip(trainables, tasks, trained)]
+    share = (time.perf_counter() - start) / len(tasks)
+    return [dataclasses.replace(result, wall_time=share) for result in results]
+
+
+def _take_on(trainable: Trainable, task: MemberTask) -> None:
+    """Loads (or initialises) the task's member on ``trainable`` with its hyperparameters."""
     if task.start_state is None:
         if task.init_seed is None:
             raise ValueError(f"member {task.member_id}: a task needs a start state or an init seed.")
@@ -92,11 +133,18 @@ def run_member_step(trainable: Trainable, task: MemberTask) -> MemberResult:
     else:
         trainable.set_state(task.start_state)
     trainable.set_hyperparameters(task.hyperparameters)
+
+
+def _finish(trainable: Trainable, task: MemberTask, trained: Any, start: float) -> MemberResult:
+    """Scores a trained member (``trained``: its metrics, or the ``FloatingPointError`` its
+    training raised) and collects its result."""
     failed: Optional[str] = None
     metrics: dict = {}
     score, details = float("nan"), {}
     try:
-        metrics = {k: float(v) for k, v in dict(trainable.train(task.num_steps, task.seed)).items()}
+        if isinstance(trained, BaseException):
+            raise trained
+        metrics = {k: float(v) for k, v in dict(trained).items()}
         score, details = trainable.score(task.seed)
         score = float(score)
         if not math.isfinite(score):

@@ -17,6 +17,7 @@ from rpu_tf.data.ground_truth_data import GroundTruthData
 from rpu_tf.layout import paths
 from rpu_tf.models.vae import BaseVAE
 from rpu_tf.training.export import export_keras, export_saved_model
+from rpu_tf.training.joint_training import JointTrainer
 from rpu_tf.training.optimizers import AdamSpec, resolve_model_optimizers
 from rpu_tf.training.model_batching import check_model_batching, default_model_batching
 from rpu_tf.training.precision import default_precision, resolve_precision
@@ -34,6 +35,7 @@ class VAEMember:
         self.group = group
         self.scorer = scorer
         self.initial_weights = initial_weights
+        self._joint: dict[tuple, JointTrainer] = {}
 
     def initialize(self, seed: int, hyperparameters: Mapping[str, float]) -> None:
         """A new member: fresh weights from ``seed`` (or the warm-start weights), fresh
@@ -52,9 +54,17 @@ class VAEMember:
         self.group.set_hyperparameters(hyperparameters)
 
     def train(self, num_steps: int, seed: int) -> dict:
-        metrics = self.group.train(num_steps, seed=seed)
-        return {k: v for k, v in metrics.items() if k in ("loss", "reconstruction_loss", "kl_loss", "regularizer",
-                                                           "elbo", "supervised_loss", "images_per_second")}
+        return _member_metrics(self.group.train(num_steps, seed=seed))
+
+    def train_together(self, members: Sequence["VAEMember"], num_steps: int, seeds: Sequence[int]) -> list:
+        """Trains ``members`` (this one among them; one batch size) in one joint step, each as
+        its own :meth:`train` would (:class:`rpu_tf.training.joint_training.JointTrainer`);
+        per member its metrics or the ``NonFiniteLossError`` its training raised."""
+        key = tuple(id(member) for member in members)
+        if key not in self._joint:  # the executor reuses the same members: traced once
+            self._joint[key] = JointTrainer([member.group for member in members])
+        return [outcome if isinstance(outcome, BaseException) else _member_metrics(outcome)
+                for outcome in self._joint[key].train(num_steps, list(seeds))]
 
     def score(self, seed: int) -> tuple[float, dict]:
         return self.scorer(self.group, seed)
@@ -117,6 +127,12 @@ class VAEMemberFactory:
                              precision=self.precision, supervision=self.supervision,
                              model_batching=self.model_batching)
         return VAEMember(group, self.scorer, self.initial_weights)
+
+
+def _member_metrics(metrics: Mapping[str, float]) -> dict:
+    """What a member reports of a group's training metrics."""
+    return {k: v for k, v in metrics.items() if k in ("loss", "reconstruction_loss", "kl_loss", "regularizer",
+                                                       "elbo", "supervised_loss", "images_per_second")}
 
 
 def export_replica(group: ReplicaGroup, replica: int, path: str) -> dict[str, str]:

@@ -113,6 +113,42 @@ def _stack_terms(terms) -> dict[str, tf.Tensor]:
 
 def build_train_step(parts: StepParts) -> Callable:
     """``train_step(images) -> (terms, status)`` as one ``tf.function`` (see module doc)."""
+    return tf.function(train_step_body(parts), input_signature=train_step_signature(parts),
+                       jit_compile=parts.jit_compile)
+
+
+def build_joint_train_step(all_parts: Sequence[StepParts]) -> Callable:
+    """One ``tf.function`` that runs the train steps of several groups side by side:
+    ``joint_step(*inputs of group 0, *inputs of group 1, ...) -> ((terms, status), ...)``.
+    Each group's step is its own sub-graph (own optimizer, step counter and failure check), so
+    each group's values are those of its own :func:`build_train_step`."""
+    bodies = [train_step_body(parts) for parts in all_parts]
+    signatures = [train_step_signature(parts) for parts in all_parts]
+    bounds = [0]
+    for signature in signatures:
+        bounds.append(bounds[-1] + len(signature))
+
+    def joint_step(*inputs):
+        return tuple(body(*inputs[start:end]) for body, start, end in zip(bodies, bounds, bounds[1:]))
+
+    return tf.function(joint_step, input_signature=[spec for signature in signatures for spec in signature],
+                       jit_compile=all_parts[0].jit_compile)
+
+
+def train_step_signature(parts: StepParts) -> list[tf.TensorSpec]:
+    """The inputs of a group's train step: images, and with supervision labelled images,
+    targets and mask."""
+    signature = [parts.input_spec]
+    if parts.supervision is not None:
+        num_replicas, columns = len(parts.models), parts.supervision.labelled.num_columns
+        signature += [tf.TensorSpec(parts.input_spec.shape, tf.float32, name="labelled_images"),
+                      tf.TensorSpec((num_replicas, None, columns), tf.float32, name="targets"),
+                      tf.TensorSpec((num_replicas, None, columns), tf.float32, name="mask")]
+    return signature
+
+
+def train_step_body(parts: StepParts) -> Callable:
+    """The Python function of a group's train step (traced by the builders above)."""
     opt_names = list(parts.optimizers)
     num_replicas = len(parts.models)
     scaler = parts.loss_scale
@@ -151,13 +187,7 @@ def build_train_step(parts: StepParts) -> Callable:
             status = tf.where(tf.logical_and(loss_ok, tf.logical_not(grads_ok)), OVERFLOW, status)
         return stacked, status
 
-    signature = [parts.input_spec]
-    if parts.supervision is not None:
-        columns = parts.supervision.labelled.num_columns
-        signature += [tf.TensorSpec(parts.input_spec.shape, tf.float32, name="labelled_images"),
-                      tf.TensorSpec((num_replicas, None, columns), tf.float32, name="targets"),
-                      tf.TensorSpec((num_replicas, None, columns), tf.float32, name="mask")]
-    return tf.function(train_step, input_signature=signature, jit_compile=parts.jit_compile)
+    return train_step
 
 
 def build_eval_step(parts: StepParts) -> Callable:

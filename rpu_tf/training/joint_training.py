@@ -1,0 +1,96 @@
+"""Several replica groups trained together: one compiled step runs all their steps.
+
+PBT trains a generation's members one after another; members that share a batch size can
+instead train side by side (``local_executor.members_together``): each member keeps its own
+:class:`~rpu_tf.training.replica_group.ReplicaGroup` (weights, optimizer, step counter, data
+streams and noise), and :class:`JointTrainer` runs their train steps as sub-graphs of one
+``tf.function`` (:func:`rpu_tf.training.train_step.build_joint_train_step`). Every group
+computes exactly what its own ``train`` would: the same ops on the same inputs, with its own
+failure check, so a member whose loss turns NaN fails alone, as it would alone. What changes
+is how busy the machine is: on 2 CPU cores K-replica members leave it idle between their
+small ops, and a GPU gets one launch sequence for all of them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Optional, Sequence, Union
+
+import numpy as np
+
+from rpu_tf.training import train_step
+from rpu_tf.training.errors import NonFiniteLossError
+from rpu_tf.training.loss_window import LossWindow
+from rpu_tf.training.replica_group import ReplicaGroup
+
+#: What training one group gave: its metrics (as ``ReplicaGroup.train`` returns them) or the
+#: error it would have raised.
+Outcome = Union[dict, NonFiniteLossError]
+
+
+class JointTrainer:
+    """Trains a fixed list of replica groups together (see the module docstring).
+
+    Args:
+      groups: two or more groups with the same batch size when trained (built once; the
+        joint step is traced on first use and reused while the groups live).
+    """
+
+    def __init__(self, groups: Sequence[ReplicaGroup]):
+        if len(groups) < 2:
+            raise ValueError(f"JointTrainer needs at least 2 groups, got {len(groups)}.")
+        self.groups = list(groups)
+        self._step_fn = None
+
+    def train(self, num_steps: int, seeds: Sequence[Optional[int]]) -> list[Outcome]:
+        """Trains every group ``num_steps`` steps; ``seeds[m]`` redraws group ``m``'s streams
+        first (as ``ReplicaGroup.train(num_steps, seed)``; None: they continue).
+
+        Returns per group its metrics (``ReplicaGroup.train``'s keys; ``images_per_second``
+        counts that group's images over the joint wall time, so the groups' figures add up to
+        the joint throughput) or the :class:`NonFiniteLossError` its own training would have
+        raised (its state is then that before the failed update; the others train on).
+        """
+        num_steps = int(num_steps)
+        sizes = {g.batch_size for g in self.groups}
+        if len(sizes) != 1:
+            raise ValueError(f"Groups trained together need one batch size, got {sorted(sizes)}.")
+        if len(seeds) != len(self.groups):
+            raise ValueError(f"train needs one seed per group ({len(self.groups)}), got {len(seeds)}.")
+        for group, seed in zip(self.groups, seeds):
+            if seed is not None:
+                group.reseed(seed)
+        if self._step_fn is None:
+            self._step_fn = train_step.build_joint_train_step([g._step_parts() for g in self.groups])
+        windows = [LossWindow() for _ in self.groups]
+        failures: list[Optional[NonFiniteLossError]] = [None] * len(self.groups)
+        start = time.perf_counter()
+        with contextlib.ExitStack() as stack:
+            streams = [iter(stack.enter_context(g._stream.prefetch(g.batch_size, num_steps)))
+                       for g in self.groups]
+            for _ in range(num_steps):
+                inputs = [tensor for stream in streams for tensor in next(stream)]
+                for m, (terms, status) in enumerate(self._step_fn(*inputs)):
+                    if failures[m] is not None:
+                        continue  # failed alone: what it trains now is discarded, as its state is
+                    values = {k: v.numpy() for k, v in terms.items()}
+                    try:
+                        self.groups[m]._check_status(int(status), values)
+                    except NonFiniteLossError as error:
+                        failures[m] = error
+                        continue
+                    windows[m].add(values)
+        elapsed = time.perf_counter() - start
+        outcomes: list[Outcome] = []
+        for group, window, failure in zip(self.groups, windows, failures):
+            if failure is not None:
+                outcomes.append(failure)
+                continue
+            group.last_train_metrics = window.take()[0]
+            metrics = {k: float(np.mean(v)) for k, v in group.last_train_metrics.items()}
+            images = num_steps * group.batch_size * group.num_replicas
+            metrics["images_per_second"] = images / elapsed if elapsed > 0 else 0.0
+            metrics["global_step"] = float(group.step)
+            outcomes.append(metrics)
+        return outcomes
