@@ -2,6 +2,8 @@
 get one after another; a failing member fails alone."""
 
 import os
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -48,6 +50,30 @@ def test_joint_training_equals_each_group_alone_and_a_failure_stays_with_its_gro
     with pytest.raises(ValueError, match="one batch size"):
         joint[0].set_hyperparameters(batch_size=16)
         JointTrainer(joint).train(1, [None] * 3)
+
+
+class _OneReaderAtATime(BlobData):
+    """Blob data that records whether two threads ever read it at once."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.lock, self.overlapped = threading.Lock(), False
+
+    def sample_observations(self, num, random_state):
+        if not self.lock.acquire(blocking=False):
+            self.overlapped = True
+            self.lock.acquire()
+        try:
+            time.sleep(0.002)
+            return super().sample_observations(num, random_state)
+        finally:
+            self.lock.release()
+
+
+def test_groups_trained_together_never_read_their_shared_data_set_at_once():
+    data = _OneReaderAtATime(size=16)  # as the members of a PBT stage share one data set
+    outcomes = JointTrainer([_group(data, 1), _group(data, 2)]).train(6, [1, 2])
+    assert all(isinstance(o, dict) for o in outcomes) and not data.overlapped
 
 
 def test_local_executor_checks_members_together():

@@ -99,6 +99,22 @@ class ReplicaBatchStream:
         return _Prefetcher(self, batch_size, num_batches, depth)
 
 
+class JointStreams:
+    """Several groups' streams drawn in turn by one producer (no data set is read by two
+    threads at once; built-in data sets cache rendering templates lazily). Each stream draws
+    what it would alone: ``next_inputs`` is every stream's inputs, concatenated in order."""
+
+    def __init__(self, streams: Sequence[ReplicaBatchStream]):
+        self.streams = list(streams)
+
+    def next_inputs(self, batch_size: int) -> tuple:
+        return tuple(a for stream in self.streams for a in stream.next_inputs(batch_size))
+
+    def prefetch(self, batch_size: int, num_batches: int, depth: int = 2) -> "_Prefetcher":
+        """As :meth:`ReplicaBatchStream.prefetch`, for all streams in one producer thread."""
+        return _Prefetcher(self, batch_size, num_batches, depth)
+
+
 class _Prefetcher:
     """Background producer of a fixed number of batches (a bounded queue, one thread)."""
 

@@ -13,13 +13,13 @@ small ops, and a GPU gets one launch sequence for all of them.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from typing import Optional, Sequence, Union
 
 import numpy as np
 
 from rpu_tf.training import train_step
+from rpu_tf.training.data_stream import JointStreams
 from rpu_tf.training.errors import NonFiniteLossError
 from rpu_tf.training.loss_window import LossWindow
 from rpu_tf.training.replica_group import ReplicaGroup
@@ -66,11 +66,9 @@ class JointTrainer:
         windows = [LossWindow() for _ in self.groups]
         failures: list[Optional[NonFiniteLossError]] = [None] * len(self.groups)
         start = time.perf_counter()
-        with contextlib.ExitStack() as stack:
-            streams = [iter(stack.enter_context(g._stream.prefetch(g.batch_size, num_steps)))
-                       for g in self.groups]
-            for _ in range(num_steps):
-                inputs = [tensor for stream in streams for tensor in next(stream)]
+        # One producer draws every group's batches in turn (data sets need not be thread-safe).
+        with JointStreams([g._stream for g in self.groups]).prefetch(self.groups[0].batch_size, num_steps) as batches:
+            for inputs in batches:
                 for m, (terms, status) in enumerate(self._step_fn(*inputs)):
                     if failures[m] is not None:
                         continue  # failed alone: what it trains now is discarded, as its state is
