@@ -30,6 +30,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--precision", default="auto")
+    parser.add_argument("--intra_op_threads", type=int, default=None, help="default: rpu_tf's for the replicas")
+    parser.add_argument("--inter_op_threads", type=int, default=None)
     args = parser.parse_args()
 
     from rpu_tf.data.sprites import Sprites
@@ -39,7 +41,7 @@ def main() -> None:
     from rpu_tf.training.precision import resolve_precision
     from rpu_tf.training.replica_group import ReplicaGroup
 
-    runtime.configure_threads_for(args.replicas)
+    threads = runtime.configure_threads_for(args.replicas, args.intra_op_threads, args.inter_op_threads)
     data = Sprites(image_size=32, num_orientations=10, num_positions_x=8, num_positions_y=8)
     model = BetaTCVAE(beta=6.0, num_latent=10, encoder_fn="conv_encoder", decoder_fn="deconv_decoder",
                       reconstruction_loss={"loss_fn": "bernoulli_loss"})
@@ -67,7 +69,8 @@ def main() -> None:
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo", encoding="utf-8")
                 if line.startswith("model name")), "unknown CPU") if os.path.exists("/proc/cpuinfo") else "?"
     print(f"{args.members} members x {args.replicas} replicas, 32x32 sprites, batch 64, {precision}, "
-          f"{args.steps} steps per member; {cpu}, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}")
+          f"{args.steps} steps per member; threads intra {threads[0]} inter {threads[1]}; {cpu}, "
+          f"{os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}")
     for name, values in rates.items():
         print(f"{name:<18} {statistics.median(values):>8.0f} images/s  ({min(values):.0f}..{max(values):.0f})")
     print(f"together / one after another: "

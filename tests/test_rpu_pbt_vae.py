@@ -113,3 +113,19 @@ def test_non_pbt_directory_is_not_touched(tmp_path):
     with pytest.raises(FileExistsError, match="no pbt/ run to resume"):
         pbt_vae_with_gin(str(tmp_path / "run"), True, [SMALL], TINY)
     assert (tmp_path / "run" / "notes.txt").exists()
+
+
+def test_thread_pools_are_sized_for_a_members_replicas():
+    import gin
+
+    from rpu_tf.rpu.pbt_vae import models_per_step
+    from rpu_tf.utils.gin_files import parse_gin
+
+    parse_gin([SMALL], ["pbt_vae.num_replicas = 3"])
+    assert models_per_step() == 3
+    gin.clear_config()
+    parse_gin([SMALL], ["pbt_vae.num_replicas = 3", "local_executor.members_together = 2"])
+    assert models_per_step() == 6
+    gin.clear_config()
+    parse_gin([SMALL], [])
+    assert models_per_step() == 1  # PBT-S-VAE: single models

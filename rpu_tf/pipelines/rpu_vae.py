@@ -36,7 +36,7 @@ from rpu_tf.layout import paths, rpu_files
 from rpu_tf.layout.budget import run_training_images
 from rpu_tf.rpu.algorithm import Settings, run_algorithm_1
 from rpu_tf.rpu.journal import StageJournal
-from rpu_tf.rpu.pbt_vae import PBTVAEResult
+from rpu_tf.rpu.pbt_vae import PBTVAEResult, models_per_step
 from rpu_tf.rpu.stages import FINAL_WARM_STARTS, FinalSupervision, paper_stages
 from rpu_tf.training.gin_context import gin_run
 from rpu_tf.training.precision import default_precision
@@ -193,7 +193,7 @@ def rpu_vae_with_gin(model_dir: str, overwrite: bool = False, gin_config_files: 
     current settings; earlier stages are kept (``"final"``: the final stage alone). Use it when
     changed settings concern only later stages (e.g. ``metaepoch/leaf/`` or ``final/``)."""
     with gin_run(gin_config_files, gin_bindings, model_dir, overwrite, marker=paths.MANIFEST_FILE, resumable=True,
-                 pipeline="rpu_vae"):
+                 pipeline="rpu_vae", models_per_step=models_per_step):  # sized for the metaEpochs' members
         if redo_from:
             if rpu_files.has_manifest(model_dir):  # the precision first: a refused redo deletes nothing
                 StageJournal(model_dir).check_precision(default_precision(), redo=True)

@@ -92,7 +92,10 @@ def auto_threads(num_replicas: int, cpu_count: Optional[int] = None) -> tuple[in
     run concurrently, ``inter = min(K, cores)``, each op with ``cores // inter`` threads.
     Measured on 2 cores (beta_tc_vae, batch 64): one model (2, 2) 1362 images/s vs (2, 1)
     1103 and (1, 2) 945 on an idle machine; five replicas (1, 2) and (2, 2) within noise of
-    each other when idle, (1, 2) about twice as fast while other processes load the cores.
+    each other when idle, (1, 2) about twice as fast while other processes load the cores
+    (AMD EPYC); on an Intel Xeon with AMX, 2 members x 3 replicas (32 x 32, bfloat16) 5,821
+    images/s at (1, 2) against 3,905 at (2, 2) (``benchmarks/members_together.py``). PBT and
+    rPU-VAE runs size the pools for their members' replicas (``rpu_tf.rpu.pbt_vae.models_per_step``).
     """
     cores = max(1, int(cpu_count or os.cpu_count() or 1))
     if int(num_replicas) <= 1:
