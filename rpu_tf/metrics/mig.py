@@ -73,9 +73,7 @@ def compute_mig_gaps(ground_truth_data, representation_function: utils.Represent
     utils.check_positive_int(num_train, "num_train")
     mus_train, ys_train = utils.generate_batch_factor_code(
         ground_truth_data, representation_function, num_train, random_state, batch_size)
-    discretized_mus = utils.discretize(mus_train, discretizer_fn, num_bins)
-    entropy = utils.discrete_entropy(ys_train)
-    score, gaps = mig_from_information(utils.discrete_mutual_info(discretized_mus, ys_train), entropy)
+    score, gaps = _mig_and_gaps(mus_train, ys_train, discretizer_fn, num_bins)
     names = list(getattr(ground_truth_data, "factor_names", None) or [f"factor_{k}" for k in range(len(gaps))])
     return {"discrete_mig": score, **{f"gap.{name}": float(gap) for name, gap in zip(names, gaps)
                                       if np.isfinite(gap)}}
@@ -120,11 +118,16 @@ def _compute_mig(mus_train: np.ndarray, ys_train: np.ndarray,
                  discretizer_fn: Optional[Callable[..., np.ndarray]] = None,
                  num_bins: Optional[int] = None) -> dict:
     """MIG of codes ``(D, N)`` against discrete factors ``(F, N)``."""
+    return {"discrete_mig": _mig_and_gaps(mus_train, ys_train, discretizer_fn, num_bins)[0]}
+
+
+def _mig_and_gaps(mus_train: np.ndarray, ys_train: np.ndarray,
+                  discretizer_fn: Optional[Callable[..., np.ndarray]] = None,
+                  num_bins: Optional[int] = None) -> tuple[float, np.ndarray]:
+    """MIG and the per-factor gaps ``(F,)`` of codes ``(D, N)`` against factors ``(F, N)``."""
     discretized_mus = utils.discretize(mus_train, discretizer_fn, num_bins)
-    m = utils.discrete_mutual_info(discretized_mus, ys_train)
-    entropy = utils.discrete_entropy(ys_train)
-    score, _ = mig_from_information(m, entropy)
-    return {"discrete_mig": score}
+    mutual_info = utils.discrete_mutual_info(discretized_mus, ys_train)
+    return mig_from_information(mutual_info, utils.discrete_entropy(ys_train))
 
 
 @gin.configurable("mig_validation", denylist=["observations", "labels", "representation_function"])

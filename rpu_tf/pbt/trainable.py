@@ -118,8 +118,7 @@ def run_member_steps_together(trainables: Sequence[JointTrainable], tasks: Seque
     for trainable, task in zip(trainables, tasks):
         _take_on(trainable, task)
     trained = trainables[0].train_together(trainables, tasks[0].num_steps, [task.seed for task in tasks])
-    results = [_finish(trainable, task, outcome, time.perf_counter())
-               for trainable, task, outcome in zip(trainables, tasks, trained)]
+    results = [_finish(trainable, task, outcome, start) for trainable, task, outcome in zip(trainables, tasks, trained)]
     share = (time.perf_counter() - start) / len(tasks)
     return [dataclasses.replace(result, wall_time=share) for result in results]
 

@@ -16,8 +16,6 @@ from __future__ import annotations
 import time
 from typing import Optional, Sequence, Union
 
-import numpy as np
-
 from rpu_tf.training import train_step
 from rpu_tf.training.data_stream import JointStreams
 from rpu_tf.training.errors import NonFiniteLossError
@@ -80,15 +78,5 @@ class JointTrainer:
                         continue
                     windows[m].add(values)
         elapsed = time.perf_counter() - start
-        outcomes: list[Outcome] = []
-        for group, window, failure in zip(self.groups, windows, failures):
-            if failure is not None:
-                outcomes.append(failure)
-                continue
-            group.last_train_metrics = window.take()[0]
-            metrics = {k: float(np.mean(v)) for k, v in group.last_train_metrics.items()}
-            images = num_steps * group.batch_size * group.num_replicas
-            metrics["images_per_second"] = images / elapsed if elapsed > 0 else 0.0
-            metrics["global_step"] = float(group.step)
-            outcomes.append(metrics)
-        return outcomes
+        return [failure if failure is not None else group._train_summary(window, num_steps, elapsed)
+                for group, window, failure in zip(self.groups, windows, failures)]

@@ -102,8 +102,7 @@ class ReplicaGroup(ReplicaStateMixin):
         for seed in seeds.init:
             self.models.append(clone_model(model, seed=seed, observation_shape=self.observation_shape,
                                            precision=self.precision))
-        self.model_batching = batchings.check_model_batching(
-            model_batching or batchings.default_model_batching())
+        self.model_batching = batchings.check_model_batching(model_batching or batchings.default_model_batching())
         #: Whether the compiled steps run each layer once for all replicas.
         self.batched = batchings.resolve_model_batching(
             self.model_batching, self.num_replicas, batched_models.can_batch(self.models))
@@ -345,10 +344,14 @@ class ReplicaGroup(ReplicaStateMixin):
         finally:
             if bar is not None:
                 bar.close()
-        elapsed = time.perf_counter() - start
-        self.last_train_metrics = whole.take()[0]
+        return self._train_summary(whole, num_steps, time.perf_counter() - start)
+
+    def _train_summary(self, window: LossWindow, num_steps: int, elapsed: float) -> dict[str, float]:
+        """:meth:`train`'s result from ``window`` (all its steps' terms); sets :attr:`last_train_metrics`."""
+        self.last_train_metrics = window.take()[0]
         metrics = {k: float(np.mean(v)) for k, v in self.last_train_metrics.items()}
-        metrics["images_per_second"] = num_steps * images_per_step / elapsed if elapsed > 0 else 0.0
+        metrics["images_per_second"] = (num_steps * self._batch_size * self.num_replicas / elapsed
+                                        if elapsed > 0 else 0.0)
         metrics["global_step"] = float(self.step)
         return metrics
 
