@@ -14,16 +14,20 @@ from typing import Any, Callable, Iterable, Optional
 
 #: Module -> the gin configurables it defines (``tests/test_registry.py`` keeps this complete).
 GIN_CONFIGURABLES: dict[str, tuple[str, ...]] = {
+    "rpu_tf.data.cars3d": ("cars3d",),
     "rpu_tf.data.dsprites": ("dsprites",),
     "rpu_tf.data.images": ("celeba", "images"),
+    "rpu_tf.data.mpi3d": ("mpi3d",),
     "rpu_tf.data.named_data": ("dataset",),
     "rpu_tf.data.shapes3d": ("shapes3d",),
+    "rpu_tf.data.smallnorb": ("smallnorb",),
     "rpu_tf.data.sprites": ("sprites",),
     "rpu_tf.evaluation.evaluate": ("evaluation",),
     "rpu_tf.evaluation.ground_truth": ("ground_truth_evaluation",),
     "rpu_tf.evaluation.postprocess": ("mean_representation", "postprocess", "sampled_representation"),
     "rpu_tf.metrics.beta_vae": ("beta_vae_sklearn",),
     "rpu_tf.metrics.dci": ("dci", "dci_validation"),
+    "rpu_tf.metrics.downstream_task": ("downstream_task",),
     "rpu_tf.metrics.factor_vae": ("factor_vae_score", "prune_dims"),
     "rpu_tf.metrics.irs": ("irs",),
     "rpu_tf.metrics.mig": ("mig", "mig_gaps", "mig_validation"),

@@ -2,6 +2,7 @@
 file lands only with its published checksum, a mismatch leaves nothing, a file in place is
 checked instead of fetched; the git-blob checksum equals git's own."""
 
+import dataclasses
 import logging
 import os
 import subprocess
@@ -9,7 +10,7 @@ import subprocess
 import pytest
 
 from rpu_tf.cli import download_data
-from rpu_tf.data.download import FILES, ChecksumError, DataFile, download, file_digest
+from rpu_tf.data.download import DOWNLOADS, FILES, ChecksumError, DataFile, download, file_digest
 
 CONTENT = b"\x93NUMPY a small stand-in for a data file\n" * 100
 
@@ -72,7 +73,56 @@ def test_the_known_files_are_where_the_loaders_read_them():
     assert FILES["dsprites"].relative_path == DSPRITES_FILE and FILES["shapes3d"].relative_path == SHAPES3D_FILE
     assert FILES["dsprites"].url.endswith(DSPRITES_FILE[1]) and FILES["shapes3d"].url.endswith("3dshapes.h5")
     for spec in FILES.values():
-        assert len(spec.digest) == {"sha256": 64, "git-blob-sha1": 40}[spec.algorithm]
+        assert len(spec.digest) == {"sha256": 64, "md5": 32, "git-blob-sha1": 40}[spec.algorithm]
+    from rpu_tf.data.smallnorb import SMALLNORB_FOLDER, smallnorb_files
+
+    norb = {spec.relative_path for spec in DOWNLOADS["smallnorb"]}
+    assert norb == {(SMALLNORB_FOLDER, os.path.basename(p)) for p in smallnorb_files("x").values()}
+    for spec in DOWNLOADS["smallnorb"]:
+        assert spec.url.endswith(spec.relative_path[1] + ".gz") and spec.unpack == "gzip"
+    assert FILES["cars3d"].relative_path == ("cars",) and FILES["cars3d"].unpack == "tar:data/cars/"
+
+
+def test_a_gzipped_download_is_checked_then_unpacked_and_its_size_checked_in_place(tmp_path):
+    import gzip
+
+    spec = _spec(tmp_path, content=gzip.compress(CONTENT), algorithm="sha256", unpack="gzip",
+                 unpacked_size=len(CONTENT), relative_path=("toy", "file.mat"))
+    path = download(spec, str(tmp_path / "data"))
+    assert open(path, "rb").read() == CONTENT and os.listdir(tmp_path / "data" / "toy") == ["file.mat"]
+    assert download(spec, str(tmp_path / "data"), opener=None) == path  # in place: its size is checked
+    open(path, "ab").write(b"!")
+    with pytest.raises(ChecksumError, match="unpacked published file"):
+        download(spec, str(tmp_path / "data"))
+    os.remove(path)
+    wrong = dataclasses.replace(spec, unpacked_size=len(CONTENT) + 1)
+    with pytest.raises(ChecksumError, match="unpacked published file"):
+        download(wrong, str(tmp_path / "data"))
+    assert os.listdir(tmp_path / "data" / "toy") == []
+
+
+def test_an_archive_download_unpacks_only_its_folders_files(tmp_path):
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in [("data/cars/car_001_mesh.mat", b"one"), ("data/cars/list.txt", b"car_001_mesh"),
+                           ("data/sprites/x.mat", b"other"), ("data/cars/sub/deep.mat", b"deep")]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    spec = _spec(tmp_path, content=buf.getvalue(), algorithm="md5", unpack="tar:data/cars/",
+                 relative_path=("cars",))
+    path = download(spec, str(tmp_path / "data"))
+    assert sorted(os.listdir(path)) == ["car_001_mesh.mat", "list.txt"]
+    assert sorted(os.listdir(tmp_path / "data")) == ["cars"]
+    assert download(spec, str(tmp_path / "data"), opener=None) == path
+    empty = _spec(tmp_path, content=buf.getvalue(), algorithm="md5", unpack="tar:data/nothing/",
+                  relative_path=("none",))
+    with pytest.raises(ChecksumError, match="no files under data/nothing/"):
+        download(empty, str(tmp_path / "data"))
+    assert sorted(os.listdir(tmp_path / "data")) == ["cars"]
 
 
 def test_the_command_refuses_a_wrong_file_in_one_line_and_keeps_nothing(tmp_path, caplog):
@@ -85,6 +135,7 @@ def test_the_command_refuses_a_wrong_file_in_one_line_and_keeps_nothing(tmp_path
     assert code == 1 and len(errors) == 1 and "267,573,662" in errors[0], errors
     assert os.listdir(tmp_path / "data" / "3dshapes") == []
     assert download_data.main(["rpu_download_data", f"--url={fake.as_uri()}"]) == 2  # --url needs one --dataset
+    assert download_data.main(["rpu_download_data", "--dataset=smallnorb", f"--url={fake.as_uri()}"]) == 2
     code = download_data.main(["rpu_download_data", "--dataset=dsprites", f"--url={(tmp_path / 'gone').as_uri()}",
                                f"--data_dir={tmp_path / 'data'}"])
     assert code == 1 and "gone" in caplog.records[-1].getMessage()  # a failed download is one line too

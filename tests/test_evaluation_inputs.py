@@ -18,8 +18,8 @@ from rpu_tf.evaluation.postprocess import POSTPROCESS_CONFIGS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 METRICS = os.path.join(ROOT, "gin_configs", "metrics")
-STUDY = ("beta_vae_sklearn", "dci", "factor_vae_metric", "mig", "modularity_explicitness",
-         "sap_score", "unsupervised")
+STUDY = ("beta_vae_sklearn", "dci", "downstream_task_boosted_trees", "downstream_task_logistic_regression",
+         "factor_vae_metric", "mig", "modularity_explicitness", "sap_score", "unsupervised")
 
 
 def _fake_model(run):
@@ -50,13 +50,13 @@ def test_metric_configs_are_dlibs_study_configs():
         assert ours == ["=".join(p.strip() for p in b.split("=", 1)) for b in POSTPROCESS_CONFIGS[name]]
 
 
-def test_study_list_expands_to_the_seven_metrics():
+def test_study_list_expands_to_the_nine_metric_configs():
     configs = expand_metric_configs([os.path.join(METRICS, "study.txt")])
     assert [c.name for c in configs] == list(STUDY)
     assert all(os.path.isfile(c.path) for c in configs)
     assert [c.name for c in expand_metric_configs([os.path.join(METRICS, "fig4.txt")])] == ["mig", "dci"]
     gin_files = [p[:-len(".gin")] for p in os.listdir(METRICS) if p.endswith(".gin")]
-    assert sorted(gin_files) == sorted(STUDY + ("mig_gaps",))  # dlib's seven, and rpu_tf's per-factor MIG
+    assert sorted(gin_files) == sorted(STUDY + ("mig_gaps",))  # dlib's nine, and rpu_tf's per-factor MIG
 
 
 def test_metric_config_errors(tmp_path):
@@ -139,8 +139,8 @@ def test_unknown_metric_lists_the_known_ones(tmp_path, caplog):
     assert code == 1
     assert f"Unknown metric 'foo' (evaluation.evaluation_fn = @foo) in {config}; known metrics: " \
            f"{', '.join(known_metrics())}." in caplog.text
-    assert known_metrics() == ["beta_vae_sklearn", "dci", "factor_vae_score", "irs", "mig", "mig_gaps",
-                               "modularity_explicitness", "sap_score", "unsupervised_metrics"]
+    assert known_metrics() == ["beta_vae_sklearn", "dci", "downstream_task", "factor_vae_score", "irs", "mig",
+                               "mig_gaps", "modularity_explicitness", "sap_score", "unsupervised_metrics"]
     assert sorted(os.listdir(run)) == ["model"]  # nothing written
     assert gin.config_str() == ""
 

@@ -100,9 +100,19 @@ udr_sklearn.include_raw_correlations=True
 udr_sklearn.kl_filter_threshold = 0.01
 """,
     "downstream_task_boosted_trees": """
+evaluation.evaluation_fn = @downstream_task
+dataset.name="auto"
+evaluation.random_seed = 0
+downstream_task.num_train=[10, 100,1000,10000]
+downstream_task.num_test=5000
 predictor.predictor_fn = @gradient_boosting_classifier
 """,
     "downstream_task_logistic_regression": """
+evaluation.evaluation_fn = @downstream_task
+dataset.name="auto"
+evaluation.random_seed = 0
+downstream_task.num_train=[10, 100,1000,10000]
+downstream_task.num_test=5000
 predictor.predictor_fn = @logistic_regression_cv
 """,
 }
@@ -120,6 +130,8 @@ SMALL = {
     "unsupervised": ["unsupervised_metrics.num_train = 200"],
     "irs": ["irs.num_train = 200"],
     "udr": ["udr_sklearn.num_data_points = 100"],
+    **{f"downstream_task_{p}": ["downstream_task.num_train = [20, 40]", "downstream_task.num_test = 20"]
+       for p in ("boosted_trees", "logistic_regression")},
 }
 
 CHILD = textwrap.dedent(r"""
@@ -160,14 +172,18 @@ CHILD = textwrap.dedent(r"""
             data, f, rs, num_train=200, discretizer_fn=M.histogram_discretize, num_bins=20),
         "irs": lambda f, rs: M.compute_irs(data, f, rs, num_train=200, batch_size=16,
                                            discretizer_fn=M.histogram_discretize, num_bins=20),
+        "downstream_task_boosted_trees": lambda f, rs: M.compute_downstream_task(
+            data, f, rs, num_train=[20, 40], num_test=20, predictor_fn=M.utils.gradient_boosting_classifier),
+        "downstream_task_logistic_regression": lambda f, rs: M.compute_downstream_task(
+            data, f, rs, num_train=[20, 40], num_test=20, predictor_fn=M.utils.logistic_regression_cv),
     }
-    out = {"heavy_at_import": heavy_at_import, "results": {}}
+    # Logistic regression (10 values of C on 5 folds, per factor) is slow on informative codes;
+    # the gin wiring is checked on constant codes, and the predictor by its class.
+    codes = {"downstream_task_logistic_regression": td.constant}
+    out = {"heavy_at_import": heavy_at_import, "results": {}, "predictors": {}}
     for name, text in files.items():
         gin.clear_config()
         gin.parse_config(text)  # strict: unknown names raise
-        if name.startswith("downstream"):
-            out["results"][name] = M.utils.make_predictor_fn()().__class__.__name__
-            continue
         gin.parse_config(small.get(name, []))
         fn, seed = gin.query_parameter("evaluation.evaluation_fn"), gin.query_parameter("evaluation.random_seed")
         fn = fn.scoped_configurable_fn  # the @reference resolves to our gin-wrapped function
@@ -182,10 +198,12 @@ CHILD = textwrap.dedent(r"""
             out["results"][name] = [via_gin["model_scores"], direct["model_scores"], fn.__name__]
             continue
         np.random.seed(0)
-        via_gin = fn(data, td.noisy(data), np.random.RandomState(seed))
+        via_gin = fn(data, codes.get(name, td.noisy)(data), np.random.RandomState(seed))
+        if name.startswith("downstream_task"):
+            out["predictors"][name] = type(M.utils.make_predictor_fn()()).__name__
         gin.clear_config()
         np.random.seed(0)
-        direct = explicit[name](td.noisy(data), np.random.RandomState(seed))
+        direct = explicit[name](codes.get(name, td.noisy)(data), np.random.RandomState(seed))
         out["results"][name] = [via_gin, direct, fn.__name__]
     # A metric-only binding set (no evaluation/dataset scopes) parses strictly too.
     gin.clear_config()
@@ -210,10 +228,12 @@ def test_dlib_gin_files_parse_and_run_against_our_metrics():
     expected_fn = {"mig": "compute_mig", "dci": "compute_dci", "sap_score": "compute_sap",
                    "factor_vae_metric": "compute_factor_vae", "beta_vae_sklearn": "compute_beta_vae_sklearn",
                    "modularity_explicitness": "compute_modularity_explicitness",
-                   "unsupervised": "unsupervised_metrics", "irs": "compute_irs", "udr": "compute_udr_sklearn"}
+                   "unsupervised": "unsupervised_metrics", "irs": "compute_irs", "udr": "compute_udr_sklearn",
+                   "downstream_task_boosted_trees": "compute_downstream_task",
+                   "downstream_task_logistic_regression": "compute_downstream_task"}
     results = out["results"]
-    assert results["downstream_task_boosted_trees"] == "GradientBoostingClassifier"
-    assert results["downstream_task_logistic_regression"] == "LogisticRegressionCV"
+    assert out["predictors"] == {"downstream_task_boosted_trees": "GradientBoostingClassifier",
+                                 "downstream_task_logistic_regression": "LogisticRegressionCV"}
     for name, fn_name in expected_fn.items():
         via_gin, direct, resolved = results[name]
         assert resolved == fn_name, name

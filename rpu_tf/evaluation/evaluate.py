@@ -13,9 +13,9 @@ plus the earlier steps' ``train_*``/``postprocess_*`` files, copied from the rep
 Metrics that take ``artifact_dir`` write into ``model_dir/artifacts/<evaluation.name>``.
 
 One addition: numpy's global random state is seeded with ``evaluation.random_seed`` while
-the metric runs (and restored afterwards), so metrics that draw on it (DCI's and SAP's
-scikit-learn classifiers) give the same numbers every time; disentanglement_lib leaves it
-unseeded.
+the metric runs (and restored afterwards), so metrics that draw on it (the scikit-learn
+classifiers of DCI, SAP and the boosted-trees downstream task) give the same numbers every
+time; disentanglement_lib leaves it unseeded.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 METRICS: dict[str, Callable] = {
     "beta_vae_sklearn": metrics.compute_beta_vae_sklearn,
     "dci": metrics.compute_dci,
+    "downstream_task": metrics.compute_downstream_task,
     "factor_vae_score": metrics.compute_factor_vae,
     "irs": metrics.compute_irs,
     "mig": metrics.compute_mig,

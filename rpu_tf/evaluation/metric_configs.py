@@ -5,7 +5,7 @@ Each metric config is one gin file (disentanglement_lib's
 the metric's output folder (``metrics/<representation>/<metric>``) and is bound as
 ``evaluation.name``, as ``dlib_evaluate --gin_evaluation_config_glob`` does. A study list
 (``.txt``) names metric configs, one per line, relative to the list's folder; blank lines and
-``#`` comments are ignored. ``gin_configs/metrics/study.txt`` lists the study's seven.
+``#`` comments are ignored. ``gin_configs/metrics/study.txt`` lists the study's nine.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Disentanglement metrics with disentanglement_lib's names, gin scopes and results.
 
 Importing this package registers every gin scope (``mig``, ``dci``, ``sap_score``,
-``factor_vae_score``, ``beta_vae_sklearn``, ``modularity_explicitness``, ``irs``,
-``unsupervised_metrics``, ``udr_sklearn``, ``surrogate_mig``, ``discretizer``,
+``downstream_task``, ``factor_vae_score``, ``beta_vae_sklearn``, ``modularity_explicitness``,
+``irs``, ``unsupervised_metrics``, ``udr_sklearn``, ``surrogate_mig``, ``discretizer``,
 ``histogram_discretizer``, ``prune_dims``, ``predictor``, ...) and is cheap: only numpy, gin
 and absl are imported here; scikit-learn and scipy are imported when a metric first needs
 them, TensorFlow never.
@@ -10,12 +10,14 @@ them, TensorFlow never.
 Every ground-truth metric has the signature
 ``compute_x(ground_truth_data, representation_function, random_state, artifact_dir=None, ...)``
 and returns a flat dict; given the same inputs and ``np.random.RandomState`` seed it returns
-disentanglement_lib 1.5's numbers (DCI and discrete SAP also need numpy's global seed).
+disentanglement_lib 1.5's numbers (DCI, discrete SAP and the downstream task with boosted
+trees also need numpy's global seed).
 """
 
 from rpu_tf.metrics import (
     beta_vae,
     dci,
+    downstream_task,
     factor_vae,
     information,
     irs,
@@ -29,6 +31,7 @@ from rpu_tf.metrics import (
 )
 from rpu_tf.metrics.beta_vae import compute_beta_vae_sklearn
 from rpu_tf.metrics.dci import compute_dci
+from rpu_tf.metrics.downstream_task import compute_downstream_task
 from rpu_tf.metrics.factor_vae import compute_factor_vae
 from rpu_tf.metrics.irs import compute_irs
 from rpu_tf.metrics.mig import compute_mig, compute_mig_gaps, compute_mig_on_fixed_data
@@ -45,6 +48,7 @@ __all__ = [
     "beta_vae",
     "compute_beta_vae_sklearn",
     "compute_dci",
+    "compute_downstream_task",
     "compute_factor_vae",
     "compute_irs",
     "compute_mig",
@@ -56,6 +60,7 @@ __all__ = [
     "compute_udr_sklearn",
     "compute_unsupervised_metrics",
     "dci",
+    "downstream_task",
     "factor_vae",
     "histogram_discretize",
     "information",
