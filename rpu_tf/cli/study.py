@@ -5,6 +5,7 @@ Examples::
 
     rpu_study --gin_config=gin_configs/studies/sprites_cpu.gin --study_dir=/data/studies/sprites_cpu
     rpu_study --gin_config=gin_configs/studies/sprites_cpu.gin --study_dir=... --report_only
+    rpu_study --gin_config=gin_configs/studies/sprites_cpu.gin --study_dir=... --status
 
 The study is data: a gin file binding ``study.*`` and one ``<scope>/study_method.*`` per
 method (:mod:`rpu_tf.studies.spec`). Every (method, seed) is an ordinary ``rpu_train`` run
@@ -37,6 +38,8 @@ def define_flags(values: flags.FlagValues) -> None:
     flags.DEFINE_string("study_dir", None, "Folder of the study's runs and report (outside the repository).",
                         flag_values=values)
     flags.DEFINE_boolean("report_only", False, "Only write the report of what is finished.", flag_values=values)
+    flags.DEFINE_boolean("status", False, "Only print the study's progress (done / running / failed / to do, "
+                         "images and run time so far); touches nothing.", flag_values=values)
 
 
 def load_study(gin_config: str, gin_bindings: Sequence[str] = ()):
@@ -73,6 +76,11 @@ def main(argv: Sequence[str]) -> int:
     except (ValueError, TypeError) as error:
         logger.error("%s", error)
         return 1
+    if values.status:
+        from rpu_tf.studies import study_progress
+
+        print(study_progress(study, values.study_dir))  # the answer itself, not a log line
+        return 0
     complete = True
     if not values.report_only:
         status = run_study(study, values.study_dir)

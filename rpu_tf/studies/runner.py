@@ -11,14 +11,21 @@ Layout of ``STUDY_DIR``::
     logs/<method>_seed<k>.log    each run's and evaluation's output
     selection.json               UDR model selection: the chosen model per seed
 
-Each run is a subprocess (``python -m rpu_tf.cli.train``; then ``rpu_tf.cli.evaluate``), so a crash or a memory leak of one
-run does not take the others with it (runs of one ``train_group`` and seed train in one
+Each run is a subprocess (``python -m rpu_tf.cli.train``; then ``rpu_tf.cli.evaluate``), so a
+crash or a memory leak of one run does not take the others with it (runs of one ``train_group`` and seed train in one
 ``rpu_tf.cli.train_together`` process, each is then evaluated alone; the group's training
 time is split evenly among them in ``status.json``); a failed run is recorded, the study goes on, and the
 next invocation retries it. Re-running the study skips what is done and resumes what is
 not (rPU-VAE and PBT runs resume from their last checkpoint, single models from theirs). The
 time of an attempt that a killed invocation left unfinished still counts in its runs' wall
 seconds: up to the last write to its log, found by the next invocation.
+
+The runs are grouped into units of work (:mod:`rpu_tf.studies.work`): one run, or the runs of
+one ``train_group`` and seed. ``study.executor = "local"`` does them one after another in
+this process's order; ``"ray"`` submits every unit that is ready as a Ray task holding its
+method's CPUs and GPU fraction, as many at once as the cluster holds
+(:mod:`rpu_tf.studies.ray_runs`). Either way the driver alone writes ``status.json``; a unit
+is ready when the budget it needs is known and the rPU-VAE stages it reuses are done.
 """
 
 from __future__ import annotations
@@ -26,248 +33,22 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import shutil
-import subprocess
-import sys
 import time
-from typing import Callable, Optional
+from typing import Optional
 
-import gin
-
-from rpu_tf import registry
-from rpu_tf.evaluation.pipeline import evaluate_model
-from rpu_tf.layout import paths, rpu_files
-from rpu_tf.layout.budget import run_training_images
-from rpu_tf.studies.precision import leaves_precision_to_auto, precision_binding, study_precision
-from rpu_tf.studies.spec import Method, Study, leaf_run_name, slug
+from rpu_tf.studies.jobs import (EvaluateJob, SubprocessLauncher, TrainJob, TrainTogetherJob,  # noqa: F401 (API)
+                                 in_process_launcher, subprocess_launcher)
+from rpu_tf.studies.plan import (Run, evaluate_job, is_evaluated, is_trained, plan_runs, share_stages,  # noqa: F401
+                                 train_job, training_images)
+from rpu_tf.studies.precision import study_precision
+from rpu_tf.studies.spec import Study, leaf_run_name, slug
 from rpu_tf.studies.status import ATTEMPT, StudyStatus, count_stopped_attempts
-from rpu_tf.training import checkpoints
-from rpu_tf.training.train import train_together_with_gin
+from rpu_tf.studies.work import Launcher, LocalExecutor, Outcome, RunWork, WorkUnit
 from rpu_tf.utils.files import atomic_write_json, read_json
-from rpu_tf.utils.gin_files import parse_gin, pipeline_name
 
 logger = logging.getLogger(__name__)
 
 BUDGET_FILE = "budget.json"
-
-
-@dataclasses.dataclass(frozen=True)
-class Run:
-    """One (method variant, seed) of a study."""
-
-    method: Method
-    name: str  # the variant's name (rPU-VAE: with its leaf-run count)
-    seed: int
-    run_dir: str
-    leaf_runs: Optional[int] = None
-
-    @property
-    def key(self) -> str:
-        return f"{slug(self.name)}/seed{self.seed}"
-
-    @property
-    def label(self) -> str:
-        """Its Fig. 4 box / table row: rPU-VAE variants other than the largest are their own."""
-        if self.method.kind == "rpu_vae" and self.leaf_runs != max(self.method.leaf_runs):
-            return self.name
-        return self.method.label
-
-
-def plan_runs(study: Study, study_dir: str) -> list[Run]:
-    """Every training run of the study, in the order they run: rPU-VAE first (its images set
-    the budget; per method the largest leaf-run count first, whose stages the others reuse),
-    then the baselines. UDR selections train nothing and are not in the list."""
-    runs: list[Run] = []
-    for method in study.methods:
-        if method.kind != "rpu_vae":
-            continue
-        for count in sorted(set(method.leaf_runs), reverse=True):
-            name = leaf_run_name(method, count)
-            runs += [Run(method, name, s, os.path.join(study_dir, "runs", slug(name), f"seed{s}"), count)
-                     for s in study.seeds]
-    for method in study.methods:
-        if method.kind == "train":
-            runs += [Run(method, method.name, s, os.path.join(study_dir, "runs", slug(method.name), f"seed{s}"))
-                     for s in study.seeds]
-    return runs
-
-
-def _resolve(study: Study, config: str) -> str:
-    return config if os.path.isabs(config) else os.path.normpath(os.path.join(study.base_dir, config))
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainJob:
-    """An ``rpu_train`` invocation."""
-
-    model_dir: str
-    configs: tuple[str, ...]
-    bindings: tuple[str, ...]
-    overwrite: bool = False
-
-    def argv(self) -> list[str]:
-        return ([f"--model_dir={self.model_dir}"] + [f"--gin_config={c}" for c in self.configs]
-                + [f"--gin_bindings={b}" for b in self.bindings] + (["--overwrite"] if self.overwrite else []))
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainTogetherJob:
-    """An ``rpu_train_together`` invocation: runs of one ``train_group`` and seed as one group."""
-
-    jobs: tuple[TrainJob, ...]
-
-    @property
-    def overwrite(self) -> bool:
-        """Whether any run's directory holds something that cannot resume (then all start again)."""
-        return any(job.overwrite for job in self.jobs)
-
-    def argv(self) -> list[str]:
-        shared = self.jobs[0].configs
-        return ([f"--gin_config={c}" for c in shared] + [f"--run={j.model_dir}::{';'.join(j.bindings)}"
-                                                         for j in self.jobs] + (["--overwrite"] if self.overwrite else []))
-
-
-@dataclasses.dataclass(frozen=True)
-class EvaluateJob:
-    """An ``rpu_evaluate`` invocation (mean representation, replacing earlier results)."""
-
-    model_dir: str
-    metrics: tuple[str, ...]
-
-    def argv(self) -> list[str]:
-        return ([f"--model_dir={self.model_dir}", "--representations=mean", "--overwrite"]
-                + [f"--gin_config={m}" for m in self.metrics])
-
-
-def subprocess_launcher(job, log_path: str) -> int:
-    """Runs ``job`` as ``python -m rpu_tf.cli.{train,evaluate}``, output appended to ``log_path``;
-    returns its exit status (a crash of the job is a non-zero status, not an exception)."""
-    module = {TrainJob: "rpu_tf.cli.train", TrainTogetherJob: "rpu_tf.cli.train_together"}.get(
-        type(job), "rpu_tf.cli.evaluate")
-    command = [sys.executable, "-m", module] + job.argv()
-    os.makedirs(os.path.dirname(log_path), exist_ok=True)
-    package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    python_path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p)
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
-           "PYTHONPATH": python_path}  # the children import this rpu_tf, installed or not
-    with open(log_path, "a", encoding="utf-8") as log:
-        log.write(f"\n$ {' '.join(command)}\n")
-        log.flush()
-        return subprocess.call(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-
-
-def in_process_launcher(job, log_path: str) -> int:
-    """Runs ``job`` in this process (tests, debugging): 0, or 1 with the error in ``log_path``."""
-    os.makedirs(os.path.dirname(log_path), exist_ok=True)
-    try:
-        if isinstance(job, TrainJob):
-            registry.register_gin_configurables()
-            try:
-                parse_gin(list(job.configs), list(job.bindings))
-                name = pipeline_name()
-            finally:
-                gin.clear_config()
-            registry.pipeline(name)(job.model_dir, job.overwrite, list(job.configs), list(job.bindings))
-        elif isinstance(job, TrainTogetherJob):
-            registry.register_gin_configurables()
-            train_together_with_gin([j.model_dir for j in job.jobs], job.overwrite, list(job.jobs[0].configs),
-                                    [list(j.bindings) for j in job.jobs])
-        else:
-            evaluate_model(job.model_dir, list(job.metrics), representations=("mean",), overwrite=True)
-    except Exception as error:  # noqa: BLE001 -- a failed run is recorded, the study goes on
-        with open(log_path, "a", encoding="utf-8") as log:
-            log.write(f"{type(error).__name__}: {error}\n")
-        return 1
-    return 0
-
-
-def train_job(study: Study, run: Run, budget_images: Optional[int]) -> TrainJob:
-    """The ``rpu_train`` job of ``run``: its method's configs and bindings, its seed, its
-    leaf-run count, the study's budget, and the study's precision where the run leaves it to
-    ``"auto"`` (once :func:`run_study` has resolved it; :mod:`rpu_tf.studies.precision`)."""
-    method = run.method
-    bindings = list(method.bindings) + list(study.common_bindings) + [method.seed_binding.format(seed=run.seed)]
-    if run.leaf_runs is not None:
-        bindings.append(f"rpu_vae.max_leaf_runs = {run.leaf_runs}")
-    if method.budget_binding is not None:
-        if budget_images is None:
-            raise RuntimeError(f"{run.name}: the budget is not known yet (the rPU-VAE runs set it).")
-        bindings.append(method.budget_binding.format(units=method.budget_units(budget_images)))
-    configs = tuple(_resolve(study, c) for c in method.configs)
-    if study.precision != "auto" and leaves_precision_to_auto(configs, bindings):
-        bindings.append(precision_binding(study.precision))
-    # stopped runs resume (rPU-VAE and PBT from their stages and generations, single models
-    # from their last checkpoint); anything else in the directory is replaced
-    overwrite = os.path.isdir(run.run_dir) and bool(os.listdir(run.run_dir)) and not _resumable(run.run_dir)
-    return TrainJob(run.run_dir, configs, tuple(bindings), overwrite)
-
-
-def _resumable(run_dir: str) -> bool:
-    """Whether ``run_dir`` holds a stopped run that ``rpu_train`` resumes: an rPU-VAE or PBT run,
-    or a single model's claimed checkpoint (a kill loses at most ``model.checkpoint_every``
-    steps instead of the whole run)."""
-    return (any(os.path.exists(os.path.join(run_dir, marker)) for marker in (paths.MANIFEST_FILE, paths.PBT_DIR))
-            or checkpoints.run_status(run_dir) == checkpoints.UNFINISHED)
-
-
-def is_trained(run_dir: str) -> bool:
-    """Whether a run directory holds its finished model and its train results (rPU-VAE: its
-    summary too)."""
-    model_dir = os.path.join(run_dir, paths.MODEL_DIR)
-    model = os.path.exists(os.path.join(model_dir, paths.SAVED_MODEL_DIR)) and os.path.exists(
-        paths.step_results_json(paths.results_dir(model_dir), "train"))
-    if os.path.exists(os.path.join(run_dir, paths.MANIFEST_FILE)):
-        return model and os.path.exists(os.path.join(run_dir, paths.SUMMARY_FILE))
-    return model
-
-
-def _link_or_copy(src: str, dst: str) -> None:
-    try:
-        os.link(src, dst)  # files are replaced atomically, never edited in place
-    except OSError:
-        shutil.copy2(src, dst)
-
-
-def share_stages(source_dir: str, run_dir: str, leaf_runs: int) -> None:
-    """Starts ``run_dir`` from ``source_dir``'s initial metaEpoch and first ``leaf_runs``
-    leaf-runs (an rPU-VAE run with fewer leaf-runs trains exactly those first), without its
-    final stage, so rpu_train on ``run_dir`` trains only the final PBT-S-VAE."""
-    if os.path.exists(os.path.join(run_dir, paths.MANIFEST_FILE)):
-        return
-    manifest = rpu_files.read_manifest(source_dir)
-    keep = {name: record for name, record in manifest["stages"].items()
-            if record.get("leaf_run") is None or int(record["leaf_run"]) <= leaf_runs}
-    os.makedirs(os.path.join(run_dir, paths.STAGES_DIR), exist_ok=True)
-    for name in keep:
-        target = paths.stage_dir(run_dir, name)
-        if not os.path.exists(target):
-            partial = target + ".partial"
-            shutil.rmtree(partial, ignore_errors=True)  # a copy stopped half way starts again
-            shutil.copytree(paths.stage_dir(source_dir, name), partial, copy_function=_link_or_copy)
-            os.replace(partial, target)
-    shared = {k: v for k, v in manifest.items() if k not in ("stages", "final", "leaf_runs")}
-    rpu_files.write_manifest(run_dir, {**rpu_files.empty_manifest(), **shared, "stages": keep})
-
-
-def training_images(run_dir: str) -> int:
-    """Training images a finished run consumed (PBT and rPU-VAE: every member and replica)."""
-    if _resumable(run_dir):
-        return int(run_training_images(run_dir)["total"])
-    results = read_json(paths.step_results_json(paths.results_dir(os.path.join(run_dir, paths.MODEL_DIR)), "train"))
-    if "training_images" not in results:
-        raise ValueError(f"{run_dir}: its train results have no training_images (trained by an older rpu_tf?); "
-                         "train it again to count its images.")
-    return int(results["training_images"])
-
-
-def evaluate_job(study: Study, run_dir: str) -> EvaluateJob:
-    return EvaluateJob(run_dir, tuple(_resolve(study, m) for m in study.metrics))
-
-
-def is_evaluated(study: Study, run_dir: str) -> bool:
-    names = [os.path.splitext(os.path.basename(m))[0] for m in study.metrics]
-    return all(os.path.exists(paths.step_aggregate_json(paths.results_dir(paths.metric_dir(run_dir, "mean", n)),
-                                                        "evaluation")) for n in names)
 
 
 def measured_budget(study: Study, study_dir: str, status: StudyStatus) -> Optional[int]:
@@ -291,13 +72,15 @@ def measured_budget(study: Study, study_dir: str, status: StudyStatus) -> Option
     return int(budget["budget_images"])
 
 
-def run_study(study: Study, study_dir: str, launcher: Callable[[object, str], int] = subprocess_launcher
+def run_study(study: Study, study_dir: str, launcher: Launcher = subprocess_launcher, executor=None
               ) -> StudyStatus:
     """Trains and evaluates every run of ``study`` in ``study_dir`` (resuming), then returns
     the status; failed runs are logged and left for the next invocation.
 
-    ``launcher(job, log_path) -> exit status`` runs a :class:`TrainJob` or
-    :class:`EvaluateJob` (default: a subprocess each; :func:`in_process_launcher` for tests).
+    ``launcher(job, log_path) -> exit status`` runs a :class:`TrainJob`,
+    :class:`TrainTogetherJob` or :class:`EvaluateJob` (default: a subprocess each;
+    :func:`in_process_launcher` for tests). ``executor``: where units run (default: from
+    ``study.executor``; the local one uses ``launcher``, Ray tasks always start subprocesses).
     """
     os.makedirs(study_dir, exist_ok=True)
     status = StudyStatus(study_dir)
@@ -305,86 +88,125 @@ def run_study(study: Study, study_dir: str, launcher: Callable[[object, str], in
     runs = plan_runs(study, study_dir)
     study = dataclasses.replace(study, precision=study_precision(study.precision, study_dir,
                                                                  [run.run_dir for run in runs]))
-    largest = {m.name: max(m.leaf_runs) for m in study.methods if m.kind == "rpu_vae"}
-    alone: set[str] = set()  # runs whose train_group job failed: they train alone
-    for number, run in enumerate(runs, 1):
-        entry = status.get(run.key)
-        log = os.path.join(study_dir, "logs", run.key.replace("/", "_") + ".log")
-        if entry.get("state") == "done":
-            continue
-        budget = measured_budget(study, study_dir, status) if run.method.budget_binding else None
-        if run.method.budget_binding and budget is None:
-            logger.warning("Study: %s waits for the budget (the rPU-VAE runs did not all finish).", run.key)
-            continue
-        if run.leaf_runs is not None and run.leaf_runs != largest[run.method.name]:
-            source = [r for r in runs if r.method is run.method and r.seed == run.seed
-                      and r.leaf_runs == largest[run.method.name]][0]
-            if status.get(source.key).get("state") != "done":
-                logger.warning("Study: %s waits for %s, whose stages it reuses.", run.key, source.key)
-                continue
-            share_stages(source.run_dir, run.run_dir, run.leaf_runs)
-        logger.info("Study %s: run %d/%d: %s.", study.name, number, len(runs), run.key)
-        start = time.time()
-        status.update(run.key, **{ATTEMPT: {"started": start, "log": log, "share": 1.0}})
-        if is_trained(run.run_dir):
-            code = 0
-        elif run.method.train_group and run.key not in alone:
-            code, start = _train_together(study, run, runs, status, budget, launcher, log, start)
-            if code != 0:  # one bad member must not block the others: each trains alone
-                alone.update(r.key for r in runs if r.method.train_group == run.method.train_group)
-                logger.warning("Study: the %s job failed (exit status %d); its runs train alone.",
-                               run.method.train_group, code)
-                code = launcher(train_job(study, run, budget), log)
-        else:
-            code = launcher(train_job(study, run, budget), log)
-        if code == 0 and not is_evaluated(study, run.run_dir):
-            code = launcher(evaluate_job(study, run.run_dir), log)
-        wall = float(status.get(run.key).get("wall_seconds", 0.0)) + time.time() - start
-        if code != 0:
-            status.update(run.key, state="failed", wall_seconds=wall, error=f"exit status {code}; see {log}",
-                          **{ATTEMPT: None})
-            logger.error("Study: %s failed (exit status %d); see %s. The study goes on.", run.key, code, log)
-            continue
-        try:
-            images = training_images(run.run_dir)
-        except (OSError, ValueError, KeyError) as error:
-            status.update(run.key, state="failed", wall_seconds=wall, error=f"cannot count its images: {error}",
-                          **{ATTEMPT: None})
-            logger.error("Study: %s: cannot count its training images (%s). The study goes on.", run.key, error)
-            continue
-        if budget is not None and images < budget:
-            logger.warning("Study: %s trained on %d images, less than the budget of %d (it stopped early).",
-                           run.key, images, budget)
-        status.update(run.key, state="done", wall_seconds=wall, training_images=images,
-                      method=run.name, label=run.label, seed=run.seed, run_dir=run.run_dir,
-                      leaf_runs=run.leaf_runs, **{ATTEMPT: None})
-        logger.info("Study: %s done in %.0f s.", run.key, wall)
+    if executor is None:
+        executor = LocalExecutor(launcher) if study.executor == "local" else _ray_executor(study)
+    scheduler = _Scheduler(study, study_dir, status, runs)
+    try:
+        while True:
+            unit = scheduler.next_ready() if executor.has_room() else None
+            if unit is not None:
+                work, (cpus, gpus) = scheduler.start(unit)
+                executor.submit(work, cpus, gpus)
+            elif executor.busy():
+                scheduler.record(executor.wait_any())
+            else:
+                break
+    finally:
+        executor.close()
+    scheduler.log_blocked()
     return status
 
 
-def _train_together(study: Study, run: Run, runs: list[Run], status: StudyStatus, budget: Optional[int],
-                    launcher: Callable[[object, str], int], log: str, start: float) -> tuple[int, float]:
-    """Trains ``run`` with the untrained runs of its ``train_group`` and seed in one job; returns
-    its exit status and when ``run``'s own time starts counting again. Each run is charged an
-    even share of the job's time in ``status.json`` at once (so an interruption loses none);
-    a failed job's time is all ``run``'s, who then trains alone."""
-    mates = [r for r in runs if r.method.train_group == run.method.train_group and r.seed == run.seed
-             and status.get(r.key).get("state") != "done" and not is_trained(r.run_dir)]
-    logger.info("Study: %s trains together with %s.", run.key, ", ".join(r.key for r in mates if r is not run) or "none")
-    for mate in mates:
-        status.update(mate.key, **{ATTEMPT: {"started": start, "log": log, "share": 1.0 / len(mates)}})
-    jobs = tuple(train_job(study, r, budget) for r in mates)  # stopped mates resume from their checkpoint
-    code = launcher(TrainTogetherJob(jobs), log)
-    end = time.time()
-    for mate in mates:
-        if code == 0:
-            status.update(mate.key, wall_seconds=float(status.get(mate.key).get("wall_seconds", 0.0))
-                          + (end - start) / len(mates), **{ATTEMPT: None})
-        elif mate is not run:
-            status.update(mate.key, **{ATTEMPT: None})
-    if code == 0:
-        status.update(run.key, **{ATTEMPT: {"started": end, "log": log, "share": 1.0}})  # its evaluation
-        return code, end
-    status.update(run.key, **{ATTEMPT: {"started": start, "log": log, "share": 1.0}})
-    return code, start
+def _ray_executor(study: Study):
+    from rpu_tf.studies.ray_runs import RayStudyExecutor  # Ray is the optional extra rpu_tf[ray]
 
+    return RayStudyExecutor(address=study.ray_address)
+
+
+class _Scheduler:
+    """Which units are left, which is ready next, and what their outcomes mean for ``status.json``."""
+
+    def __init__(self, study: Study, study_dir: str, status: StudyStatus, runs: list[Run]):
+        self.study, self.study_dir, self.status, self.runs = study, study_dir, status, runs
+        self.largest = {m.name: max(m.leaf_runs) for m in study.methods if m.kind == "rpu_vae"}
+        self.by_key = {run.key: run for run in runs}
+        self.pending: list[tuple[Run, ...]] = []
+        grouped: dict = {}
+        for run in runs:
+            if status.get(run.key).get("state") == "done":
+                continue
+            if run.method.train_group:
+                key = (run.method.train_group, run.seed)
+                if key not in grouped:
+                    grouped[key] = []
+                    self.pending.append(key)
+                grouped[key].append(run)
+            else:
+                self.pending.append((run,))
+        self.pending = [tuple(grouped[u]) if u in grouped else u for u in self.pending]
+        self.started = 0
+
+    def _source(self, run: Run) -> Optional[Run]:
+        """The run whose stages an rPU-VAE variant with fewer leaf-runs reuses."""
+        if run.leaf_runs is None or run.leaf_runs == self.largest[run.method.name]:
+            return None
+        return next(r for r in self.runs if r.method is run.method and r.seed == run.seed
+                    and r.leaf_runs == self.largest[run.method.name])
+
+    def _waits_for(self, unit: tuple[Run, ...]) -> str:
+        """Why ``unit`` cannot start yet ("" when it can)."""
+        first = unit[0]
+        if first.method.budget_binding and measured_budget(self.study, self.study_dir, self.status) is None:
+            return "the budget (the rPU-VAE runs did not all finish)"
+        source = self._source(first)
+        if source is not None and self.status.get(source.key).get("state") != "done":
+            return f"{source.key}, whose stages it reuses"
+        return ""
+
+    def next_ready(self) -> Optional[tuple[Run, ...]]:
+        return next((unit for unit in self.pending if not self._waits_for(unit)), None)
+
+    def start(self, unit: tuple[Run, ...]) -> tuple[WorkUnit, tuple[float, Optional[float]]]:
+        """Takes ``unit`` off the list, readies its directories, records its attempt and
+        returns its work with the resources it asks for."""
+        self.pending.remove(unit)
+        self.started += 1
+        budget = measured_budget(self.study, self.study_dir, self.status) if unit[0].method.budget_binding else None
+        source = self._source(unit[0])
+        if source is not None:
+            share_stages(source.run_dir, unit[0].run_dir, unit[0].leaf_runs)
+        work = []
+        for run in unit:
+            log = os.path.join(self.study_dir, "logs", run.key.replace("/", "_") + ".log")
+            trained = is_trained(run.run_dir)
+            evaluated = trained and is_evaluated(self.study, run.run_dir)
+            work.append(RunWork(run.key, log, None if trained else train_job(self.study, run, budget),
+                                None if evaluated else evaluate_job(self.study, run.run_dir)))
+        logger.info("Study %s: unit %d: %s%s.", self.study.name, self.started, ", ".join(r.key for r in unit),
+                    f" ({len(self.pending)} more to start)" if self.pending else "")
+        now = time.time()
+        for run in unit:  # the whole unit's time, split evenly, counts if this invocation is killed
+            self.status.update(run.key, **{ATTEMPT: {"started": now, "log": work[0].log, "share": 1.0 / len(unit)}})
+        cpus = max(m.cpus for m in {r.method for r in unit})
+        gpus = [r.method.gpus for r in unit if r.method.gpus is not None]
+        return WorkUnit(tuple(work), together=bool(unit[0].method.train_group)), (cpus, max(gpus) if gpus else None)
+
+    def record(self, outcomes: list[Outcome]) -> None:
+        """Writes each run's outcome into ``status.json`` (failed, or done with its images)."""
+        for outcome in outcomes:
+            run = self.by_key[outcome.key]
+            wall = float(self.status.get(run.key).get("wall_seconds", 0.0)) + outcome.seconds
+            if outcome.code != 0:
+                self.status.update(run.key, state="failed", wall_seconds=wall, error=outcome.error, **{ATTEMPT: None})
+                logger.error("Study: %s failed (%s). The study goes on.", run.key, outcome.error)
+                continue
+            try:
+                images = training_images(run.run_dir)
+            except (OSError, ValueError, KeyError) as error:
+                self.status.update(run.key, state="failed", wall_seconds=wall,
+                                   error=f"cannot count its images: {error}", **{ATTEMPT: None})
+                logger.error("Study: %s: cannot count its training images (%s). The study goes on.", run.key, error)
+                continue
+            budget = measured_budget(self.study, self.study_dir, self.status) if run.method.budget_binding else None
+            if budget is not None and images < budget:
+                logger.warning("Study: %s trained on %d images, less than the budget of %d (it stopped early).",
+                               run.key, images, budget)
+            self.status.update(run.key, state="done", wall_seconds=wall, training_images=images,
+                               method=run.name, label=run.label, seed=run.seed, run_dir=run.run_dir,
+                               leaf_runs=run.leaf_runs, **{ATTEMPT: None})
+            logger.info("Study: %s done in %.0f s.", run.key, wall)
+
+    def log_blocked(self) -> None:
+        for unit in self.pending:
+            logger.warning("Study: %s waits for %s.", ", ".join(r.key for r in unit), self._waits_for(unit) or
+                           "a unit that failed")

@@ -31,6 +31,7 @@ from typing import Optional, Sequence
 import gin
 
 KINDS = ("train", "rpu_vae", "udr_selection")
+EXECUTORS = ("local", "ray")
 
 
 def slug(name: str) -> str:
@@ -62,6 +63,11 @@ class Method:
       select_from: ``udr_selection``: names of the ``train`` methods to choose from.
       group: the Fig. 4 box / table row this method's models join (default: its name).
       train_group: ``train`` methods with the same non-empty value train together, per seed.
+      cpus: CPUs a run of this method holds as a Ray task (``study.executor = "ray"``); its
+        training sizes its thread pools for them. A train group holds the most of its methods'.
+      gpus: the GPU fraction it holds there; None: 0.25 on a cluster with GPUs (four small
+        VAEs share a device), else 0. rPU-VAE and PBT runs hold only their driver's share;
+        their members take their own actors (``ray_executor.*``).
     """
 
     name: str
@@ -75,8 +81,13 @@ class Method:
     select_from: tuple[str, ...] = ()
     group: Optional[str] = None
     train_group: Optional[str] = None
+    cpus: float = 1.0
+    gpus: Optional[float] = None
 
     def __post_init__(self):
+        if not float(self.cpus) > 0 or (self.gpus is not None and not float(self.gpus) >= 0):
+            raise ValueError(f"study_method {self.name!r}: cpus must be > 0 and gpus >= 0 or None, "
+                             f"got cpus={self.cpus}, gpus={self.gpus}.")
         if self.kind not in KINDS:
             raise ValueError(f"study_method {self.name!r}: kind must be one of {KINDS}, got {self.kind!r}.")
         if self.kind in ("train", "rpu_vae"):
@@ -123,8 +134,13 @@ class Study:
     base_dir: str = "."
     common_bindings: tuple[str, ...] = ()
     precision: str = "auto"
+    dataset: Optional[str] = None
+    executor: str = "local"
+    ray_address: Optional[str] = None
 
     def __post_init__(self):
+        if self.executor not in EXECUTORS:
+            raise ValueError(f"study {self.name!r}: executor must be one of {EXECUTORS}, got {self.executor!r}.")
         names = [m.name for m in self.methods]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -165,19 +181,22 @@ def study_method(name: str = gin.REQUIRED, kind: str = "train", configs: Sequenc
                  bindings: Sequence[str] = (), seed_binding: Optional[str] = None,
                  budget_binding: Optional[str] = None, budget_unit_images: int = 1,
                  leaf_runs: Sequence[int] = (), select_from: Sequence[str] = (),
-                 group: Optional[str] = None, train_group: Optional[str] = None) -> Method:
+                 group: Optional[str] = None, train_group: Optional[str] = None, cpus: float = 1.0,
+                 gpus: Optional[float] = None) -> Method:
     """A :class:`Method` from gin (use one scope per method: ``btc_b1/study_method.name``)."""
     return Method(name=str(name), kind=str(kind), configs=tuple(configs), bindings=tuple(bindings),
                   seed_binding=seed_binding, budget_binding=budget_binding,
                   budget_unit_images=int(budget_unit_images), leaf_runs=tuple(int(v) for v in leaf_runs),
-                  select_from=tuple(select_from), group=group, train_group=train_group or None)
+                  select_from=tuple(select_from), group=group, train_group=train_group or None,
+                  cpus=float(cpus), gpus=None if gpus is None else float(gpus))
 
 
 @gin.configurable("study")
 def study_spec(name: str = gin.REQUIRED, seeds: Sequence[int] = (0, 1, 2), methods: Sequence[Method] = gin.REQUIRED,
                metrics: Sequence[str] = ("../metrics/mig.gin", "../metrics/dci.gin"),
                budget_images: Optional[int] = None, base_dir: str = ".",
-               common_bindings: Sequence[str] = (), precision: str = "auto") -> Study:
+               common_bindings: Sequence[str] = (), precision: str = "auto",
+               dataset: Optional[str] = None, executor: str = "local", ray_address: Optional[str] = None) -> Study:
     """The study of a gin file.
 
     Args:
@@ -196,7 +215,17 @@ def study_spec(name: str = gin.REQUIRED, seeds: Sequence[int] = (0, 1, 2), metho
         ``"auto"`` (a run that sets one keeps it): ``"auto"`` is resolved from the machine at
         the study's first invocation and recorded, so a study resumed on another machine
         keeps it (:mod:`rpu_tf.studies.precision`).
+      dataset: the data set every training run trains on (``dataset.name``, after its
+        method's own bindings), e.g. ``"cars3d"``; None: each method's configs choose.
+      executor: ``"local"``: one run at a time on this machine; ``"ray"``: each run (a train
+        group: its runs) a Ray task with its method's ``cpus`` / ``gpus``, as many at once as
+        the cluster holds; the study directory must be on storage every node sees
+        (``docs/cluster.md``).
+      ray_address: the cluster to join (``"auto"``: the one this machine belongs to); None:
+        a cluster on this machine alone.
     """
     return Study(name=str(name), seeds=tuple(int(s) for s in seeds), methods=tuple(methods),
                  metrics=tuple(metrics), budget_images=None if budget_images is None else int(budget_images),
-                 base_dir=base_dir, common_bindings=tuple(common_bindings), precision=str(precision))
+                 base_dir=base_dir, common_bindings=tuple(common_bindings), precision=str(precision),
+                 dataset=None if dataset is None else str(dataset), executor=str(executor),
+                 ray_address=ray_address)

@@ -84,6 +84,20 @@ def defaults_kept() -> Iterator[None]:
         model_batching_choices.set_default_model_batching(saved[1])
 
 
+#: The cores a process may use when it shares its machine (set by a study's Ray tasks for the
+#: training processes they start); unset: all of the machine's.
+NUM_CPUS_ENV = "RPU_NUM_CPUS"  # also rpu_tf.studies.jobs.NUM_CPUS_ENV
+
+
+def process_cpu_count() -> int:
+    """The cores this process may use: ``$RPU_NUM_CPUS`` if set, else the machine's."""
+    value = os.environ.get(NUM_CPUS_ENV, "")
+    try:
+        return max(1, int(value)) if value else max(1, os.cpu_count() or 1)
+    except ValueError:
+        raise ValueError(f"${NUM_CPUS_ENV} must be a whole number of cores, got {value!r}.") from None
+
+
 def auto_threads(num_replicas: int, cpu_count: Optional[int] = None) -> tuple[int, int]:
     """CPU thread pools ``(intra_op, inter_op)`` for training ``num_replicas`` models per step.
 
@@ -97,7 +111,7 @@ def auto_threads(num_replicas: int, cpu_count: Optional[int] = None) -> tuple[in
     images/s at (1, 2) against 3,905 at (2, 2) (``benchmarks/members_together.py``). PBT and
     rPU-VAE runs size the pools for their members' replicas (``rpu_tf.rpu.pbt_vae.models_per_step``).
     """
-    cores = max(1, int(cpu_count or os.cpu_count() or 1))
+    cores = max(1, int(cpu_count or process_cpu_count()))
     if int(num_replicas) <= 1:
         return cores, min(2, cores)
     inter = min(int(num_replicas), cores)
