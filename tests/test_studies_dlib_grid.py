@@ -114,3 +114,18 @@ def test_metric_configs_equal_dlib_ones(dlib_study):
     assert set(ours) == set(theirs)
     for name, path in theirs.items():
         assert _file_bindings(ours[name]) == _file_bindings(path), name
+
+
+def test_the_cpu_size_study_keeps_the_grid_and_changes_only_what_it_says(dlib_study, tmp_path):
+    sweep, _ = dlib_study
+    cpu = load_study(os.path.join(REPO, "gin_configs", "studies", "dlib_unsupervised_cpu.gin"))
+    full = load_study(STUDY)
+    assert [m.name for m in cpu.methods] == [m.name for m in full.methods]
+    assert [m.bindings for m in cpu.methods] == [m.bindings for m in full.methods]
+    assert {m.label for m in cpu.methods} == {"beta-VAE", "FactorVAE", "DIP-VAE-I", "DIP-VAE-II", "beta-TCVAE",
+                                              "AnnealedVAE"}
+    assert cpu.seeds == (0,) and cpu.dataset == "sprites"
+    settings = _grid_of(cpu, tmp_path)
+    assert len(settings) == 36
+    assert {s["model.training_steps"] for s in settings} == {6000}
+    assert {s["annealed_vae.iteration_threshold"] for s in settings} == {2000}
