@@ -173,8 +173,9 @@ def write_report(study: Study, study_dir: str) -> dict[str, str]:
     written = {}
     variants = {r.name for r in results if r.leaf_runs is not None and r.label == r.name}
     fig4 = [s for r in results if r.name not in variants for s in r.scores]
+    seeds = f"{len(study.seeds)} seed{'s' if len(study.seeds) != 1 else ''}"
     written["fig4"] = plot_comparison(fig4, os.path.join(out_dir, "fig4.png"), METRICS,
-                                      title=f"{study.name}: {len(study.seeds)} seed{'s' if len(study.seeds) != 1 else ''} per method")
+                                      title=f"{study.name}: {seeds} per method")
     fig6 = [dataclasses.replace(s, method=str(r.leaf_runs)) for r in results if r.leaf_runs is not None
             for s in r.scores]
     if fig6:
