@@ -9,7 +9,7 @@ ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
 
 #: Packages from the bottom up (../shared/DESIGN.md); a module may import its own layer or lower.
 LAYERS = [
-    ("utils", "registry", "layout"),
+    ("utils", "registry", "layout", "compat"),
     ("data", "metrics"),
     ("models",),
     ("training",),
