@@ -27,6 +27,7 @@ from absl import flags
 
 from rpu_tf.cli.errors import report_failures
 from rpu_tf.cli.flag_parsing import parse_command_line, run_main
+from rpu_tf.utils.gin_imports import allow_imports
 
 logger = logging.getLogger("rpu_evaluate")
 
@@ -44,7 +45,10 @@ def define_flags(values: flags.FlagValues) -> None:
     flags.DEFINE_string("model_subdir", None, "Evaluate every folder matching this glob below "
                         "--model_dir that holds a trained model (e.g. 'stages/*': each rPU-VAE stage's "
                         "best replica; '**': every model) instead of the run's own model.", flag_values=values)
-    flags.DEFINE_boolean("overwrite", False, "Replace existing outputs.", flag_values=values)
+    flags.DEFINE_boolean("overwrite", False, "Replace existing outputs (once the new ones are complete: a "
+                         "failed evaluation leaves them as they were).", flag_values=values)
+    flags.DEFINE_boolean("allow_gin_imports", False, "Let the gin configs' 'import' lines import Python modules "
+                         "(they run code; only for configs you trust: docs/security.md).", flag_values=values)
 
 
 def _headline(path: str) -> str:
@@ -68,6 +72,9 @@ def main(argv: Sequence[str]) -> int:
                      "--gin_config=gin_configs/metrics/study.txt).")
         return 2
     from rpu_tf.evaluation import evaluate_model
+
+    if values.allow_gin_imports:
+        allow_imports()
 
     def evaluate() -> int:
         written = evaluate_model(values.model_dir, values.gin_config, values.gin_bindings,

@@ -25,6 +25,7 @@ from rpu_tf.cli.errors import report_failures
 from rpu_tf.cli.flag_parsing import configure_logging
 from rpu_tf.layout.paths import MODEL_DIR
 from rpu_tf.utils.gin_files import parse_gin, pipeline_name, resolve_gin_config, shipped_config_dir
+from rpu_tf.utils.gin_imports import allow_imports
 from rpu_tf.utils.tf_startup import import_tensorflow_quietly
 
 FLAGS = flags.FLAGS
@@ -35,6 +36,9 @@ flags.DEFINE_multi_string("gin_bindings", [],
 flags.DEFINE_string("model_dir", None,
                     "Run directory (default: runs/<first gin config's name>).")
 flags.DEFINE_boolean("overwrite", False, "Replace an existing run directory.")
+flags.DEFINE_boolean("allow_gin_imports", False,
+                     "Let the gin configs' 'import' lines import Python modules (they run code; only for "
+                     "configs you trust: docs/security.md).")
 flags.DEFINE_string("redo_from", None,
                     "rPU-VAE runs: recompute from this stage on (it, every later stage and the final "
                     "stage, with the current settings; earlier stages are kept), e.g. leaf1_meta1, or "
@@ -72,6 +76,8 @@ def main(argv) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
     configure_logging()  # the format every command logs in
+    if FLAGS.allow_gin_imports:
+        allow_imports()
     model_dir = FLAGS.model_dir or default_model_dir(FLAGS.gin_config)
     configs = [resolve_gin_config(path) for path in FLAGS.gin_config]
     for path in configs:

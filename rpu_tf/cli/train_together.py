@@ -37,11 +37,23 @@ def define_flags(values: flags.FlagValues) -> None:
 
 
 def parse_run(text: str) -> tuple[str, list[str]]:
-    """``MODEL_DIR::b1;b2`` -> ``(MODEL_DIR, [b1, b2])``."""
+    """``MODEL_DIR::b1;b2`` -> ``(MODEL_DIR, [b1, b2])``; anything else (``dir:binding`` with
+    one colon, a binding without ``=``) is refused with the right syntax, never read as a
+    folder named after the binding."""
     model_dir, _, bindings = text.partition("::")
-    if not model_dir.strip():
-        raise ValueError(f"--run={text!r}: give MODEL_DIR::binding;binding;...")
-    return model_dir.strip(), [b.strip() for b in bindings.split(";") if b.strip()]
+    model_dir = model_dir.strip()
+    syntax = ('give MODEL_DIR::binding;binding;... (two colons after the run directory), e.g. '
+              '--run="runs/b1::beta_tc_vae.beta = 1."')
+    if not model_dir:
+        raise ValueError(f"--run={text!r}: no run directory; {syntax}.")
+    if "=" in model_dir:
+        raise ValueError(f"--run={text!r}: the run directory {model_dir!r} holds '=' (a binding after one colon?); "
+                         f"{syntax}. A run directory's name may not contain '='.")
+    parsed = [b.strip() for b in bindings.split(";") if b.strip()]
+    bad = [b for b in parsed if "=" not in b and not b.startswith("include ")]
+    if bad:
+        raise ValueError(f"--run={text!r}: {bad[0]!r} is not a binding (name = value); {syntax}.")
+    return model_dir, parsed
 
 
 def main(argv: Sequence[str]) -> int:

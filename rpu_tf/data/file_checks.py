@@ -53,10 +53,21 @@ def check_array_sample(dataset, path: str, name: str, num_rows: int = 64, seed: 
     rows = sorted({0, n - 1, *np.random.RandomState(seed).randint(0, n, size=min(num_rows, n)).tolist()})
     for row in rows:
         try:
-            dataset[row]
+            values = dataset[row]
         except READ_ERRORS as error:
             raise ValueError(f"{name}: {path} cannot be read at row {row} of {n} ({error}); the file is "
                              "corrupt: copy or download it again.") from error
+        check_finite(np.asarray(values), f"{path} at row {row}", name)
+
+
+def check_finite(values: np.ndarray, where: str, name: str) -> None:
+    """Raises ``ValueError`` naming ``where`` when float ``values`` hold NaN or infinities
+    (they would become black pixels, silently: NaN passes every range check)."""
+    if np.issubdtype(values.dtype, np.floating) and values.size:
+        bad = int(np.count_nonzero(~np.isfinite(values)))
+        if bad:
+            raise ValueError(f"{name}: {where} holds {bad} of {values.size} values that are NaN or infinite; "
+                             "images must be finite (uint8 0..255 or floats in [0, 1]): fix the array.")
 
 
 @contextlib.contextmanager

@@ -22,7 +22,7 @@ import gin
 import numpy as np
 
 from rpu_tf.data import paths
-from rpu_tf.data.file_checks import check_array_sample, check_image_headers, reading
+from rpu_tf.data.file_checks import check_array_sample, check_finite, check_image_headers, reading
 from rpu_tf.data.ground_truth_data import FiniteGroundTruthData, UnlabelledDataError
 
 logger = logging.getLogger(__name__)
@@ -126,6 +126,7 @@ class _ProcessedImages(UnlabelledData):
             img = img.astype(np.float32) / 255.0
         else:
             img = img.astype(np.float32)
+            check_finite(img, f"image {index}", self.name)
             if img.size and (img.min() < 0.0 or img.max() > 1.0):
                 raise ValueError(f"{self.name}: image {index} is float with values outside [0, 1]; "
                                  "store uint8 (0..255) or floats in [0, 1].")
@@ -196,6 +197,7 @@ class ImageArray(_ProcessedImages):
                 self.key = self._pick_key(list(data.keys()), key, name)
                 self._array = data[self.key]
             shape, dtype = self._array.shape, self._array.dtype
+            check_finite(self._array, f"array {self.key!r} in {path}", name)
         elif path.endswith((".h5", ".hdf5")):
             import h5py
 

@@ -18,6 +18,7 @@ import gin
 
 from rpu_tf import registry
 from rpu_tf.layout.results import read_gin_bindings
+from rpu_tf.utils.gin_imports import imports_refused
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ def resolve_auto_dataset(previous_gin: str) -> bool:
             f'dataset.name = "auto", but {previous_gin} binds no dataset.name; bind the data '
             'set explicitly (dataset.name = "...").')
     registry.register_gin_configurables(DATA_CONFIGURABLES)
-    with gin.unlock_config():
+    with gin.unlock_config(), imports_refused():  # values read from a run file
         for key, value in bindings.items():
             if key == "dataset.name" or not _is_bound(key):
                 gin.parse_config(f"{key} = {value}")

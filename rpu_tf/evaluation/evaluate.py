@@ -34,9 +34,10 @@ from rpu_tf.data import named_data
 from rpu_tf.evaluation import saved_models
 from rpu_tf.evaluation.auto_dataset import resolve_auto_dataset
 from rpu_tf.evaluation.ground_truth import seeded_global_numpy
-from rpu_tf.evaluation.model_dirs import locate_representation, prepare_output_dir
+from rpu_tf.evaluation.model_dirs import locate_representation, replaced_output
 from rpu_tf.layout import paths
 from rpu_tf.layout.results import update_result_directory
+from rpu_tf.utils.gin_imports import GinImportRefusedError, imports_refused
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ def evaluate(model_dir: str, output_dir: str, overwrite: bool = False,
     Args:
       model_dir: a postprocessed representation (``RUN/postprocessed/mean``).
       output_dir: where the results go (``RUN/metrics/mean/mig``).
-      overwrite: replace an existing ``output_dir``.
+      overwrite: replace an existing ``output_dir`` (once the new result is complete).
       evaluation_fn: the metric (``@mig``, ``@dci``, ... see :data:`METRICS`).
       random_seed: seeds the metric's ``random_state`` (and numpy's global state meanwhile).
       name: the metric's name (``'mig'``); names the artifact folder.
@@ -90,19 +91,18 @@ def evaluate(model_dir: str, output_dir: str, overwrite: bool = False,
       The results written to ``evaluation_results.json``.
     """
     representation = locate_representation(model_dir)
-    prepare_output_dir(output_dir, overwrite)
-    start = time.time()
-    resolve_auto_dataset(representation.postprocess_gin)
-    dataset = named_data.get_named_ground_truth_data()
-    representation_function = saved_models.representation_function(representation.saved_model)
-    kwargs = {"random_state": np.random.RandomState(random_seed)}
-    if _accepts(evaluation_fn, "artifact_dir"):
-        kwargs["artifact_dir"] = os.path.join(model_dir, paths.ARTIFACTS_DIR, name)
-    with seeded_global_numpy(random_seed):
-        results = dict(evaluation_fn(dataset, representation_function, **kwargs))
-    results["elapsed_time"] = time.time() - start
-    update_result_directory(paths.results_dir(output_dir), "evaluation", results,
-                            representation.results_dir)
+    with replaced_output(output_dir, overwrite) as target:  # the old output stays until this succeeds
+        start = time.time()
+        resolve_auto_dataset(representation.postprocess_gin)
+        dataset = named_data.get_named_ground_truth_data()
+        representation_function = saved_models.representation_function(representation.saved_model)
+        kwargs = {"random_state": np.random.RandomState(random_seed)}
+        if _accepts(evaluation_fn, "artifact_dir"):
+            kwargs["artifact_dir"] = os.path.join(model_dir, paths.ARTIFACTS_DIR, name)
+        with seeded_global_numpy(random_seed):
+            results = dict(evaluation_fn(dataset, representation_function, **kwargs))
+        results["elapsed_time"] = time.time() - start
+        update_result_directory(paths.results_dir(target), "evaluation", results, representation.results_dir)
     logger.info("Evaluated %s with %s in %.1fs: %s", model_dir, name or evaluation_fn,
                 results["elapsed_time"], _summary(results))
     return results
@@ -130,7 +130,10 @@ def parse_metric_config(gin_config_files: Sequence[str], gin_bindings: Sequence[
     """Parses gin files and bindings; an unknown metric raises :class:`UnknownMetricError`
     listing the known ones."""
     try:
-        gin.parse_config_files_and_bindings(list(gin_config_files), list(gin_bindings))
+        with imports_refused():  # no code from the configs' import lines
+            gin.parse_config_files_and_bindings(list(gin_config_files), list(gin_bindings))
+    except GinImportRefusedError:
+        raise
     except ValueError as error:
         fn = evaluation_fn_name(gin_config_files)
         for binding in gin_bindings:

@@ -10,16 +10,18 @@ replica, once a run exports them) can be evaluated with a glob (:func:`find_mode
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import glob
 import logging
 import os
-from typing import Optional
+from typing import Iterator, Optional
 
 from rpu_tf.layout import paths
-from rpu_tf.layout.guard import prepare_directory
+from rpu_tf.layout.guard import check_directory, prepare_directory
 from rpu_tf.layout.paths import MODEL_DIR as MODEL_SUBDIR
 from rpu_tf.layout.paths import RESULTS_DIR, SAVED_MODEL_DIR, VISUALIZATIONS_DIR
+from rpu_tf.layout.replace import replaced_on_success
 
 logger = logging.getLogger(__name__)
 
@@ -175,3 +177,14 @@ def prepare_output_dir(path: str, overwrite: bool, marker: str = RESULTS_DIR,
     """Refuses an existing non-empty output folder unless ``overwrite``; then removes it
     (only if it has ``marker``, by default ``results/``: see :func:`rpu_tf.layout.prepare_directory`)."""
     prepare_directory(path, overwrite, marker, what="Output", flag=flag)
+
+
+@contextlib.contextmanager
+def replaced_output(path: str, overwrite: bool, marker: str = RESULTS_DIR,
+                    flag: str = "--overwrite") -> Iterator[str]:
+    """Refuses ``path`` as :func:`prepare_output_dir` does, then yields an empty folder beside
+    it for the new output, which replaces ``path`` only when the body succeeds: a failed
+    attempt leaves the old output byte for byte (:mod:`rpu_tf.layout.replace`)."""
+    check_directory(path, overwrite, marker, what="Output", flag=flag)
+    with replaced_on_success() as replacement:
+        yield replacement.stage(path)

@@ -11,11 +11,14 @@ the configs' own (``postprocess.random_seed = 0``, ``evaluation.random_seed = 0`
 ``dlib_postprocess``/``dlib_evaluate``), not drawn per run. A postprocessed representation
 that exists is reused when it was made from the same trained model (same
 ``train_results.uuid``) with the same ``postprocess_fn`` and seed; existing metric outputs
-are replaced only with ``overwrite``.
+are replaced only with ``overwrite``, and then only once every new output is complete (they
+are written beside the old ones and swapped in at the end: a failing metric leaves the old
+results byte for byte).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -29,6 +32,8 @@ from rpu_tf.evaluation.model_dirs import (NotATrainedModelError, TrainedModel, f
                                           locate_representation)
 from rpu_tf.evaluation.postprocess import POSTPROCESS_CONFIGS, postprocess_with_gin
 from rpu_tf.layout import paths
+from rpu_tf.layout.replace import Replacement, replaced_on_success
+from rpu_tf.utils.gin_imports import imports_refused
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +54,8 @@ def _read_json(path: str) -> dict:
 
 def _expected_postprocess_config(bindings: Sequence[str]) -> dict[str, str]:
     """``postprocess.postprocess_fn`` and ``postprocess.random_seed`` as gin would write them."""
-    gin.parse_config_files_and_bindings([], list(bindings))
+    with imports_refused():
+        gin.parse_config_files_and_bindings([], list(bindings))
     try:
         fn = gin.query_parameter("postprocess.postprocess_fn")
         seed = gin.query_parameter("postprocess.random_seed")
@@ -73,8 +79,11 @@ def is_current(model: TrainedModel, postprocessed_dir: str, bindings: Sequence[s
 
 
 def ensure_postprocessed(model: TrainedModel, representation: str,
-                         gin_bindings: Sequence[str] = (), overwrite: bool = False) -> str:
-    """``RUN/postprocessed/<representation>``, postprocessing the model unless it is current."""
+                         gin_bindings: Sequence[str] = (), overwrite: bool = False,
+                         replacement: Optional[Replacement] = None) -> str:
+    """``RUN/postprocessed/<representation>``, postprocessing the model unless it is current;
+    with ``replacement`` the new one is written beside the old one (the folder returned),
+    which it replaces when ``replacement`` commits."""
     output = model.postprocessed_dir(representation)
     bindings = postprocess_bindings(representation, gin_bindings)
     if os.path.isdir(output) and os.listdir(output) and not overwrite:
@@ -82,7 +91,9 @@ def ensure_postprocessed(model: TrainedModel, representation: str,
             logger.info("Reusing %s.", output)
             return output
         raise FileExistsError(_stale_message([output]))
-    postprocess_with_gin(model.model_dir, output, overwrite, [], bindings)
+    if replacement is not None:
+        output = replacement.stage(output)
+    postprocess_with_gin(model.model_dir, output, overwrite and replacement is None, [], bindings)
     return output
 
 
@@ -157,14 +168,18 @@ def evaluate_model(model_dir: str, metric_configs: Sequence[str],
         finally:
             gin.clear_config()
     written = []
-    for model in models:
-        for representation in representations:
-            representation_dir = ensure_postprocessed(model, representation, gin_bindings, overwrite)
-            for config in configs:
-                output = model.metric_dir(representation, config.name)
-                logger.info("Computing %s on the %s representation of %s.", config.name,
-                            representation, model.model_dir)
-                evaluate_with_gin(representation_dir, output, overwrite, [config.path],
-                                  [f"evaluation.name = '{config.name}'"] + list(gin_bindings))
-                written.append(paths.step_aggregate_json(paths.results_dir(output), "evaluation"))
+    # With overwrite every new output is written beside its old one and all replace them at the
+    # end, so a failing metric setting leaves the previous results as they were.
+    with replaced_on_success() if overwrite else contextlib.nullcontext() as replacement:
+        for model in models:
+            for representation in representations:
+                representation_dir = ensure_postprocessed(model, representation, gin_bindings, overwrite,
+                                                          replacement)
+                for config in configs:
+                    output = model.metric_dir(representation, config.name)
+                    logger.info("Computing %s on the %s representation of %s.", config.name,
+                                representation, model.model_dir)
+                    evaluate_with_gin(representation_dir, output if replacement is None else replacement.stage(output),
+                                      False, [config.path], [f"evaluation.name = '{config.name}'"] + list(gin_bindings))
+                    written.append(paths.step_aggregate_json(paths.results_dir(output), "evaluation"))
     return written

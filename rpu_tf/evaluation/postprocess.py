@@ -30,10 +30,11 @@ import tensorflow as tf
 from rpu_tf.data import named_data
 from rpu_tf.evaluation import saved_models
 from rpu_tf.evaluation.auto_dataset import resolve_auto_dataset
-from rpu_tf.evaluation.model_dirs import locate_model, prepare_output_dir
+from rpu_tf.evaluation.model_dirs import locate_model, replaced_output
 from rpu_tf.layout import paths
 from rpu_tf.layout.paths import SAVED_MODEL_DIR
 from rpu_tf.layout.results import update_result_directory
+from rpu_tf.utils.gin_imports import imports_refused
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ def postprocess(model_dir: str, output_dir: str, overwrite: bool = False,
     Args:
       model_dir: the trained model (``RUN/model``, or the run directory ``RUN``).
       output_dir: where the representation and results go (``RUN/postprocessed/mean``).
-      overwrite: replace an existing ``output_dir``.
+      overwrite: replace an existing ``output_dir`` (once the new one is complete).
       postprocess_fn: ``@mean_representation``, ``@sampled_representation`` or your own.
       random_seed: seeds ``postprocess_fn``'s random state.
       name: a label recorded in the gin config (``'mean'``).
@@ -100,21 +101,20 @@ def postprocess(model_dir: str, output_dir: str, overwrite: bool = False,
     """
     del name
     model = locate_model(model_dir)
-    prepare_output_dir(output_dir, overwrite)
-    start = time.time()
-    resolve_auto_dataset(model.train_gin)
-    dataset = named_data.get_named_ground_truth_data()
-    source = saved_models.load(model.saved_model, ("gaussian_encoder",))
-    transform, checkpoint = postprocess_fn(dataset, saved_models.gaussian_encoder_function(source),
-                                           np.random.RandomState(random_seed), output_dir)
-    if checkpoint is not None:
-        raise ValueError("postprocess_fn returned a checkpoint path; return a tf.Module with "
-                         "its variables as transform_fn instead (it is saved with the "
-                         "representation).")
-    saved_models.save_representation(source, transform, os.path.join(output_dir, SAVED_MODEL_DIR))
-    results = {"elapsed_time": time.time() - start}
-    update_result_directory(paths.results_dir(output_dir), "postprocess", results,
-                            model.results_dir)
+    with replaced_output(output_dir, overwrite) as target:  # the old output stays until this succeeds
+        start = time.time()
+        resolve_auto_dataset(model.train_gin)
+        dataset = named_data.get_named_ground_truth_data()
+        source = saved_models.load(model.saved_model, ("gaussian_encoder",))
+        transform, checkpoint = postprocess_fn(dataset, saved_models.gaussian_encoder_function(source),
+                                               np.random.RandomState(random_seed), target)
+        if checkpoint is not None:
+            raise ValueError("postprocess_fn returned a checkpoint path; return a tf.Module with "
+                             "its variables as transform_fn instead (it is saved with the "
+                             "representation).")
+        saved_models.save_representation(source, transform, os.path.join(target, SAVED_MODEL_DIR))
+        results = {"elapsed_time": time.time() - start}
+        update_result_directory(paths.results_dir(target), "postprocess", results, model.results_dir)
     logger.info("Postprocessed %s into %s.", model.model_dir, output_dir)
     return results
 
@@ -124,7 +124,8 @@ def postprocess_with_gin(model_dir: str, output_dir: str, overwrite: bool = Fals
                          gin_bindings: Optional[Sequence[str]] = None) -> dict:
     """Parses gin files and bindings, runs :func:`postprocess`, clears the gin config."""
     try:
-        gin.parse_config_files_and_bindings(list(gin_config_files or []), list(gin_bindings or []))
+        with imports_refused():  # no code from the configs' import lines
+            gin.parse_config_files_and_bindings(list(gin_config_files or []), list(gin_bindings or []))
         return postprocess(model_dir, output_dir, overwrite)
     finally:
         gin.clear_config()

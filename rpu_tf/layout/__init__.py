@@ -7,7 +7,10 @@ reads or writes a run directory asks this package for the names.
 - :mod:`~rpu_tf.layout.results`: disentanglement_lib's result directories (gin, json, aggregate);
 - :mod:`~rpu_tf.layout.rpu_files`: the manifest, a stage's ``labels.npz``, the summary;
 - :mod:`~rpu_tf.layout.guard`: what happens to an existing output folder (resume, overwrite, refuse);
-- :mod:`~rpu_tf.layout.lock`: one writer per run directory.
+- :mod:`~rpu_tf.layout.lock`: one writer per run directory;
+- :mod:`~rpu_tf.layout.names`: names read from run files are checked before they become paths,
+  and paths are checked to stay inside the run directory;
+- :mod:`~rpu_tf.layout.replace`: ``--overwrite`` / ``--redo_from`` replace only on success.
 """
 
 from rpu_tf.layout import paths

@@ -34,6 +34,8 @@ from __future__ import annotations
 import os
 import re
 
+from rpu_tf.layout.names import check_index, check_stage_name
+
 # --- a trained model -----------------------------------------------------------------------
 MODEL_DIR = "model"
 KERAS_FILE = "model.keras"
@@ -113,7 +115,7 @@ _CHECKPOINT = re.compile(r"gen_(\d+)[/\\]member_(\d+)\.")
 
 
 def population_file(pbt_dir: str, generation: int) -> str:
-    return os.path.join(pbt_dir, POPULATION_DIR, f"gen_{generation:05d}.json")
+    return os.path.join(pbt_dir, POPULATION_DIR, f"gen_{check_index(generation, 'generation'):05d}.json")
 
 
 def population_glob(pbt_dir: str) -> str:
@@ -121,7 +123,7 @@ def population_glob(pbt_dir: str) -> str:
 
 
 def checkpoint_generation_dir(pbt_dir: str, generation: int) -> str:
-    return os.path.join(pbt_dir, CHECKPOINTS_DIR, f"gen_{generation:05d}")
+    return os.path.join(pbt_dir, CHECKPOINTS_DIR, f"gen_{check_index(generation, 'generation'):05d}")
 
 
 def checkpoint_generation_dirs(pbt_dir: str) -> dict[int, str]:
@@ -132,7 +134,8 @@ def checkpoint_generation_dirs(pbt_dir: str) -> dict[int, str]:
 
 
 def checkpoint_file(pbt_dir: str, generation: int, member_id: int, ext: str = "npz") -> str:
-    return os.path.join(checkpoint_generation_dir(pbt_dir, generation), f"member_{member_id:04d}.{ext}")
+    return os.path.join(checkpoint_generation_dir(pbt_dir, generation),
+                        f"member_{check_index(member_id, 'member id'):04d}.{ext}")
 
 
 def parse_checkpoint_file(path: str) -> tuple[int, int]:
@@ -151,8 +154,9 @@ LABELS_FILE, TRAVERSALS_FIGURE, REDUCTION_FIGURE = "labels.npz", "traversals.png
 
 
 def stage_dir(run_dir: str, name: str) -> str:
-    """The folder of stage ``name`` (``initial``, ``leaf1_meta1``, ...)."""
-    return os.path.join(run_dir, STAGES_DIR, name)
+    """The folder of stage ``name`` (``initial``, ``leaf1_meta1``, ...; any other name is
+    refused: :func:`rpu_tf.layout.names.check_stage_name`)."""
+    return os.path.join(run_dir, STAGES_DIR, check_stage_name(name, "stage name"))
 
 
 def stage_labels_file(run_dir: str, name: str) -> str:

@@ -27,7 +27,8 @@ from typing import Any, Mapping, Optional, Sequence
 import numpy as np
 
 from rpu_tf.layout import paths
-from rpu_tf.utils.files import atomic_write_json, read_json
+from rpu_tf.layout.names import check_stage_name, inside
+from rpu_tf.utils.files import atomic_write_bytes, atomic_write_json, read_json
 from rpu_tf.utils.state_files import load_state, save_state
 
 
@@ -72,13 +73,61 @@ def has_manifest(run_dir: str) -> bool:
 
 
 def read_manifest(run_dir: str) -> dict:
-    """The run's manifest, or an empty one for a new run."""
+    """The run's manifest, or an empty one for a new run; checked (:func:`check_manifest`)."""
     path = os.path.join(run_dir, paths.MANIFEST_FILE)
-    return read_json(path) if os.path.exists(path) else empty_manifest()
+    if not os.path.exists(path):
+        return empty_manifest()
+    try:
+        manifest = read_json(path)
+    except (ValueError, UnicodeDecodeError) as error:  # JSONDecodeError is a ValueError
+        raise ValueError(f"{path} is not valid JSON ({error}); the file is damaged: restore it from a copy, or "
+                         "start the run afresh with --overwrite.") from None
+    return check_manifest(manifest, path)
+
+
+def check_manifest(manifest: Any, path: str) -> dict:
+    """``manifest`` (read from ``path``) if it has the schema above and every stage name is
+    one the layout writes (:func:`rpu_tf.layout.names.check_stage_name`): a name read from a
+    run file never becomes a path unchecked. Raises ``ValueError`` naming ``path``."""
+    def damaged(what: str) -> ValueError:
+        return ValueError(f"{path}: {what}; the file is damaged or was altered: restore it from a copy, or start "
+                          "the run afresh with --overwrite.")
+
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("stages", {}), dict):
+        raise damaged("expected an object with a 'stages' object")
+    for name, record in manifest.setdefault("stages", {}).items():
+        check_stage_name(name, path)
+        if not isinstance(record, dict) or record.get("name", name) != name:
+            raise damaged(f"the record of stage {name!r} is not an object named {name!r}")
+    if not isinstance(manifest.setdefault("leaf_runs", []), list):
+        raise damaged("'leaf_runs' is not a list")
+    if not isinstance(manifest.setdefault("final", None), (dict, type(None))):
+        raise damaged("'final' is neither an object nor null")
+    return manifest
 
 
 def write_manifest(run_dir: str, manifest: Mapping[str, Any]) -> None:
     atomic_write_json(os.path.join(run_dir, paths.MANIFEST_FILE), manifest)
+
+
+def manifest_bytes(run_dir: str) -> Optional[bytes]:
+    """The manifest file as it is on disk (None: none), to put back byte for byte
+    (:func:`restore_manifest_bytes`) when a redo fails."""
+    path = os.path.join(run_dir, paths.MANIFEST_FILE)
+    if not os.path.exists(path):
+        return None
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def restore_manifest_bytes(run_dir: str, data: Optional[bytes]) -> None:
+    """Writes back what :func:`manifest_bytes` returned."""
+    path = os.path.join(run_dir, paths.MANIFEST_FILE)
+    if data is None:
+        if os.path.exists(path):
+            os.remove(path)
+    else:
+        atomic_write_bytes(path, data)
 
 
 #: What the final stage writes (and what rpu_evaluate / rpu_visualize derive from its model).
@@ -86,11 +135,19 @@ FINAL_OUTPUTS = (paths.PBT_DIR, paths.MODEL_DIR, paths.METRICS_DIR, paths.POSTPR
                  paths.VISUALIZATIONS_DIR, paths.SUMMARY_FILE, paths.GROUND_TRUTH_DIR, paths.TENSORBOARD_DIR)
 
 
-def remove_stage_outputs(run_dir: str, stages: Sequence[str]) -> list[str]:
-    """Deletes ``stages/<name>/`` of each of ``stages`` and the final stage's outputs
-    (:data:`FINAL_OUTPUTS`); returns what it deleted (the manifest is the caller's)."""
+def stage_outputs(run_dir: str, stages: Sequence[str]) -> list[str]:
+    """The paths of ``stages/<name>/`` of each of ``stages`` and of the final stage's outputs
+    (:data:`FINAL_OUTPUTS`), each checked to lie inside ``run_dir``."""
+    return [inside(run_dir, target) for target in
+            [paths.stage_dir(run_dir, name) for name in stages] + [os.path.join(run_dir, p) for p in FINAL_OUTPUTS]]
+
+
+def remove_paths(run_dir: str, targets: Sequence[str]) -> list[str]:
+    """Deletes each of ``targets`` that exists (each checked to lie inside ``run_dir``; a
+    symbolic link is removed, not followed); returns what it deleted."""
     removed = []
-    for target in [paths.stage_dir(run_dir, name) for name in stages] + [os.path.join(run_dir, p) for p in FINAL_OUTPUTS]:
+    for target in targets:
+        inside(run_dir, target)  # never a deletion outside the run (names.py)
         if os.path.isdir(target) and not os.path.islink(target):
             shutil.rmtree(target)
         elif os.path.lexists(target):
@@ -99,6 +156,12 @@ def remove_stage_outputs(run_dir: str, stages: Sequence[str]) -> list[str]:
             continue
         removed.append(target)
     return removed
+
+
+def remove_stage_outputs(run_dir: str, stages: Sequence[str]) -> list[str]:
+    """Deletes ``stages/<name>/`` of each of ``stages`` and the final stage's outputs
+    (:data:`FINAL_OUTPUTS`); returns what it deleted (the manifest is the caller's)."""
+    return remove_paths(run_dir, stage_outputs(run_dir, stages))
 
 
 def write_summary(run_dir: str, summary: Mapping[str, Any]) -> None:

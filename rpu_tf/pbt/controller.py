@@ -37,6 +37,7 @@ from rpu_tf.pbt.selection import check_cutoff, rank_members, truncation_plan
 from rpu_tf.pbt.stopping import StoppingRule
 from rpu_tf.pbt.trainable import MemberResult, MemberTask, State
 from rpu_tf.utils.errors import RunFailedError
+from rpu_tf.utils.whole_numbers import whole_number
 
 logger = logging.getLogger(__name__)
 
@@ -109,12 +110,12 @@ class PopulationBasedTraining:
         self.cutoff = float(cutoff)
         self.perturb_factors = tuple(float(f) for f in perturb_factors)
         self.resample_probability = float(resample_probability)
-        self.generation_budget = int(generation_budget)
+        self.generation_budget = whole_number(generation_budget, "pbt.generation_budget", 1)
         self.budget_unit = budget_unit
         self.initial_population_factor = float(initial_population_factor)
         self.stopping = stopping or StoppingRule()
-        self.seed = int(seed)
-        self.keep_generations = int(keep_generations)
+        self.seed = whole_number(seed, "pbt.seed")
+        self.keep_generations = whole_number(keep_generations, "pbt.keep_generations", 2)
         self.fingerprint = fingerprint or {}
         self.on_generation: Optional[Callable[[int, list[dict]], None]] = None
 

@@ -22,10 +22,11 @@ loaded, an interrupted stage resumes its PBT at the last finished member step.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 import gin
 
@@ -42,6 +43,7 @@ from rpu_tf.training.gin_context import gin_run
 from rpu_tf.training.precision import default_precision
 from rpu_tf.training.representation import DEFAULT_ENCODE_BATCH_SIZE, mean_representation_function
 from rpu_tf.utils.files import read_json
+from rpu_tf.utils.whole_numbers import whole_number
 from rpu_tf.visualize.stages import draw_stage_figures
 
 logger = logging.getLogger(__name__)
@@ -85,14 +87,18 @@ def run_rpu_vae(run_dir: str, data: FiniteGroundTruthData, max_leaf_runs: int = 
     if not isinstance(data, FiniteGroundTruthData):
         raise ValueError(f"rPU-VAE needs a data set with a finite index to reduce; {type(data).__name__} "
                          "has none. Use a grid data set (sprites, dsprites_full, shapes3d) or images/celeba.")
-    settings = Settings(int(max_leaf_runs), int(max_meta_epochs), int(min_dataset_size), float(udr_threshold),
-                        int(seed))
+    settings = Settings(whole_number(max_leaf_runs, "rpu_vae.max_leaf_runs"),
+                        whole_number(max_meta_epochs, "rpu_vae.max_meta_epochs"),
+                        whole_number(min_dataset_size, "rpu_vae.min_dataset_size"), float(udr_threshold),
+                        whole_number(seed, "rpu_vae.seed"))
     start = time.time()
-    stages = paper_stages(run_dir, data, settings.seed, int(encode_batch_size),
+    encode_batch_size = whole_number(encode_batch_size, "rpu_vae.encode_batch_size", 1)
+    stages = paper_stages(run_dir, data, settings.seed, encode_batch_size,
                           on_stage=lambda outcome: draw_stage_figures(run_dir, outcome.record.name, data),
                           final_warm_start=final_warm_start,
                           final_supervision=FinalSupervision(float(final_supervision_weight), str(final_supervision_loss),
-                                                             int(final_supervision_batch_size)))
+                                                             whole_number(final_supervision_batch_size,
+                                                                          "rpu_vae.final_supervision_batch_size", 1)))
     stages.journal.check_precision(default_precision())
     stages.journal.check_settings({**stage_settings(gin.config_str()), DATA_SETTING: describe_data(data)},
                                   unchecked=lambda key: not is_stage_setting(key))
@@ -197,16 +203,21 @@ def rpu_vae_with_gin(model_dir: str, overwrite: bool = False, gin_config_files: 
         if redo_from:
             if rpu_files.has_manifest(model_dir):  # the precision first: a refused redo deletes nothing
                 StageJournal(model_dir).check_precision(default_precision(), redo=True)
-            redo_stages_from(model_dir, redo_from)
+            with redo_stages_from(model_dir, redo_from):  # a failed redo leaves the old stages
+                return run_rpu_vae(model_dir, data if data is not None else named_data.get_named_ground_truth_data())
         return run_rpu_vae(model_dir, data if data is not None else named_data.get_named_ground_truth_data())
 
 
-def redo_stages_from(run_dir: str, stage: str) -> None:
-    """Forgets ``stage`` (``"final"``: the final stage alone), every later stage and the final
-    stage of the run in ``run_dir``, so the next run computes them again (``--redo_from``)."""
+@contextlib.contextmanager
+def redo_stages_from(run_dir: str, stage: str) -> Iterator[None]:
+    """While the body runs, ``stage`` (``"final"``: the final stage alone), every later stage
+    and the final stage of the run in ``run_dir`` are forgotten, so the run computes them again
+    (``--redo_from``); their old files are deleted when the body succeeds and restored, with
+    the manifest, when it fails (:meth:`StageJournal.redoing_from`)."""
     if not rpu_files.has_manifest(run_dir):
         raise ValueError(f"--redo_from={stage}: {run_dir} holds no rPU-VAE run yet; run it without "
                          "--redo_from first.")
-    removed = StageJournal(run_dir).redo_from(stage)
-    logger.info("Recomputing %s from %s on: removed %s.", run_dir, stage,
-                ", ".join(os.path.relpath(p, run_dir) for p in removed) or "nothing")
+    with StageJournal(run_dir).redoing_from(stage) as moved:
+        logger.info("Recomputing %s from %s on (the old %s are kept until it succeeds).", run_dir, stage,
+                    ", ".join(os.path.relpath(p, run_dir) for p in moved) or "nothing")
+        yield

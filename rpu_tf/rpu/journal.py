@@ -6,12 +6,16 @@ The file schema is :mod:`rpu_tf.layout.rpu_files`'; this is Algorithm 1's
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import os
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Iterator, Mapping, Optional
 
 import numpy as np
 
 from rpu_tf.layout import paths, rpu_files
+from rpu_tf.layout.names import FINAL_STAGE, check_stage_name
+from rpu_tf.layout.replace import set_aside
 from rpu_tf.layout.rpu_files import StageLabels, StageRecord
 from rpu_tf.rpu.algorithm import LabelBlocks, StageOutcome
 from rpu_tf.rpu.reduction import ReductionResult
@@ -105,23 +109,37 @@ class StageJournal:
                                        for idx, lab in run] for run in surrogate]
         rpu_files.write_manifest(self.run_dir, self.manifest)
 
-    def redo_from(self, stage: str) -> list[str]:
+    @contextlib.contextmanager
+    def redoing_from(self, stage: str) -> Iterator[list[str]]:
         """Forgets ``stage``, every stage recorded after it and the final stage (``"final"``:
-        the final stage alone), deleting their files, so the run computes them again; the
-        stages before are kept and the next :meth:`check_settings` takes the new settings.
-        Returns the removed paths. Raises ``ValueError`` for a stage the run does not have."""
-        names = list(self.manifest["stages"])
-        if stage != "final" and stage not in names:
+        the final stage alone) while the body recomputes them; the stages before are kept and
+        the next :meth:`check_settings` takes the new settings. Their files are set aside,
+        not deleted, until the body succeeds: when it raises, the manifest and the files are
+        as before (:func:`rpu_tf.layout.replace.set_aside`). Yields the paths set aside.
+        Raises ``ValueError`` for a stage the run does not have."""
+        names = list(self.manifest["stages"])  # checked names (rpu_files.check_manifest)
+        if stage != FINAL_STAGE and stage not in names:
             raise ValueError(f"--redo_from={stage}: {self.run_dir} has no such stage; its stages are "
                              f"{', '.join(names) or 'none yet'} (or 'final').")
-        dropped = [] if stage == "final" else names[names.index(stage):]
-        removed = rpu_files.remove_stage_outputs(self.run_dir, dropped)
-        for name in dropped:
-            del self.manifest["stages"][name]
-        self.manifest["final"], self.manifest["leaf_runs"] = None, []  # recomputed from the stages
-        self.manifest.pop("settings", None)  # the stages kept are taken as valid under the new ones
-        rpu_files.write_manifest(self.run_dir, self.manifest)
-        return removed
+        check_stage_name(stage, "--redo_from", allow_final=True, hint="give a stage of the run")
+        dropped = [] if stage == FINAL_STAGE else names[names.index(stage):]
+        before, saved = copy.deepcopy(self.manifest), rpu_files.manifest_bytes(self.run_dir)
+        stages_dir = os.path.join(self.run_dir, paths.STAGES_DIR)
+        existing = set(os.listdir(stages_dir)) if os.path.isdir(stages_dir) else set()
+        with set_aside(self.run_dir, rpu_files.stage_outputs(self.run_dir, dropped)) as moved:
+            for name in dropped:
+                del self.manifest["stages"][name]
+            self.manifest["final"], self.manifest["leaf_runs"] = None, []  # recomputed from the stages
+            self.manifest.pop("settings", None)  # the stages kept are taken as valid under the new ones
+            rpu_files.write_manifest(self.run_dir, self.manifest)
+            try:
+                yield moved
+            except Exception:
+                new = set(os.listdir(stages_dir)) - existing if os.path.isdir(stages_dir) else set()
+                rpu_files.remove_paths(self.run_dir, [os.path.join(stages_dir, name) for name in new])
+                self.manifest = before
+                rpu_files.restore_manifest_bytes(self.run_dir, saved)  # byte for byte
+                raise
 
     def save_final(self, final: Mapping[str, Any]) -> None:
         self.manifest["final"] = dict(final)

@@ -88,10 +88,16 @@ class SubprocessLauncher:
     def __call__(self, job, log_path: str) -> int:
         module = {TrainJob: "rpu_tf.cli.train", TrainTogetherJob: "rpu_tf.cli.train_together"}.get(
             type(job), "rpu_tf.cli.evaluate")
-        command = [sys.executable, "-m", module] + job.argv()
+        # -P: the working folder is not on the child's import path, so no gin.py (or other module)
+        # in the folder the study runs from is imported; Python 3.10 has no -P: runpy without it.
+        command = ([sys.executable, "-P", "-m", module] if sys.version_info >= (3, 11) else [
+            sys.executable, "-c", f"import runpy, sys; sys.path.pop(0); "
+                                  f"runpy.run_module({module!r}, run_name='__main__', alter_sys=True)"]) + job.argv()
         os.makedirs(os.path.dirname(log_path), exist_ok=True)
         package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        python_path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p)
+        # no empty entry: Python reads one as the working folder
+        entries = [package_root] + os.environ.get("PYTHONPATH", "").split(os.pathsep)
+        python_path = os.pathsep.join(dict.fromkeys(p for p in entries if p))
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
                "PYTHONPATH": python_path}  # the children import this rpu_tf, installed or not
         if self.num_cpus is not None:

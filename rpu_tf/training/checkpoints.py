@@ -26,6 +26,7 @@ from typing import Mapping, Sequence
 
 from rpu_tf.layout import paths
 from rpu_tf.layout.lock import LOCK_FILE
+from rpu_tf.layout.names import inside
 from rpu_tf.layout.results import parse_gin_bindings
 from rpu_tf.training.precision import check_resume_precision
 from rpu_tf.training.replica_state import state_precision
@@ -127,6 +128,27 @@ def claim(model_dir: str, config: str) -> None:
     atomic_write_text(os.path.join(checkpoint_dir(model_dir), paths.TRAINING_CLAIM_FILE), config)
 
 
+def undo_unstarted_claims(model_dirs: Sequence[str], fresh: Mapping[str, set]) -> list[str]:
+    """After a failure before the group's first checkpoint: deletes what this command wrote
+    into each directory it started afresh (``fresh``: directory -> its entries before), so a
+    refused setting (a claim with ``model.batch_size = 0``) does not block the corrected
+    command with "was 0, now 8". Runs with a checkpoint or results are left to resume.
+    Returns what it deleted."""
+    if not model_dirs or os.path.exists(state_file(model_dirs[0])):
+        return []
+    removed = []
+    for model_dir, before in fresh.items():
+        if os.path.isfile(results_json(model_dir)) or not os.path.isdir(model_dir):
+            continue
+        for entry in sorted(set(os.listdir(model_dir)) - set(before) - {LOCK_FILE}):
+            target = inside(model_dir, os.path.join(model_dir, entry))
+            shutil.rmtree(target) if os.path.isdir(target) and not os.path.islink(target) else os.remove(target)
+            removed.append(target)
+    if removed:
+        logger.info("Removed what the failed command started: %s.", ", ".join(removed))
+    return removed
+
+
 def _names(model_dirs: Sequence[str]) -> list[str]:
     return [os.path.basename(os.path.normpath(d)) for d in model_dirs]
 
@@ -224,4 +246,4 @@ def load_results(model_dir: str) -> Mapping[str, object]:
 
 __all__ = ["FINISHED", "FOREIGN", "FRESH", "PARTIAL", "RESUMABLE_CHANGES", "RUNTIME_SETTINGS", "UNFINISHED", "changed_settings",
            "check_free_space", "check_same_settings", "claim", "release", "restore", "run_status", "save",
-           "settings", "start_group", "disk_bytes"]
+           "settings", "start_group", "disk_bytes", "undo_unstarted_claims"]

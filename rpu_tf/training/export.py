@@ -107,7 +107,8 @@ def export_keras(model: BaseVAE, path: str) -> str:
 
 
 def load_keras(path: str) -> BaseVAE:
-    """Loads a ``.keras`` file written by :func:`export_keras`."""
+    """Loads a ``.keras`` file written by :func:`export_keras`, in Keras' safe mode: a file
+    that would run code when loaded (a ``Lambda`` layer's pickled function) is refused."""
     import rpu_tf.models  # noqa: F401  (registers the model classes)
 
-    return keras.saving.load_model(path)
+    return keras.saving.load_model(path, safe_mode=True)

@@ -56,6 +56,7 @@ from rpu_tf.training.replica_group import ReplicaGroup
 from rpu_tf.training.summaries import ScalarWriter
 from rpu_tf.training.supervision import Supervision, ground_truth_supervision
 from rpu_tf.utils.gin_files import check_bindings_are_read, parse_gin, pipeline_name, with_model_name
+from rpu_tf.utils.whole_numbers import whole_number
 
 logger = logging.getLogger(__name__)
 
@@ -106,17 +107,16 @@ def single_model_run(model_dir: str, model: BaseVAE = gin.REQUIRED, training_ste
       name, model_num: free labels recorded in the gin config (not used).
     """
     del name, model_num
-    if int(training_steps) < 0:
-        raise ValueError(f"model.training_steps must be >= 0, got {training_steps}.")
-    if int(eval_steps) < 1:  # checked now, not after the last training step
-        raise ValueError(f"model.eval_steps must be >= 1 (batches averaged for train_results.json), got {eval_steps}.")
-    if int(checkpoint_every) < 1:
-        raise ValueError(f"model.checkpoint_every must be >= 1 (steps between checkpoints), got {checkpoint_every}.")
+    training_steps = whole_number(training_steps, "model.training_steps", minimum=0)
+    random_seed = whole_number(random_seed, "model.random_seed")
+    batch_size = whole_number(batch_size, "model.batch_size", minimum=1)  # checked before the run is claimed
+    eval_steps = whole_number(eval_steps, "model.eval_steps", 1, "batches averaged for train_results.json")
+    checkpoint_every = whole_number(checkpoint_every, "model.checkpoint_every", 1, "steps between checkpoints")
     dataset = named_data.get_named_ground_truth_data()
     optimizers = resolve_model_optimizers(model, dataset.observation_shape)
-    return SingleModelRun(model_dir, model, int(training_steps), int(random_seed), int(batch_size), int(eval_steps),
+    return SingleModelRun(model_dir, model, training_steps, random_seed, batch_size, eval_steps,
                           dataset, ground_truth_supervision(dataset), optimizers, runtime.runtime_options(),
-                          gin.operative_config_str(), int(checkpoint_every))
+                          gin.operative_config_str(), checkpoint_every)
 
 
 def train(model_dir: str, overwrite: bool = False, **settings) -> dict[str, Any]:
@@ -195,6 +195,7 @@ def train_runs(runs: Sequence[SingleModelRun], overwrite: bool = False) -> list[
                                    "%s); nothing to do (pass --overwrite to train it again in %s).", run.model_dir,
                                    trained_in, current, current)
             return results
+        fresh = {}  # the directories this command starts afresh, with what they held before
         for run, status in zip(runs, statuses):
             if overwrite and status != checkpoints.FRESH:
                 marker = (TRAINING_CHECKPOINT_DIR if os.path.isdir(checkpoints.checkpoint_dir(run.model_dir))
@@ -202,8 +203,14 @@ def train_runs(runs: Sequence[SingleModelRun], overwrite: bool = False) -> list[
                 prepare_directory(run.model_dir, True, marker)
             elif status in (checkpoints.UNFINISHED, checkpoints.FINISHED):
                 remove_stale_temporaries(run.model_dir)
+            if overwrite or status == checkpoints.FRESH:
+                fresh[run.model_dir] = set(os.listdir(run.model_dir))
             checkpoints.claim(run.model_dir, run.operative_config)
-        return _train_locked(runs, first, resume=not overwrite)
+        try:
+            return _train_locked(runs, first, resume=not overwrite)
+        except BaseException:
+            checkpoints.undo_unstarted_claims([run.model_dir for run in runs], fresh)
+            raise
 
 
 def _check_run_directory(run: SingleModelRun, overwrite: bool) -> str:

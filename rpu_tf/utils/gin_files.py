@@ -12,6 +12,7 @@ from typing import Iterator, Optional, Sequence
 import gin
 
 from rpu_tf.registry import PIPELINES
+from rpu_tf.utils.gin_imports import imports_refused
 
 
 @gin.configurable("pipeline")
@@ -54,7 +55,8 @@ def parse_gin(gin_config_files: Sequence[str] = (), gin_bindings: Sequence[str] 
 
     So ``include "_shared_vae.gin"`` in ``gin_configs/pbt/x.gin`` finds its neighbour
     wherever the command runs. A file that is not where the path says is looked up among the
-    shipped configs (:func:`resolve_gin_config`).
+    shipped configs (:func:`resolve_gin_config`). ``import`` lines are refused unless allowed
+    (:mod:`rpu_tf.utils.gin_imports`).
     """
     gin_config_files = [resolve_gin_config(path) for path in gin_config_files]
     for path in gin_config_files:
@@ -69,11 +71,12 @@ def parse_gin(gin_config_files: Sequence[str] = (), gin_bindings: Sequence[str] 
     previous = logging.root.manager.disable
     logging.disable(logging.ERROR)
     try:
-        for path in gin_config_files:  # as gin.parse_config_files_and_bindings, naming what failed
-            with _syntax_errors_name(path):
-                gin.parse_config_file(path)
-        with _syntax_errors_name("--gin_bindings"):
-            gin.parse_config(list(gin_bindings))
+        with imports_refused():  # no code from import lines (rpu_tf.utils.gin_imports)
+            for path in gin_config_files:  # as gin.parse_config_files_and_bindings, naming what failed
+                with _syntax_errors_name(path):
+                    gin.parse_config_file(path)
+            with _syntax_errors_name("--gin_bindings"):
+                gin.parse_config(list(gin_bindings))
         gin.finalize()
     finally:
         logging.disable(previous)

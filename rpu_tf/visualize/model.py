@@ -42,6 +42,7 @@ from rpu_tf.training.representation import gaussian_kl_per_latent
 from rpu_tf.visualize import traversals
 from rpu_tf.visualize.dependencies import pyplot
 from rpu_tf.visualize.images import grid, pad_around, padded_grid, save_figure, save_gif, save_png
+from rpu_tf.utils.gin_imports import imports_refused
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,8 @@ def training_dataset(train_gin: str):
     bindings = dataset_bindings(train_gin)
     if "dataset.name" not in bindings:
         raise ValueError(f"{train_gin} binds no dataset.name.")
-    gin.parse_config([f"{key} = {value}" for key, value in bindings.items()])
+    with imports_refused():  # values read from a run file
+        gin.parse_config([f"{key} = {value}" for key, value in bindings.items()])
     try:
         return named_data.get_named_ground_truth_data()
     finally:
