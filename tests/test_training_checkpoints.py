@@ -149,3 +149,19 @@ def test_a_stopped_run_continues_only_in_the_precision_it_trained_in(uninterrupt
     again = train_with_gin(run, False, small.CONFIG, small.BINDINGS + [f'training.precision = "{other}"'])
     assert again["uuid"] == pinned["uuid"]
     assert f"already trained with these settings, in {trained_in} (this process would train in {other})" in caplog.text
+
+
+@pytest.mark.slow
+def test_a_renamed_copy_of_a_stopped_run_resumes_at_its_checkpoint(uninterrupted, tmp_path, caplog):
+    import shutil
+
+    run = str(tmp_path / "run")
+    _start(run, "write", "4").communicate(timeout=300)  # stopped writing its 2nd checkpoint (step 60)
+    renamed = str(tmp_path / "renamed")
+    shutil.copytree(run, renamed)
+    shutil.rmtree(run)
+    caplog.set_level(logging.INFO)
+    result = train_with_gin(renamed, False, small.CONFIG, small.BINDINGS)
+    assert "Resuming from the checkpoint at step 30 " in caplog.text
+    assert result["global_step"] == small.STEPS
+    _assert_same_run(uninterrupted, renamed)

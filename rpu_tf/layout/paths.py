@@ -48,6 +48,9 @@ TRAINING_CHECKPOINT_DIR = "checkpoint"
 TRAINING_CLAIM_FILE = "train.gin"
 TRAINING_STATE_FILE = "state.npz"
 TRAINING_GROUP_FILE = "group.json"
+#: ``RUN/checkpoint/run_id``: a random id written at the claim; it names the run in
+#: ``group.json`` so that a moved or renamed run still finds its checkpoint.
+TRAINING_RUN_ID_FILE = "run_id"
 
 
 def results_dir(folder: str) -> str:

@@ -11,8 +11,9 @@ written, ``checkpoint/`` is removed (the claim first, so a kill half way never l
 fresh claim without a state).
 
 Runs trained together (:func:`rpu_tf.training.train.train_runs`) keep their group's state in
-the first run's ``checkpoint/`` with ``group.json`` naming the runs; the others hold their
-claim only.
+the first run's ``checkpoint/`` with ``group.json`` naming the runs by the ids their claims
+wrote (``checkpoint/run_id``), so a moved or renamed run, alone or in its group, resumes; the
+others hold their claim only.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import uuid
 
 import numpy as np
 from typing import Mapping, Sequence
@@ -125,6 +127,9 @@ def claim(model_dir: str, config: str) -> None:
     if not os.path.isfile(claim_file):
         shutil.rmtree(checkpoint_dir(model_dir), ignore_errors=True)
     os.makedirs(checkpoint_dir(model_dir), exist_ok=True)
+    if _run_id(model_dir) is None:  # before the claim: a kill in between leaves no claim, so it is redone
+        with open(os.path.join(checkpoint_dir(model_dir), paths.TRAINING_RUN_ID_FILE), "w", encoding="utf-8") as f:
+            f.write(uuid.uuid4().hex)
     atomic_write_text(os.path.join(checkpoint_dir(model_dir), paths.TRAINING_CLAIM_FILE), config)
 
 
@@ -157,20 +162,43 @@ def _group_file(model_dirs: Sequence[str]) -> str:
     return os.path.join(checkpoint_dir(model_dirs[0]), paths.TRAINING_GROUP_FILE)
 
 
-def _stored_group(model_dirs: Sequence[str]):
+def _run_id(model_dir: str) -> str | None:
     try:
-        return read_json(_group_file(model_dirs)).get("runs")
-    except (OSError, ValueError, AttributeError):
+        with open(os.path.join(checkpoint_dir(model_dir), paths.TRAINING_RUN_ID_FILE), encoding="utf-8") as f:
+            return f.read().strip() or None
+    except OSError:
         return None
+
+
+def _ids(model_dirs: Sequence[str]) -> list:
+    return [_run_id(d) for d in model_dirs]
+
+
+def _stored_group(model_dirs: Sequence[str]) -> dict:
+    try:
+        stored = read_json(_group_file(model_dirs))
+        return stored if isinstance(stored, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _same_group(model_dirs: Sequence[str]) -> bool:
+    """Whether the first run's checkpoint trains exactly these runs, in this order: the ids their
+    claims wrote (a moved or renamed run keeps its id), or for checkpoints written before run ids
+    existed, the folder names."""
+    stored = _stored_group(model_dirs)
+    if stored.get("ids") is not None and None not in _ids(model_dirs):
+        return stored["ids"] == _ids(model_dirs)
+    return stored.get("runs") == _names(model_dirs)
 
 
 def start_group(model_dirs: Sequence[str]) -> None:
     """Records in the first run's ``checkpoint/group.json`` which runs its state trains (call it
-    before the first checkpoint); the state of another grouping is deleted first."""
-    if _stored_group(model_dirs) != _names(model_dirs):
+    after the claims, before the first checkpoint); the state of another grouping is deleted first."""
+    if not _same_group(model_dirs):
         if os.path.exists(state_file(model_dirs[0])):
             os.remove(state_file(model_dirs[0]))
-        atomic_write_json(_group_file(model_dirs), {"runs": _names(model_dirs)})
+        atomic_write_json(_group_file(model_dirs), {"runs": _names(model_dirs), "ids": _ids(model_dirs)})
 
 
 def save(group, model_dirs: Sequence[str]) -> None:
@@ -191,10 +219,9 @@ def restore(group, model_dirs: Sequence[str]) -> bool:
     path = state_file(model_dirs[0])
     if not os.path.isfile(path):
         return False
-    stored = _stored_group(model_dirs)
-    if stored != _names(model_dirs):
-        logger.warning("The checkpoint in %s trains the runs %s, not %s; starting from step 0.", path, stored,
-                       _names(model_dirs))
+    if not _same_group(model_dirs):
+        logger.warning("The checkpoint in %s trains the runs %s, not %s; starting from step 0.", path,
+                       _stored_group(model_dirs).get("runs"), _names(model_dirs))
         return False
     try:
         state = load_state(path)
