@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 from rpu_tf.layout import paths
+from rpu_tf.utils.files import damaged, read_json_lines
 
 
 def read_generation_log(run_dir: str) -> list[dict]:
     """The records of ``generations.jsonl`` (one dict per member per generation)."""
     path = os.path.join(run_dir, paths.GENERATIONS_FILE)
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(ln) for ln in f if ln.strip()]
+    records = read_json_lines(path)
+    for number, record in enumerate(records, 1):
+        if not isinstance(record, dict) or not isinstance(record.get("generation"), int):
+            raise damaged(path, f"record {number} is not a generation record (no integer 'generation')")
+    return records

@@ -28,6 +28,7 @@ import numpy as np
 
 from rpu_tf import utils
 from rpu_tf.layout import paths
+from rpu_tf.layout.pbt_files import read_generation_log
 from rpu_tf.pbt import storage
 from rpu_tf.pbt.executors import Executor
 from rpu_tf.pbt.records import (ConfigMismatchError, PBTResult, derive_seed, dict_diff,
@@ -368,9 +369,9 @@ class PopulationBasedTraining:
         """Rewrites ``generations.jsonl`` atomically with this generation's records last."""
         path = self._path(paths.GENERATIONS_FILE)
         lines = []
-        if os.path.exists(path):
-            with open(path, encoding="utf-8") as f:
-                lines = [ln for ln in f if ln.strip() and json.loads(ln)["generation"] < generation]
+        if os.path.exists(path):  # a damaged record stops the run with one line naming the file
+            lines = [json.dumps(r, sort_keys=True) + "\n" for r in read_generation_log(self.run_dir)
+                     if r["generation"] < generation]
         for r in records:
             entry = dict(r)
             entry["kept"] = r["member_id"] in kept

@@ -77,7 +77,43 @@ def atomic_write_json(path: str, obj: Any) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=1, sort_keys=True, allow_nan=False) + "\n").encode())
 
 
+class DamagedFileError(ValueError):
+    """A run file that does not parse: truncated, overwritten or not written by rpu_tf."""
+
+
+def damaged(path: str, what: str) -> DamagedFileError:
+    """The one-line error for a damaged run file: which file, what is wrong, what to do."""
+    return DamagedFileError(f"{path}: {what}; the file is damaged (truncated, or changed by hand). Restore it from a "
+                            "copy of the run, or redo the stage that wrote it (rpu_train --redo_from=STAGE for an "
+                            "rPU-VAE run), or start the run afresh with --overwrite.")
+
+
 def read_json(path: str) -> Any:
-    """The JSON value in ``path``."""
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+    """The JSON value in ``path``; :class:`DamagedFileError` (naming the file) when it is not
+    valid UTF-8 JSON."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except UnicodeDecodeError as error:
+        raise damaged(path, f"not UTF-8 text (byte {error.start})") from None
+    except json.JSONDecodeError as error:
+        raise damaged(path, f"not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})") from None
+
+
+def read_json_lines(path: str) -> list[Any]:
+    """The JSON value of every non-empty line of ``path``; :class:`DamagedFileError` naming the
+    file and the line when one is not valid UTF-8 JSON."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.readlines()
+    except UnicodeDecodeError as error:
+        raise damaged(path, f"not UTF-8 text (byte {error.start})") from None
+    out = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            raise damaged(path, f"line {number} is not valid JSON ({error.msg})") from None
+    return out
