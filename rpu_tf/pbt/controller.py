@@ -38,6 +38,7 @@ from rpu_tf.pbt.selection import check_cutoff, rank_members, truncation_plan
 from rpu_tf.pbt.stopping import StoppingRule
 from rpu_tf.pbt.trainable import MemberResult, MemberTask, State
 from rpu_tf.utils.errors import RunFailedError
+from rpu_tf.utils.files import damaged
 from rpu_tf.utils.whole_numbers import whole_number
 
 logger = logging.getLogger(__name__)
@@ -370,8 +371,11 @@ class PopulationBasedTraining:
         path = self._path(paths.GENERATIONS_FILE)
         lines = []
         if os.path.exists(path):  # a damaged record stops the run with one line naming the file
-            lines = [json.dumps(r, sort_keys=True) + "\n" for r in read_generation_log(self.run_dir)
-                     if r["generation"] < generation]
+            logged = read_generation_log(self.run_dir)
+            for number, record in enumerate(logged, 1):
+                if not isinstance(record.get("generation"), int):
+                    raise damaged(path, f"record {number} has no integer 'generation'")
+            lines = [json.dumps(r, sort_keys=True) + "\n" for r in logged if r["generation"] < generation]
         for r in records:
             entry = dict(r)
             entry["kept"] = r["member_id"] in kept
