@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from rpu_tf.utils.errors import EXPECTED_ERRORS, one_line
+from rpu_tf.utils.errors import EXPECTED_ERRORS, disk_failure, one_line
 from rpu_tf.utils.gin_files import required_binding_message
 
 
@@ -18,8 +18,10 @@ def report_failures(run: Callable[[], int], logger: logging.Logger, explain: Cal
     except EXPECTED_ERRORS as error:
         logger.error("%s", explain(one_line(error)))
         return 130 if isinstance(error, KeyboardInterrupt) else 1
-    except RuntimeError as error:  # gin's missing required binding: one line naming it
-        message = required_binding_message(error)
+    except Exception as error:  # noqa: BLE001 -- re-raised unless it is one of the two below
+        # TensorFlow's own error for a full or read-only disk (TensorBoard, SavedModel), or gin's
+        # missing required binding: one line naming it
+        message = disk_failure(error) or (required_binding_message(error) if isinstance(error, RuntimeError) else None)
         if message is None:
             raise
         logger.error("%s", message)

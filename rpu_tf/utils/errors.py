@@ -22,9 +22,32 @@ EXPECTED_ERRORS = (OSError, ValueError, TypeError, FloatingPointError, RunFailed
                    zipfile.BadZipFile, tokenize.TokenError, ImportError, KeyboardInterrupt)
 
 
+#: What TensorFlow's file system says when a disk is full or read-only (its errors are not
+#: ``OSError``: TensorBoard's event writer, SavedModel export).
+DISK_FAILURES = {"No space left on device": "no space left on device", "Read-only file system": "read-only file system"}
+
+
+def disk_failure(error: BaseException) -> str | None:
+    """One line for a TensorFlow write that failed on a full or read-only disk (the file, what
+    happened, what to do), or None for any other error. Checked by name and message, so this
+    module does not import TensorFlow."""
+    if not type(error).__module__.startswith("tensorflow"):
+        return None
+    text = str(error)
+    for needle, what in DISK_FAILURES.items():
+        if needle in text:
+            path = text.split(";")[0].strip() if ";" in text else "a file of the run"
+            return (f"{path}: {what}. Free some space (or make the folder writable), then run the same command "
+                    "again: the run resumes from its last checkpoint.")
+    return None
+
+
 def one_line(error: BaseException) -> str:
     """``error`` as one line naming what was wrong: the file and line of a gin syntax error,
     the file of an OS error, the message otherwise (newlines folded)."""
+    disk = disk_failure(error)
+    if disk is not None:
+        return disk
     if isinstance(error, KeyboardInterrupt):
         return "Interrupted; run the same command again to resume."
     if isinstance(error, SyntaxError) and not isinstance(error, (IndentationError,)) and error.msg:

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# For tests/test_full_disk.py, inside `unshare --mount` (root): trains a small model into a
+# tmpfs with FREE_KIB KiB free (it passes the start's space check, then the export finds the
+# disk full), frees the space and runs the same command again.
+# Usage: full_disk_run.sh MOUNT FREE_KIB PYTHON REPO
+set -u
+M=$1; FREE=$2; PY=$3; REPO=$4
+mkdir -p "$M" && mount -t tmpfs -o size=20m tmpfs "$M" || exit 77
+fallocate -l $((20 * 1024 * 1024 - FREE * 1024)) "$M/filler" || exit 77
+ARGS=(--model_dir="$M/run" --gin_config="$REPO/gin_configs/quickstart_single_model.gin"
+      --gin_bindings="model.training_steps = 240" --gin_bindings="model.batch_size = 8"
+      --gin_bindings="model.eval_steps = 2" --gin_bindings="model.checkpoint_every = 30"
+      --gin_bindings="model.random_seed = 4" --gin_bindings="sprites.num_scales = 2"
+      --gin_bindings="training.progress = False")
+"$PY" -m rpu_tf.cli.train "${ARGS[@]}" > "$M.first.log" 2>&1
+echo "first=$?"
+rm -f "$M/filler"
+"$PY" -m rpu_tf.cli.train "${ARGS[@]}" > "$M.second.log" 2>&1
+echo "second=$?"
+cp -r "$M/run/model" "$M.model"
