@@ -124,8 +124,8 @@ class RPUVAE:
       model: the registered VAE whose first hyperparameter PBT tunes (paper: ``beta_tc_vae``).
       final_warm_start, final_supervision_weight: the final stage's deviations from the paper
         (``rpu_vae.*``; paper: ``"none"``, 0).
-      precision: ``"auto"`` (bfloat16 where the hardware has it), ``"float32"``, ...
-        (``training.precision``; the paper trained in float32, the default here).
+      precision: ``"auto"`` (bfloat16 where the hardware has it; the commands' default too),
+        ``"float32"`` (the paper's), ... (``training.precision``).
       evaluate: compute the final model's MIG and DCI against ground truth (labelled data).
       seed: the run's base seed (``rpu_vae.seed``).
       gin_bindings: further bindings, applied last.
@@ -136,7 +136,7 @@ class RPUVAE:
                  max_leaf_runs: int = 3, max_meta_epochs: int = 10, min_dataset_size: int = 10,
                  udr_threshold: float = 0.1, active_kl_threshold: float = 1.0, num_latent: int = 10,
                  model: str = "beta_tc_vae", final_warm_start: str = "none", final_supervision_weight: float = 0.0,
-                 precision: str = "float32", evaluate: bool = True, seed: int = 0,
+                 precision: str = "auto", evaluate: bool = True, seed: int = 0,
                  gin_bindings: Sequence[str] = ()):
         if not isinstance(data, FiniteGroundTruthData):
             raise TypeError(f"RPUVAE needs a FiniteGroundTruthData (a data set with an index to reduce), got "
