@@ -57,6 +57,9 @@ def test_rpu_vae_runs_all_stages_writes_the_run_directory_and_resumes(tmp_path):
     # summary.json names, per stage and active latent, the ground-truth factor it tracks best.
     on_disk = json.load(open(os.path.join(run_dir, "summary.json")))
     assert on_disk["final"]["ground_truth"] == gt
+    how = on_disk["final"]["ground_truth_settings"]  # and says how, and how rpu_evaluate differs
+    assert how["random_seed"] == manifest["final"]["ground_truth_settings"]["random_seed"]
+    assert how["encoder_precision"] in ("float32", "mixed_bfloat16") and "rpu_evaluate" in how
     tracked = on_disk["stages"][0]["factor_tracked"]
     assert {t["factor"] for t in tracked} <= {"shape", "scale", "orientation", "position_x", "position_y"}
     # ... and the training images every stage consumed, and the precision it trained in.
