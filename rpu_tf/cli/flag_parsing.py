@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 from absl import flags
 
 from rpu_tf.cli.errors import report_failures
+from rpu_tf.utils.progress import keep_log_lines_off_bars
 from rpu_tf.utils.tf_startup import import_tensorflow_quietly
 
 HELP_FLAGS = ("-h", "--help", "--helpshort", "--helpfull", "-?")
@@ -86,6 +87,7 @@ def configure_logging() -> None:
         absl_logging.set_verbosity(absl_logging.INFO)
     for name in ("tensorflow", "absl"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    keep_log_lines_off_bars()  # on a terminal: log lines above the progress bar, never glued to it
 
 
 def run_main(main: Callable[[list[str]], int]) -> None:

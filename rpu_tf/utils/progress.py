@@ -56,3 +56,36 @@ def progress(total: Optional[int] = None, desc: str = "", unit: str = "it", init
     except ImportError:
         return _LogProgress(total, initial, desc, unit)
     return tqdm(total=total, initial=initial, desc=desc, unit=unit, leave=False, dynamic_ncols=True)
+
+
+class BarAwareHandler(logging.StreamHandler):
+    """Writes log lines above any tqdm bar on the terminal (``tqdm.write`` clears the bar, writes
+    the line, redraws the bar), so a log line never starts in the middle of a bar."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            super().emit(record)
+            return
+        try:
+            tqdm.write(self.format(record), file=self.stream)
+            self.flush()
+        except Exception:  # noqa: BLE001 -- logging's own contract: report, do not raise
+            self.handleError(record)
+
+
+def keep_log_lines_off_bars(root: Optional[logging.Logger] = None) -> None:
+    """On a terminal, replaces the root logger's stderr handlers with :class:`BarAwareHandler`
+    (same level and format); elsewhere (a log file, a pipe) leaves them as they are."""
+    root = root or logging.getLogger()
+    if not sys.stderr.isatty():
+        return
+    for handler in list(root.handlers):
+        if isinstance(handler, BarAwareHandler) or getattr(handler, "stream", sys.stderr) is not sys.stderr:
+            continue
+        replacement = BarAwareHandler(sys.stderr)
+        replacement.setFormatter(handler.formatter)
+        replacement.setLevel(handler.level)
+        root.removeHandler(handler)
+        root.addHandler(replacement)
