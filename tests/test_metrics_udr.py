@@ -237,7 +237,7 @@ def test_a_lasso_that_does_not_converge_is_one_log_line_not_a_warning(monkeypatc
 
     monkeypatch.setattr(linear_model.Lasso, "fit", fit_and_warn)
     logged = []  # what the module logs, whatever level other tests left its logger at
-    monkeypatch.setattr(udr_module.logging, "info", lambda message, *args: logged.append(message % args))
+    monkeypatch.setattr(udr_module.logger, "debug", lambda message, *args: logged.append(message % args))
     rs = np.random.RandomState(0)
     codes = [rs.randn(200, 3) for _ in range(2)]
     with warnings.catch_warnings(record=True) as escaped:

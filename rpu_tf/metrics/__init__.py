@@ -3,9 +3,10 @@
 Importing this package registers every gin scope (``mig``, ``dci``, ``sap_score``,
 ``downstream_task``, ``factor_vae_score``, ``beta_vae_sklearn``, ``modularity_explicitness``,
 ``irs``, ``unsupervised_metrics``, ``udr_sklearn``, ``surrogate_mig``, ``discretizer``,
-``histogram_discretizer``, ``prune_dims``, ``predictor``, ...) and is cheap: only numpy, gin
-and absl are imported here; scikit-learn and scipy are imported when a metric first needs
-them, TensorFlow never.
+``histogram_discretizer``, ``prune_dims``, ``predictor``, ...) and is cheap: only numpy and gin
+are imported here; scikit-learn and scipy are imported when a metric first needs them,
+TensorFlow never. Metrics log to their own loggers (``rpu_tf.metrics.<module>``): their
+progress at DEBUG, what a user should know at WARNING.
 
 Every ground-truth metric has the signature
 ``compute_x(ground_truth_data, representation_function, random_state, artifact_dir=None, ...)``

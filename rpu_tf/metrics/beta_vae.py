@@ -10,13 +10,15 @@ factors, or a ``ValueError`` says so.
 
 from __future__ import annotations
 
+import logging
 from typing import Optional
 
 import gin
 import numpy as np
-from absl import logging
 
 from rpu_tf.metrics import utils
+
+logger = logging.getLogger(__name__)
 
 
 @gin.configurable("beta_vae_sklearn", denylist=utils.METRIC_DENYLIST)
@@ -29,23 +31,23 @@ def compute_beta_vae_sklearn(ground_truth_data, representation_function: utils.R
 
     del artifact_dir
     utils.require_factors(ground_truth_data, "BetaVAE score", minimum=2)
-    logging.info("Generating training set.")
+    logger.debug("Generating training set.")
     train_points, train_labels = _generate_training_batch(
         ground_truth_data, representation_function, batch_size, num_train, random_state)
     if np.unique(train_labels).shape[0] < 2:
         raise ValueError(
             f"BetaVAE score: all {num_train} training points fixed the same factor; increase num_train.")
-    logging.info("Training sklearn model.")
+    logger.debug("Training sklearn model.")
     model = linear_model.LogisticRegression(random_state=random_state)
     model.fit(train_points, train_labels)
     train_accuracy = float(np.mean(model.predict(train_points) == train_labels))
-    logging.info("Training set accuracy: %.2g", train_accuracy)
+    logger.debug("Training set accuracy: %.2g", train_accuracy)
 
-    logging.info("Generating evaluation set.")
+    logger.debug("Generating evaluation set.")
     eval_points, eval_labels = _generate_training_batch(
         ground_truth_data, representation_function, batch_size, num_eval, random_state)
     eval_accuracy = float(model.score(eval_points, eval_labels))
-    logging.info("Evaluation set accuracy: %.2g", eval_accuracy)
+    logger.debug("Evaluation set accuracy: %.2g", eval_accuracy)
     return {"train_accuracy": train_accuracy, "eval_accuracy": eval_accuracy}
 
 

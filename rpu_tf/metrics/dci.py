@@ -17,14 +17,16 @@ raises a ``ValueError`` (no classifier can be fit).
 from __future__ import annotations
 
 import concurrent.futures
+import logging
 import os
 from typing import Optional
 
 import gin
 import numpy as np
-from absl import logging
 
 from rpu_tf.metrics import utils
+
+logger = logging.getLogger(__name__)
 
 
 @gin.configurable("dci", denylist=utils.METRIC_DENYLIST)
@@ -115,8 +117,8 @@ def compute_importance_gbt(x_train, y_train, x_test, y_test,
         if fitted:
             global_state.set_state(states[-1])
         else:
-            logging.warning("DCI: scikit-learn drew random numbers in an unexpected pattern; "
-                            "refitting sequentially for exact disentanglement_lib parity.")
+            logger.warning("DCI: scikit-learn drew random numbers in an unexpected pattern; "
+                           "refitting sequentially for exact disentanglement_lib parity.")
             global_state.set_state(start)
             models = [ensemble.GradientBoostingClassifier() for _ in range(num_factors)]
     if not fitted:

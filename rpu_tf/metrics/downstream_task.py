@@ -23,13 +23,15 @@ can be fit to it); disentanglement_lib fails inside scikit-learn there.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Callable, Optional, Sequence, Union
 
 import gin
 import numpy as np
-from absl import logging
 
 from rpu_tf.metrics import utils
+
+logger = logging.getLogger(__name__)
 
 METRIC = "Downstream task"
 
@@ -66,7 +68,7 @@ def compute_downstream_task(ground_truth_data, representation_function: utils.Re
             ground_truth_data, representation_function, train_size, num_test, random_state, batch_size, METRIC)
         train_acc, test_acc = compute_accuracies(mus_train, ys_train, mus_test, ys_test, predictor_fn)
         scores.update(_size_scores(str(train_size), train_acc, test_acc))
-        logging.info("Downstream task with %d training points: mean test accuracy %.3g.", train_size,
+        logger.debug("Downstream task with %d training points: mean test accuracy %.3g.", train_size,
                      scores[f"{train_size}:mean_test_accuracy"])
     return scores
 

@@ -13,13 +13,15 @@ disentanglement_lib quirks, kept by default:
 
 from __future__ import annotations
 
+import logging
 from typing import Optional
 
 import gin
 import numpy as np
-from absl import logging
 
 from rpu_tf.metrics import utils
+
+logger = logging.getLogger(__name__)
 
 
 @gin.configurable("factor_vae_score", denylist=utils.METRIC_DENYLIST)
@@ -45,7 +47,7 @@ def compute_factor_vae(ground_truth_data, representation_function: utils.Represe
     batch_size = utils.check_positive_int(batch_size, "batch_size")
     if batch_size < 2:
         raise ValueError("FactorVAE score needs batch_size >= 2 to estimate a variance per vote.")
-    logging.info("Computing global variances to standardise.")
+    logger.debug("Computing global variances to standardise.")
     global_variances = _compute_variances(ground_truth_data, representation_function,
                                           num_variance_estimate, random_state)
     active_dims = _prune_dims(global_variances) if prune_threshold is None else \
@@ -53,19 +55,19 @@ def compute_factor_vae(ground_truth_data, representation_function: utils.Represe
     if not active_dims.any():
         return {"train_accuracy": 0.0, "eval_accuracy": 0.0, "num_active_dims": 0}
 
-    logging.info("Generating training set.")
+    logger.debug("Generating training set.")
     training_votes = _generate_training_batch(ground_truth_data, representation_function, batch_size,
                                               num_train, random_state, global_variances, active_dims)
     classifier = np.argmax(training_votes, axis=0)
     other_index = np.arange(training_votes.shape[1])
     train_accuracy = np.sum(training_votes[classifier, other_index]) / np.sum(training_votes)
-    logging.info("Training set accuracy: %.2g", train_accuracy)
+    logger.debug("Training set accuracy: %.2g", train_accuracy)
 
-    logging.info("Generating evaluation set.")
+    logger.debug("Generating evaluation set.")
     eval_votes = _generate_training_batch(ground_truth_data, representation_function, batch_size,
                                           num_eval, random_state, global_variances, active_dims)
     eval_accuracy = np.sum(eval_votes[classifier, other_index]) / np.sum(eval_votes)
-    logging.info("Evaluation set accuracy: %.2g", eval_accuracy)
+    logger.debug("Evaluation set accuracy: %.2g", eval_accuracy)
     num_active = int(active_dims.sum()) if fix_num_active_dims else len(active_dims)
     return {"train_accuracy": float(train_accuracy), "eval_accuracy": float(eval_accuracy),
             "num_active_dims": num_active}

@@ -10,13 +10,15 @@ of the non-constant latents, not their number. ``fix_num_active_dims=True`` repo
 
 from __future__ import annotations
 
+import logging
 from typing import Callable, Optional
 
 import gin
 import numpy as np
-from absl import logging
 
 from rpu_tf.metrics import utils
+
+logger = logging.getLogger(__name__)
 
 
 @gin.configurable("irs", denylist=utils.METRIC_DENYLIST)
@@ -39,7 +41,7 @@ def compute_irs(ground_truth_data, representation_function: utils.Representation
     utils.check_positive_int(num_train, "num_train")
     if not 0.0 <= diff_quantile <= 1.0:
         raise ValueError(f"diff_quantile must be in [0, 1], got {diff_quantile}.")
-    logging.info("Generating training set.")
+    logger.debug("Generating training set.")
     mus, ys = utils.generate_batch_factor_code(
         ground_truth_data, representation_function, num_train, random_state, batch_size)
     ys_discrete = utils.discretize(ys, discretizer_fn, num_bins)

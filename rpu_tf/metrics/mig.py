@@ -13,13 +13,15 @@ Where disentanglement_lib returns NaN or fails, this module defines the score:
 
 from __future__ import annotations
 
+import logging
 from typing import Callable, Optional
 
 import gin
 import numpy as np
-from absl import logging
 
 from rpu_tf.metrics import utils
+
+logger = logging.getLogger(__name__)
 
 
 @gin.configurable("mig", denylist=utils.METRIC_DENYLIST)
@@ -46,7 +48,7 @@ def compute_mig(ground_truth_data, representation_function: utils.Representation
     del artifact_dir
     utils.require_factors(ground_truth_data, "MIG")
     utils.check_positive_int(num_train, "num_train")
-    logging.info("Generating training set.")
+    logger.debug("Generating training set.")
     mus_train, ys_train = utils.generate_batch_factor_code(
         ground_truth_data, representation_function, num_train, random_state, batch_size)
     return _compute_mig(mus_train, ys_train, discretizer_fn, num_bins)
@@ -109,8 +111,8 @@ def mig_from_information(mutual_info: np.ndarray, entropy: np.ndarray,
             f"MIG is undefined: every {what} takes a single value in the sample (zero entropy). "
             "Increase the number of points or check the labels.")
     if not informative.all():
-        logging.warning("MIG: %s(s) %s take a single value in the sample and are left out of the mean.",
-                        what, np.flatnonzero(~informative).tolist())
+        logger.warning("MIG: %s(s) %s take a single value in the sample and are left out of the mean.",
+                       what, np.flatnonzero(~informative).tolist())
     return float(np.mean(gaps[informative])), gaps
 
 

@@ -13,13 +13,15 @@ and no classifier can be fit); disentanglement_lib returns NaN or fails there.
 
 from __future__ import annotations
 
+import logging
 from typing import Optional
 
 import gin
 import numpy as np
-from absl import logging
 
 from rpu_tf.metrics import utils
+
+logger = logging.getLogger(__name__)
 
 
 @gin.configurable("sap_score", denylist=utils.METRIC_DENYLIST)
@@ -31,7 +33,7 @@ def compute_sap(ground_truth_data, representation_function: utils.Representation
     del artifact_dir
     mus, ys, mus_test, ys_test = utils.generate_train_test_codes(
         ground_truth_data, representation_function, num_train, num_test, random_state, batch_size, "SAP score")
-    logging.info("Computing score matrix.")
+    logger.debug("Computing score matrix.")
     return _compute_sap(mus, ys, mus_test, ys_test, continuous_factors)
 
 
@@ -53,7 +55,7 @@ def compute_sap_on_fixed_data(observations: np.ndarray, labels: np.ndarray,
 def _compute_sap(mus, ys, mus_test, ys_test, continuous_factors: bool) -> dict:
     score_matrix = compute_score_matrix(mus, ys, mus_test, ys_test, continuous_factors)
     score = compute_avg_diff_top_two(score_matrix)
-    logging.info("SAP score: %.2g", score)
+    logger.debug("SAP score: %.2g", score)
     return {"SAP_score": score}
 
 

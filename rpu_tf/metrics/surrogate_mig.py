@@ -32,13 +32,15 @@ fewer than two observations, or malformed input raise a ``ValueError`` saying wh
 
 from __future__ import annotations
 
+import logging
 from typing import Callable, Optional, Sequence
 
 import gin
 import numpy as np
-from absl import logging
 
 from rpu_tf.metrics import mig, utils
+
+logger = logging.getLogger(__name__)
 
 LabelBlock = tuple[np.ndarray, np.ndarray]
 
@@ -145,6 +147,6 @@ def _block_gaps(ground_truth_data, representation_function, random_state, indice
     entropy = utils.discrete_entropy(discretized_y)
     gaps = mig.normalised_gaps(utils.discrete_mutual_info(discretized_mus, discretized_y), entropy)
     if np.isnan(gaps).any():
-        logging.warning("Surrogate MIG, %s: label columns %s take a single value and are left out.",
-                        where, np.flatnonzero(np.isnan(gaps)).tolist())
+        logger.warning("Surrogate MIG, %s: label columns %s take a single value and are left out.",
+                       where, np.flatnonzero(np.isnan(gaps)).tolist())
     return gaps

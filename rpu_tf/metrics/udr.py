@@ -35,14 +35,16 @@ the hard-coded 0.01 of step 2.
 
 from __future__ import annotations
 
+import logging
 import warnings
 from typing import Any, Callable, NamedTuple, Sequence, Union
 
 import gin
 import numpy as np
-from absl import logging
 
 from rpu_tf.metrics import utils
+
+logger = logging.getLogger(__name__)
 
 UDRRepresentationFunction = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 DEAD_LATENT_KL = 0.01  # disentanglement_lib's hard-coded KL below which codes are zeroed
@@ -84,7 +86,7 @@ def compute_udr_sklearn(ground_truth_data, representation_functions: Sequence[UD
         raise ValueError(f"correlation_matrix must be 'lasso' or 'spearman', got {correlation_matrix!r}.")
     codes, kl = _generate_representation_dataset(
         ground_truth_data, representation_functions, batch_size, num_data_points, random_state)
-    logging.info("UDR: %d models, %d latents, %d points.", num_models, codes[0].shape[1], num_data_points)
+    logger.debug("UDR: %d models, %d latents, %d points.", num_models, codes[0].shape[1], num_data_points)
 
     zero_threshold = kl_filter_threshold if mask_with_filter_threshold else DEAD_LATENT_KL
     prepared, masks = [], []
@@ -94,8 +96,8 @@ def compute_udr_sklearn(ground_truth_data, representation_functions: Sequence[UD
 
     dead = [m for m, mask in enumerate(masks) if not mask.any()]
     if filter_low_kl and dead:
-        logging.warning("UDR: models %s have no latent with KL > %g; their pairs score 0.",
-                        dead, kl_filter_threshold)
+        logger.warning("UDR: models %s have no latent with KL > %g; their pairs score 0.",
+                       dead, kl_filter_threshold)
 
     if correlation_matrix == "lasso":
         raw = _lasso_correlations(prepared, random_state)
@@ -243,7 +245,7 @@ def _lasso_correlations(codes: list, random_state) -> np.ndarray:
                 model.fit(codes[i], targets[:, fitted])
             for warning in caught:  # disentanglement_lib's Lasso, same iterations: one log line, not a warning block
                 if issubclass(warning.category, exceptions.ConvergenceWarning):
-                    logging.info("UDR: the Lasso of model %d stopped at scikit-learn's iteration limit (%s).", i,
+                    logger.debug("UDR: the Lasso of model %d stopped at scikit-learn's iteration limit (%s).", i,
                                  str(warning.message).split(". ")[-1])
                 else:
                     warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)

@@ -18,13 +18,15 @@ Where disentanglement_lib returns NaN this module defines the score:
 
 from __future__ import annotations
 
+import logging
 from typing import Callable, Optional
 
 import gin
 import numpy as np
-from absl import logging
 
 from rpu_tf.metrics import utils
+
+logger = logging.getLogger(__name__)
 
 
 @gin.configurable("unsupervised_metrics", denylist=utils.METRIC_DENYLIST)
@@ -40,7 +42,7 @@ def unsupervised_metrics(ground_truth_data, representation_function: utils.Repre
     del artifact_dir
     if utils.check_positive_int(num_train, "num_train") < 2:
         raise ValueError("unsupervised_metrics needs num_train >= 2 to estimate a covariance.")
-    logging.info("Generating training set.")
+    logger.debug("Generating training set.")
     mus_train, _ = utils.generate_batch_factor_code(
         ground_truth_data, representation_function, num_train, random_state, batch_size)
     num_codes = mus_train.shape[0]

@@ -17,13 +17,15 @@ Gin scopes: ``discretizer`` (``discretizer_fn``, ``num_bins``), ``histogram_disc
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Callable, Optional, Sequence
 
 import gin
 import numpy as np
-from absl import logging
 
 from rpu_tf.metrics import information
+
+logger = logging.getLogger(__name__)
 
 RepresentationFunction = Callable[[np.ndarray], np.ndarray]
 
@@ -179,7 +181,7 @@ def generate_train_test_codes(ground_truth_data, representation_function: Repres
     require_factors(ground_truth_data, metric)
     check_positive_int(num_train, "num_train")
     check_positive_int(num_test, "num_test")
-    logging.info("Generating training set.")
+    logger.debug("Generating training set.")
     train = generate_batch_factor_code(ground_truth_data, representation_function, num_train, random_state,
                                        batch_size)
     test = generate_batch_factor_code(ground_truth_data, representation_function, num_test, random_state,
