@@ -88,3 +88,15 @@ def test_rpu_study_status_prints_progress(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "0 done, 0 running, 0 failed, 2 to do of 2 runs" in done.stdout
     assert not (tmp_path / "study").exists()
+
+
+def test_a_task_sizes_its_training_for_the_cpus_it_holds(monkeypatch):
+    from rpu_tf.studies import jobs
+    from rpu_tf.training import runtime
+
+    assert jobs.NUM_CPUS_ENV == runtime.NUM_CPUS_ENV  # named twice so a Ray task loads no TensorFlow
+    monkeypatch.setenv(runtime.NUM_CPUS_ENV, "3")
+    assert runtime.auto_threads(1) == (3, 2) and runtime.auto_threads(6) == (1, 3)
+    monkeypatch.setenv(runtime.NUM_CPUS_ENV, "two")
+    with pytest.raises(ValueError, match="RPU_NUM_CPUS must be a whole number"):
+        runtime.auto_threads(1)

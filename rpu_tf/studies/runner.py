@@ -12,10 +12,10 @@ Layout of ``STUDY_DIR``::
     selection.json               UDR model selection: the chosen model per seed
 
 Each run is a subprocess (``python -m rpu_tf.cli.train``; then ``rpu_tf.cli.evaluate``), so a
-crash or a memory leak of one run does not take the others with it (runs of one ``train_group`` and seed train in one
-``rpu_tf.cli.train_together`` process, each is then evaluated alone; the group's training
-time is split evenly among them in ``status.json``); a failed run is recorded, the study goes on, and the
-next invocation retries it. Re-running the study skips what is done and resumes what is
+crash or a memory leak of one run does not take the others with it (runs of one
+``train_group`` and seed train in one ``rpu_tf.cli.train_together`` process, each is then
+evaluated alone; the group's training time is split evenly among them in ``status.json``); a
+failed run is recorded, the study goes on, and the next invocation retries it. Re-running the study skips what is done and resumes what is
 not (rPU-VAE and PBT runs resume from their last checkpoint, single models from theirs). The
 time of an attempt that a killed invocation left unfinished still counts in its runs' wall
 seconds: up to the last write to its log, found by the next invocation.
