@@ -88,3 +88,20 @@ def test_functions_plug_into_the_metric_code(group):
                       np.random.RandomState(0), num_train=200, num_bins=10,
                       discretizer_fn=histogram_discretize)
     assert 0.0 <= mig["discrete_mig"] <= 1.0
+
+
+def test_encoding_with_many_models_raises_no_retracing_warning(caplog):
+    import logging
+
+    from rpu_tf.training.representation import encode
+
+    observations = _observations(9)
+    models = []
+    for seed in range(8):  # as a PBT run encodes with each member's models in turn
+        g = ReplicaGroup(fc_model(num_latent=3), DATA, num_replicas=1, batch_size=8, random_seed=seed)
+        models.append(g.model(0))
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        for model in models:
+            mean, _ = encode(model, observations, batch_size=4)  # 3 calls each, the last a smaller batch
+            assert mean.shape == (9, 3)
+    assert "retracing" not in caplog.text

@@ -29,6 +29,20 @@ UDRRepresentationFunction = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]
 _COMPILED_ENCODERS: "weakref.WeakKeyDictionary[BaseVAE, Any]" = weakref.WeakKeyDictionary()
 
 
+class _Encoder:
+    """``images -> model.encode(images)`` for one model, holding it weakly (the cache must not
+    keep the model alive). A callable object rather than a lambda: TensorFlow's retracing
+    detector counts calls per code object, so every model's lambda would count as the same
+    function retracing ("N out of the last M calls ... triggered tf.function retracing") when a
+    PBT run encodes with many models; each object here counts on its own."""
+
+    def __init__(self, model: BaseVAE):
+        self._model = weakref.ref(model)
+
+    def __call__(self, images):
+        return self._model().encode(images)
+
+
 def _compiled_encoder(model: BaseVAE):
     """A ``tf.function`` images -> (mean, log_var) for ``model`` (cached per model)."""
     fn = _COMPILED_ENCODERS.get(model)
@@ -36,8 +50,7 @@ def _compiled_encoder(model: BaseVAE):
         if model.observation_shape is None:
             raise ValueError("The model is not built yet: build it (or train it) before encoding.")
         spec = tf.TensorSpec((None,) + tuple(model.observation_shape), tf.float32)
-        model_ref = weakref.ref(model)  # the cache must not keep the model alive
-        fn = tf.function(lambda images: model_ref().encode(images), input_signature=[spec])
+        fn = tf.function(_Encoder(model), input_signature=[spec])
         _COMPILED_ENCODERS[model] = fn
     return fn
 
