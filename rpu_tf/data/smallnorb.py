@@ -24,10 +24,11 @@ The grid sizes are read from the labels, so smaller files in the same format loa
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import logging
 import os
-from typing import Optional
+from typing import Any, Iterator, Optional
 
 import gin
 import numpy as np
@@ -77,6 +78,22 @@ def _open(path: str):
     return open(path, "rb"), path
 
 
+@contextlib.contextmanager
+def _norb_file(path: str) -> Iterator[tuple[Any, str]]:
+    """The open ``.mat`` (or ``.mat.gz``) and its path; a read error inside becomes one
+    ``ValueError`` naming the file and where to download it again (our own ``ValueError``s,
+    which name the file already, pass unchanged)."""
+    f, shown = _open(path)
+    with f:
+        try:
+            yield f, shown
+        except READ_ERRORS as error:
+            if isinstance(error, ValueError) and shown in str(error):
+                raise
+            raise ValueError(f"{shown}: cannot be read ({type(error).__name__}: {error}); the file is corrupt: "
+                             f"download it again from {SMALLNORB_URL}.") from error
+
+
 def _read_exact(f, num: int, path: str) -> bytes:
     buf = f.read(num)
     if len(buf) != num:
@@ -100,51 +117,37 @@ def read_norb_header(f, path: str) -> tuple[np.dtype, tuple[int, ...]]:
 
 def read_norb_matrix(path: str, dtype, shape_suffix: tuple, what: str) -> np.ndarray:
     """A whole (small) NORB matrix of type ``dtype`` and shape ``(n,) + shape_suffix``."""
-    f, shown = _open(path)
-    with f:
-        try:
-            found, dims = read_norb_header(f, shown)
-            if found != np.dtype(dtype) or len(dims) != 1 + len(shape_suffix) or dims[1:] != shape_suffix:
-                raise ValueError(f"{shown}: {what} must be a matrix of {np.dtype(dtype).name} of shape "
-                                 f"(N{''.join(', %d' % d for d in shape_suffix)}), got {found.name} {dims}.")
-            n = dims[0] * int(np.prod(shape_suffix, dtype=np.int64)) * found.itemsize
-            data = np.frombuffer(_read_exact(f, n, shown), found).reshape(dims)
-            if f.read(1):
-                raise ValueError(f"{shown}: extra bytes after the {dims} matrix.")
-        except READ_ERRORS as error:
-            if isinstance(error, ValueError) and shown in str(error):
-                raise
-            raise ValueError(f"{shown}: cannot be read ({type(error).__name__}: {error}); the file is corrupt: "
-                             f"download it again from {SMALLNORB_URL}.") from error
+    with _norb_file(path) as (f, shown):
+        found, dims = read_norb_header(f, shown)
+        if found != np.dtype(dtype) or len(dims) != 1 + len(shape_suffix) or dims[1:] != shape_suffix:
+            raise ValueError(f"{shown}: {what} must be a matrix of {np.dtype(dtype).name} of shape "
+                             f"(N{''.join(', %d' % d for d in shape_suffix)}), got {found.name} {dims}.")
+        n = dims[0] * int(np.prod(shape_suffix, dtype=np.int64)) * found.itemsize
+        data = np.frombuffer(_read_exact(f, n, shown), found).reshape(dims)
+        if f.read(1):
+            raise ValueError(f"{shown}: extra bytes after the {dims} matrix.")
     return data.astype(np.int64)
 
 
 def read_norb_images(path: str, num: int, size: int, out: np.ndarray, rows: np.ndarray, bar=None) -> None:
     """Reads the first image of each pair of ``dat`` (``num`` rows), resizes it to ``size``
     and writes it to ``out[rows[i]]``; reads ``_BLOCK_ROWS`` rows at a time."""
-    f, shown = _open(path)
-    with f:
-        try:
-            found, dims = read_norb_header(f, shown)
-            if found != np.uint8 or len(dims) != 4 or dims[0] != num or dims[1] != 2:
-                raise ValueError(f"{shown}: dat must be a matrix of uint8 of shape ({num}, 2, H, W) to match "
-                                 f"its cat and info files, got {found.name} {dims}.")
-            h, w = dims[2], dims[3]
-            block = np.empty((min(_BLOCK_ROWS, num), size, size), np.uint8)
-            for start in range(0, num, _BLOCK_ROWS):
-                n = min(_BLOCK_ROWS, num - start)
-                raw = np.frombuffer(_read_exact(f, n * 2 * h * w, shown), np.uint8).reshape(n, 2, h, w)
-                resize_like_norb(raw[:, 0], size, block[:n])
-                out[rows[start:start + n]] = block[:n]
-                if bar is not None:
-                    bar.update(n)
-            if f.read(1):
-                raise ValueError(f"{shown}: extra bytes after the {dims} matrix.")
-        except READ_ERRORS as error:
-            if isinstance(error, ValueError) and shown in str(error):
-                raise
-            raise ValueError(f"{shown}: cannot be read ({type(error).__name__}: {error}); the file is corrupt: "
-                             f"download it again from {SMALLNORB_URL}.") from error
+    with _norb_file(path) as (f, shown):
+        found, dims = read_norb_header(f, shown)
+        if found != np.uint8 or len(dims) != 4 or dims[0] != num or dims[1] != 2:
+            raise ValueError(f"{shown}: dat must be a matrix of uint8 of shape ({num}, 2, H, W) to match "
+                             f"its cat and info files, got {found.name} {dims}.")
+        h, w = dims[2], dims[3]
+        block = np.empty((min(_BLOCK_ROWS, num), size, size), np.uint8)
+        for start in range(0, num, _BLOCK_ROWS):
+            n = min(_BLOCK_ROWS, num - start)
+            raw = np.frombuffer(_read_exact(f, n * 2 * h * w, shown), np.uint8).reshape(n, 2, h, w)
+            resize_like_norb(raw[:, 0], size, block[:n])
+            out[rows[start:start + n]] = block[:n]
+            if bar is not None:
+                bar.update(n)
+        if f.read(1):
+            raise ValueError(f"{shown}: extra bytes after the {dims} matrix.")
 
 
 @gin.configurable("smallnorb")
