@@ -38,11 +38,15 @@ def seeded_global_numpy(seed: int) -> Iterator[None]:
         np.random.set_state(state)
 
 
+#: Histogram bins of the ground-truth check's MIG by default (disentanglement_lib's study).
+NUM_BINS = 20
+
+
 @gin.configurable("ground_truth_evaluation",
                   denylist=["representation_function", "data", "run_dir", "num_points", "seed"])
 def evaluate_ground_truth(representation_function: Callable[[np.ndarray], np.ndarray], data: GroundTruthData,
                           run_dir: str, num_points: int, seed: int, batch_size: int = 64,
-                          num_bins: int = 20) -> dict:
+                          num_bins: int = NUM_BINS) -> dict:
     """MIG and DCI of ``representation_function`` on ``data``; returns the headline numbers.
 
     Args:

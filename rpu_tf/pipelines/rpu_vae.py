@@ -32,7 +32,7 @@ import gin
 
 from rpu_tf.data import named_data
 from rpu_tf.data.ground_truth_data import FiniteGroundTruthData
-from rpu_tf.evaluation.ground_truth import evaluate_ground_truth, factors_tracked
+from rpu_tf.evaluation.ground_truth import NUM_BINS, evaluate_ground_truth, factors_tracked
 from rpu_tf.layout import paths, rpu_files
 from rpu_tf.layout.budget import run_training_images
 from rpu_tf.rpu.algorithm import Settings, run_algorithm_1
@@ -134,7 +134,8 @@ def ground_truth_settings(num_points: int, seed: int, precision: str) -> dict:
     disentanglement_lib's configs draw with seed 0 (quickstart seed 0 on a bfloat16 CPU: MIG
     0.512 here, 0.510 there; DCI 0.484 and 0.485)."""
     return {"representation": "mean", "encoder_precision": precision, "mig.num_train": num_points,
-            "dci.num_train": num_points, "dci.num_test": max(1, num_points // 2), "num_bins": 20,
+            "dci.num_train": num_points, "dci.num_test": max(1, num_points // 2),
+            "num_bins": gin.get_bindings("ground_truth_evaluation").get("num_bins", NUM_BINS),
             "random_seed": seed,
             "rpu_evaluate": "encodes with the exported float32 model and evaluation.random_seed (0 in "
                             "gin_configs/metrics/*.gin): `rpu_evaluate --model_dir=RUN "

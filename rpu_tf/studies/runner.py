@@ -120,20 +120,12 @@ class _Scheduler:
         self.study, self.study_dir, self.status, self.runs = study, study_dir, status, runs
         self.largest = {m.name: max(m.leaf_runs) for m in study.methods if m.kind == "rpu_vae"}
         self.by_key = {run.key: run for run in runs}
-        self.pending: list[tuple[Run, ...]] = []
-        grouped: dict = {}
+        units: dict = {}  # in plan order: a run alone, or a train group's runs of one seed
         for run in runs:
-            if status.get(run.key).get("state") == "done":
-                continue
-            if run.method.train_group:
-                key = (run.method.train_group, run.seed)
-                if key not in grouped:
-                    grouped[key] = []
-                    self.pending.append(key)
-                grouped[key].append(run)
-            else:
-                self.pending.append((run,))
-        self.pending = [tuple(grouped[u]) if u in grouped else u for u in self.pending]
+            if status.get(run.key).get("state") != "done":
+                key = (run.method.train_group, run.seed) if run.method.train_group else run.key
+                units.setdefault(key, []).append(run)
+        self.pending: list[tuple[Run, ...]] = [tuple(unit) for unit in units.values()]
         self.started = 0
 
     def _source(self, run: Run) -> Optional[Run]:
