@@ -51,7 +51,35 @@ def main(work_dir: str) -> dict:
                                                   "--gin_bindings=postprocess.random_seed = 5"])
     codes["visualize"] = visualize.main(["rpu_visualize", f"--model_dir={run}",
                                          "--num_animations=1", "--num_frames=4"])
+    codes["visualize_kept"] = _failed_overwrite_keeps(run, visualize)
     return codes
+
+
+def _failed_overwrite_keeps(run: str, visualize) -> bool:
+    """``rpu_visualize --overwrite`` that fails at its last figure (the disk fills up) leaves
+    the previous visualizations byte for byte."""
+    import hashlib
+
+    from rpu_tf.visualize import model as visualize_model
+
+    def digests() -> dict:
+        out = os.path.join(run, "visualizations")
+        return {os.path.relpath(os.path.join(d, n), out): hashlib.sha256(open(os.path.join(d, n), "rb").read()).digest()
+                for d, _, files in os.walk(out) for n in files}
+
+    before, plot = digests(), visualize_model.plot_latent_overview
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    visualize_model.plot_latent_overview = full_disk
+    try:
+        code = visualize.main(["rpu_visualize", f"--model_dir={run}", "--num_animations=1", "--num_frames=4",
+                               "--overwrite"])
+    finally:
+        visualize_model.plot_latent_overview = plot
+    leftovers = [n for n in os.listdir(run) if n.startswith(".visualizations")]
+    return code != 0 and digests() == before and bool(before) and not leftovers
 
 
 if __name__ == "__main__":

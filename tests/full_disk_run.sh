@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # For tests/test_full_disk.py, inside `unshare --mount` (root): trains a small model into a
 # tmpfs with FREE_KIB KiB free (it passes the start's space check, then the export finds the
-# disk full), frees the space and runs the same command again.
-# Usage: full_disk_run.sh MOUNT FREE_KIB PYTHON REPO
+# disk full), frees the space and runs the same command again. With READ_ONLY=1 the freed disk
+# is first made read-only for one more attempt (the "readonly" exit code and log), then
+# writable again for the last.
+# Usage: full_disk_run.sh MOUNT FREE_KIB PYTHON REPO [READ_ONLY]
 set -u
-M=$1; FREE=$2; PY=$3; REPO=$4
+M=$1; FREE=$2; PY=$3; REPO=$4; READ_ONLY=${5:-0}
 mkdir -p "$M" && mount -t tmpfs -o size=20m tmpfs "$M" || exit 77
 fallocate -l $((20 * 1024 * 1024 - FREE * 1024)) "$M/filler" || exit 77
 ARGS=(--model_dir="$M/run" --gin_config="$REPO/gin_configs/quickstart_single_model.gin"
@@ -15,6 +17,12 @@ ARGS=(--model_dir="$M/run" --gin_config="$REPO/gin_configs/quickstart_single_mod
 "$PY" -m rpu_tf.cli.train "${ARGS[@]}" > "$M.first.log" 2>&1
 echo "first=$?"
 rm -f "$M/filler"
+if [ "$READ_ONLY" = 1 ]; then
+  mount -o remount,ro "$M" || exit 77
+  "$PY" -m rpu_tf.cli.train "${ARGS[@]}" > "$M.readonly.log" 2>&1
+  echo "readonly=$?"
+  mount -o remount,rw "$M" || exit 77
+fi
 "$PY" -m rpu_tf.cli.train "${ARGS[@]}" > "$M.second.log" 2>&1
 echo "second=$?"
 cp -r "$M/run/model" "$M.model"

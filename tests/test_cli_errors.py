@@ -217,7 +217,7 @@ def test_a_read_only_output_folder_is_one_line_before_training(tmp_path, caplog)
         pytest.skip("tmpfs cannot be mounted here")
     try:
         done, errors = _train_in_process(caplog, SINGLE, disk / "run", *TINY)
-        _assert_one_line(done, errors, "Read-only file system", str(disk / "run"))
+        _assert_one_line(done, errors, "read-only file system", str(disk / "run"), "run the same command again")
         assert "Training 1 x" not in done.stderr  # refused before the first step
     finally:
         subprocess.run(["umount", str(disk)], capture_output=True)

@@ -50,7 +50,7 @@ def _results(run, representation, metric, name):
 @pytest.mark.slow
 def test_exit_codes_and_messages(evaluated):
     codes, log = evaluated["codes"], evaluated["log"]
-    assert codes == {"evaluate": 0, "again": 1, "sap": 0, "stale": 1, "visualize": 0}
+    assert codes == {"evaluate": 0, "again": 1, "sap": 0, "stale": 1, "visualize": 0, "visualize_kept": True}
     assert "Evaluation output already exists" in log and "--overwrite" in log
     assert "Cannot reuse the postprocessed representation(s) " in log
     assert "made from another trained model or with other postprocessing settings" in log

@@ -140,6 +140,63 @@ def test_a_failed_redo_leaves_the_old_stages_byte_for_byte(tmp_path, clean_gin):
     assert _snapshot(run) == before
 
 
+def test_a_failed_overwrite_leaves_the_old_run_byte_for_byte(tmp_path, clean_gin):
+    from rpu_tf.pipelines.rpu_vae import rpu_vae_with_gin
+
+    run = _crafted_rpu_run(tmp_path / "run")
+    before = _snapshot(run)
+    bad = ["sprites.num_positions_x = 4", "sprites.num_positions_y = 4", "training.precision = 'float32'",
+           "rpu_vae.max_meta_epochs = 1.5"]
+    with pytest.raises(ValueError, match=r"rpu_vae.max_meta_epochs must be a whole number, got 1.5"):
+        rpu_vae_with_gin(run, True, [QUICKSTART], bad)
+    assert _snapshot(run) == before
+    assert sorted(os.listdir(run)) == [".rpu_lock", "manifest.json", "model", "stages"]  # no backup left
+
+
+def test_a_single_model_overwrite_that_fails_in_training_brings_the_old_run_back(tmp_path, clean_gin, monkeypatch):
+    import importlib
+
+    from rpu_tf.training import train_with_gin
+
+    train = importlib.import_module("rpu_tf.training.train")
+    run = str(tmp_path / "run")
+    train_with_gin(run, False, [BETA_TC_VAE], TINY_MODEL)
+    before = _snapshot(run)
+    real = train._train_locked
+
+    def fail(runs, *args, **kwargs):
+        os.makedirs(os.path.join(runs[0].model_dir, "tensorboard"))  # what training starts with
+        with open(os.path.join(runs[0].model_dir, "checkpoint", "half.txt"), "w") as f:
+            f.write("a half-written checkpoint")
+        raise RuntimeError("out of memory in the first step")
+
+    monkeypatch.setattr(train, "_train_locked", fail)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        train_with_gin(run, True, [BETA_TC_VAE], TINY_MODEL)
+    assert _snapshot(run) == before and not [n for n in os.listdir(run) if n.startswith(".overwrite")]
+    monkeypatch.setattr(train, "_train_locked", real)
+    train_with_gin(run, True, [BETA_TC_VAE], TINY_MODEL + ["model.random_seed = 7"])  # succeeds: replaced
+    after = _snapshot(run)
+    files = {p: d for p, d in before.items() if not p.startswith("tensorboard")}
+    assert {p for p in after if not p.startswith("tensorboard")} == set(files)
+    assert after[os.path.join("model", "model.keras")] != files[os.path.join("model", "model.keras")]
+    assert not [n for n in os.listdir(run) if n.startswith(".overwrite")]
+
+
+def test_overwritten_keeps_the_lock_and_a_killed_attempts_backup_is_cleaned_on_resume(tmp_path):
+    from rpu_tf.layout.guard import prepare_directory
+    from rpu_tf.layout.replace import overwritten
+
+    run = _crafted_rpu_run(tmp_path / "run")
+    (tmp_path / "run" / ".rpu_lock").write_text("held")
+    gen = overwritten(run, keep=(".rpu_lock",))
+    gen.__enter__()  # the attempt starts, then is killed: __exit__ never runs
+    assert sorted(n for n in os.listdir(run) if not n.startswith(".overwrite.")) == [".rpu_lock"]
+    (tmp_path / "run" / "manifest.json").write_text("{}")  # the new attempt's first file
+    prepare_directory(run, False, "manifest.json", resumable=True)  # the next command resumes the new run
+    assert sorted(os.listdir(run)) == [".rpu_lock", "manifest.json"]
+
+
 def test_set_aside_restores_on_failure_and_drops_the_old_on_success(tmp_path):
     run = _crafted_rpu_run(tmp_path / "run")
     before = _snapshot(run)

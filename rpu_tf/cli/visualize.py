@@ -25,6 +25,7 @@ from typing import Sequence
 
 from absl import flags
 
+from rpu_tf.cli.errors import report_failures
 from rpu_tf.cli.flag_parsing import UsageError, parse_command_line, run_main
 
 logger = logging.getLogger("rpu_visualize")
@@ -93,19 +94,17 @@ def main(argv: Sequence[str]) -> int:
     if not (values.model_dir or values.generations or values.leaf_runs):
         logger.error("Give --model_dir, --generations or --leaf_runs (see --help).")
         return 2
-    from rpu_tf.visualize.dependencies import MissingDependencyError
 
-    try:
-        written = _run(values)
-    except UsageError as error:
-        logger.error("%s", error)
-        return 2
-    except (MissingDependencyError, FileNotFoundError, FileExistsError, ValueError) as error:
-        logger.error("%s", error)
-        return 1
-    logger.info("Wrote %d files%s.", len(written),
-                f" (first: {written[0]})" if written else "")
-    return 0
+    def visualize() -> int:
+        try:
+            written = _run(values)
+        except UsageError as error:
+            logger.error("%s", error)
+            return 2
+        logger.info("Wrote %d files%s.", len(written), f" (first: {written[0]})" if written else "")
+        return 0
+
+    return report_failures(visualize, logger)  # bad inputs, missing plotting library, full disk: one line
 
 
 def run() -> None:

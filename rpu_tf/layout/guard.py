@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
+from typing import Iterator
 
 from rpu_tf.layout.lock import LOCK_FILE, remove_stale_temporaries
+from rpu_tf.layout.replace import overwritten
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +37,23 @@ def prepare_directory(path: str, overwrite: bool, marker: str, resumable: bool =
             if entry != LOCK_FILE:
                 target = os.path.join(path, entry)
                 shutil.rmtree(target) if os.path.isdir(target) and not os.path.islink(target) else os.remove(target)
+
+
+@contextlib.contextmanager
+def readied_directory(path: str, overwrite: bool, marker: str, resumable: bool = False,
+                      what: str = "--model_dir", flag: str = "--overwrite") -> Iterator[str]:
+    """:func:`prepare_directory` for a step that runs inside the ``with`` block, whose overwrite
+    replaces only on success (:func:`rpu_tf.layout.replace.overwritten`): the old run is set
+    aside, not deleted, and comes back when the block raises. Yields the action taken
+    (``"fresh"``, ``"resume"`` or ``"overwrite"``)."""
+    action = check_directory(path, overwrite, marker, resumable, what, flag)
+    if action != "overwrite":
+        prepare_directory(path, overwrite, marker, resumable, what, flag)
+        yield action
+        return
+    logger.warning("Overwriting %s (its old contents are kept aside until the new run succeeds).", path)
+    with overwritten(path, keep=(LOCK_FILE,)):
+        yield action
 
 
 def check_directory(path: str, overwrite: bool, marker: str, resumable: bool = False,

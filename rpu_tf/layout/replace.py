@@ -8,6 +8,8 @@
 - :func:`set_aside`: outputs a redo recomputes are moved into ``RUN/.redo_from.<tag>.tmp``;
   a failed redo moves them back, a successful one deletes them (a killed one leaves a
   temporary that the next command on the run removes, and goes on with the redo).
+- :func:`overwritten`: ``--overwrite`` of a whole run, the same way: the old run moves into
+  ``RUN/.overwrite.<tag>.tmp`` and comes back when the new attempt fails.
 
 Every path is checked to lie inside its root (:func:`rpu_tf.layout.names.inside`).
 """
@@ -126,5 +128,35 @@ def set_aside(run_dir: str, targets: Sequence[str]) -> Iterator[list[str]]:
             elif os.path.lexists(target):
                 _remove(target)  # written by the failed attempt; there was none before
         shutil.rmtree(backup, ignore_errors=True)
+        raise
+    shutil.rmtree(backup, ignore_errors=True)
+
+
+OVERWRITE_PREFIX = ".overwrite."
+
+
+@contextlib.contextmanager
+def overwritten(run_dir: str, keep: Sequence[str] = ()) -> Iterator[None]:
+    """``--overwrite`` that replaces only on success: every entry of ``run_dir`` but ``keep``
+    (the run lock) moves into a backup folder inside it and the body starts in an empty run.
+    When the body raises an ``Exception``, everything it wrote is deleted and the old run moves
+    back, byte for byte; otherwise the backup is deleted. A killed attempt leaves the backup,
+    a temporary that the next command on the run deletes (it then resumes the new run), as a
+    killed ``--redo_from`` does. The old run's disk space is held until the new one finishes."""
+    backup = tempfile.mkdtemp(prefix=OVERWRITE_PREFIX, suffix=".tmp", dir=run_dir)
+    kept = set(keep) | {os.path.basename(backup)}
+    moved = sorted(entry for entry in os.listdir(run_dir) if entry not in kept)
+    try:
+        for entry in moved:
+            os.replace(os.path.join(run_dir, entry), os.path.join(backup, entry))
+        yield
+    except Exception:
+        for entry in os.listdir(run_dir):
+            if entry not in kept:
+                _remove(os.path.join(run_dir, entry))  # written by the failed attempt
+        for entry in os.listdir(backup):
+            os.replace(os.path.join(backup, entry), os.path.join(run_dir, entry))
+        shutil.rmtree(backup, ignore_errors=True)
+        logger.info("The old run in %s is back as it was (the --overwrite attempt failed).", run_dir)
         raise
     shutil.rmtree(backup, ignore_errors=True)

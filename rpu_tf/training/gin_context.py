@@ -7,7 +7,7 @@ from typing import Callable, Iterator, Optional, Sequence
 
 import gin
 
-from rpu_tf.layout.guard import prepare_directory
+from rpu_tf.layout.guard import readied_directory
 from rpu_tf.layout.lock import run_lock
 from rpu_tf.training import runtime
 from rpu_tf.utils.gin_files import check_bindings_are_read, parse_gin
@@ -21,7 +21,8 @@ def gin_run(gin_config_files: Optional[Sequence[str]], gin_bindings: Optional[Se
     """Parses gin, applies the runtime options (thread pools and precision, before any op
     runs: gin builds models when the body calls the pipeline), locks ``model_dir`` for this
     process and readies it (:func:`rpu_tf.layout.run_lock`,
-    :func:`rpu_tf.layout.prepare_directory`; both skipped when ``marker`` is None), yields the
+    :func:`rpu_tf.layout.guard.readied_directory`: an overwritten run comes back when the body
+    fails; both skipped when ``marker`` is None), yields the
     runtime options and clears gin afterwards, also on errors. With ``pipeline``, bindings
     that pipeline never reads are refused first (:func:`check_bindings_are_read`).
     ``models_per_step`` (read after parsing) is how many models the pipeline's steps mostly
@@ -35,7 +36,7 @@ def gin_run(gin_config_files: Optional[Sequence[str]], gin_bindings: Optional[Se
             runtime.configure(models_per_step(), options)
             if marker is not None:
                 stack.enter_context(run_lock(model_dir))  # one writer (rpu_tf.layout.lock)
-                prepare_directory(model_dir, overwrite, marker, resumable=resumable)
+                stack.enter_context(readied_directory(model_dir, overwrite, marker, resumable=resumable))
             yield options
     finally:
         gin.clear_config()

@@ -42,7 +42,7 @@ import gin
 import numpy as np
 
 from rpu_tf.data import named_data
-from rpu_tf.layout.guard import prepare_directory
+from rpu_tf.layout.guard import readied_directory
 from rpu_tf.layout.lock import remove_stale_temporaries, run_lock
 from rpu_tf.layout.paths import KERAS_FILE, SAVED_MODEL_DIR, TENSORBOARD_DIR, TRAINING_CHECKPOINT_DIR
 from rpu_tf.layout.paths import MODEL_DIR as MODEL_SUBDIR
@@ -200,7 +200,7 @@ def train_runs(runs: Sequence[SingleModelRun], overwrite: bool = False) -> list[
             if overwrite and status != checkpoints.FRESH:
                 marker = (TRAINING_CHECKPOINT_DIR if os.path.isdir(checkpoints.checkpoint_dir(run.model_dir))
                           else MODEL_SUBDIR)
-                prepare_directory(run.model_dir, True, marker)
+                locks.enter_context(readied_directory(run.model_dir, True, marker))  # back if training fails
             elif status in (checkpoints.UNFINISHED, checkpoints.FINISHED):
                 remove_stale_temporaries(run.model_dir)
             if overwrite or status == checkpoints.FRESH:

@@ -7,6 +7,7 @@ with 1; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import errno
 import tokenize
 import zipfile
 
@@ -36,10 +37,18 @@ def disk_failure(error: BaseException) -> str | None:
     text = str(error)
     for needle, what in DISK_FAILURES.items():
         if needle in text:
-            path = text.split(";")[0].strip() if ";" in text else "a file of the run"
-            return (f"{path}: {what}. Free some space (or make the folder writable), then run the same command "
-                    "again: the run resumes from its last checkpoint.")
+            return _disk_advice(text.split(";")[0].strip() if ";" in text else "a file of the run", what)
     return None
+
+
+#: The operating system's errors for a full or read-only disk (Python's own writers).
+DISK_ERRNOS = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded",
+               errno.EROFS: "read-only file system"}
+
+
+def _disk_advice(path: str, what: str) -> str:
+    return (f"{path}: {what}. Free some space (or make the folder writable), then run the same command "
+            "again: the run resumes from its last checkpoint.")
 
 
 def one_line(error: BaseException) -> str:
@@ -48,6 +57,8 @@ def one_line(error: BaseException) -> str:
     disk = disk_failure(error)
     if disk is not None:
         return disk
+    if isinstance(error, OSError) and error.errno in DISK_ERRNOS:
+        return _disk_advice(str(error.filename or "a file of the run"), DISK_ERRNOS[error.errno])
     if isinstance(error, KeyboardInterrupt):
         return "Interrupted; run the same command again to resume."
     if isinstance(error, SyntaxError) and not isinstance(error, (IndentationError,)) and error.msg:

@@ -35,7 +35,7 @@ from scipy import special
 from rpu_tf.data import named_data
 from rpu_tf.evaluation import saved_models
 from rpu_tf.evaluation.auto_dataset import dataset_bindings
-from rpu_tf.evaluation.model_dirs import locate_model, prepare_output_dir
+from rpu_tf.evaluation.model_dirs import locate_model, replaced_output
 from rpu_tf.layout.results import read_gin_bindings
 from rpu_tf.rpu.reduction import active_latents
 from rpu_tf.training.representation import gaussian_kl_per_latent
@@ -158,7 +158,18 @@ def visualize(model_dir: str, output_dir: Optional[str] = None, overwrite: bool 
     """
     model = locate_model(model_dir)
     output_dir = output_dir or model.visualizations_dir
-    prepare_output_dir(output_dir, overwrite, marker="reconstructions")
+    written: dict[str, list[str]] = {}
+    with replaced_output(output_dir, overwrite, marker="reconstructions") as staging:  # old kept on failure
+        _write(model, staging, output_dir, written, num_animations, num_frames, fps, random_seed, num_kl_points)
+    logger.info("Wrote %d visualizations of %s to %s.", sum(map(len, written.values())),
+                model.model_dir, output_dir)
+    return written
+
+
+def _write(model, staging: str, output_dir: str, written: dict[str, list[str]], num_animations: int,
+           num_frames: int, fps: float, random_seed: int, num_kl_points: int) -> None:
+    """Writes :func:`visualize`'s files into ``staging``, recording in ``written`` the paths
+    they will have in ``output_dir`` once the staging folder replaces it."""
     dataset = training_dataset(model.train_gin)
     activation = model_activation(model.train_gin)
     loaded = saved_models.load(model.saved_model, ("gaussian_encoder", "decoder", "reconstructions"))
@@ -171,12 +182,10 @@ def visualize(model_dir: str, output_dir: Optional[str] = None, overwrite: bool 
 
     num_latent = int(saved_models.input_shape(loaded.signatures["decoder"])[1])
     random_state = np.random.RandomState(random_seed)
-    written: dict[str, list[str]] = {}
 
     def out(folder: str, name: str) -> str:
-        path = os.path.join(output_dir, folder, name)
-        written.setdefault(folder, []).append(path)
-        return path
+        written.setdefault(folder, []).append(os.path.join(output_dir, folder, name))
+        return os.path.join(staging, folder, name)
 
     real = dataset.sample_observations(NUM_PICS, random_state)
     pairs = np.concatenate([real, activation(reconstruct(real)["images"])], axis=2)
@@ -198,6 +207,3 @@ def visualize(model_dir: str, output_dir: Optional[str] = None, overwrite: bool 
     kl_points = encode(dataset.sample_observations(num_kl_points, random_state))
     kl = gaussian_kl_per_latent(kl_points["mean"], kl_points["logvar"])
     plot_latent_overview(decode, means[0], kl, active_latents(kl), out("traversals", "latents.png"))
-    logger.info("Wrote %d visualizations of %s to %s.", sum(map(len, written.values())),
-                model.model_dir, output_dir)
-    return written
