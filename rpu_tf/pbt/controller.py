@@ -28,9 +28,9 @@ import numpy as np
 
 from rpu_tf import utils
 from rpu_tf.layout import paths
-from rpu_tf.layout.pbt_files import read_generation_log
 from rpu_tf.pbt import storage
 from rpu_tf.pbt.executors import Executor
+from rpu_tf.pbt.generation_log import repair_generation_log, write_generation_log
 from rpu_tf.pbt.records import (ConfigMismatchError, PBTResult, derive_seed, dict_diff,
                                finite_or_none)
 from rpu_tf.pbt.hyperparameters import PAPER_PERTURB_FACTORS, HyperparameterSpace
@@ -38,7 +38,6 @@ from rpu_tf.pbt.selection import check_cutoff, rank_members, truncation_plan
 from rpu_tf.pbt.stopping import StoppingRule
 from rpu_tf.pbt.trainable import MemberResult, MemberTask, State
 from rpu_tf.utils.errors import RunFailedError
-from rpu_tf.utils.files import damaged
 from rpu_tf.utils.whole_numbers import whole_number
 
 logger = logging.getLogger(__name__)
@@ -262,6 +261,7 @@ class PopulationBasedTraining:
             logger.info("PBT run in %s is already finished.", self.run_dir)
             result = PBTResult.from_json(storage.read_json(result_path), self.run_dir)
             self._check_best_checkpoint(result)
+            repair_generation_log(self.run_dir, result.generations, self.population_size, self._stored_result)
             return result
         population = self._load_population()
         while True:
@@ -367,22 +367,19 @@ class PopulationBasedTraining:
         return new_population, None
 
     def _append_log(self, generation: int, records: list[dict], kept: set) -> None:
-        """Rewrites ``generations.jsonl`` atomically with this generation's records last."""
-        path = self._path(paths.GENERATIONS_FILE)
-        lines = []
-        if os.path.exists(path):  # a damaged record stops the run with one line naming the file
-            logged = read_generation_log(self.run_dir)
-            for number, record in enumerate(logged, 1):
-                if not isinstance(record.get("generation"), int):
-                    raise damaged(path, f"record {number} has no integer 'generation'")
-            lines = [json.dumps(r, sort_keys=True) + "\n" for r in logged if r["generation"] < generation]
-        for r in records:
-            entry = dict(r)
-            entry["kept"] = r["member_id"] in kept
-            lines.append(json.dumps(entry, sort_keys=True) + "\n")
-        storage.atomic_write_bytes(path, "".join(lines).encode())
+        """Rewrites ``generations.jsonl`` atomically with this generation's records last
+        (records missing from the earlier ones rebuilt: :mod:`rpu_tf.pbt.generation_log`)."""
+        write_generation_log(self.run_dir, generation, records, kept, self.population_size, self._stored_result)
         if self.on_generation is not None:
             self.on_generation(generation, records)
+
+    def _stored_result(self, generation: int, member_id: int) -> Optional[dict]:
+        """A member step's stored result (``member_M.json``) if it is still there and reads."""
+        path = self.checkpoint_path(generation, member_id, "json")
+        try:
+            return storage.read_json(path) if os.path.exists(path) else None
+        except (OSError, ValueError):
+            return None
 
     def _collect_garbage(self, generation: int) -> None:
         """Removes checkpoint folders older than ``keep_generations`` before ``generation``."""
