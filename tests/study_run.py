@@ -1,7 +1,7 @@
 """Runs a tiny study in a fresh interpreter (for tests/test_studies.py); prints one JSON line.
 
 Run as ``python tests/study_run.py WORK_DIR``: the study (WORK_DIR/study) has rPU-VAE with 0
-and 1 leaf-runs, two beta-TCVAE methods at the measured budget (one train_group: per seed trained together), one method whose gin config
+and 1 leaf-runs, the same with the paper's final stage from scratch on its stages, two beta-TCVAE methods at the measured budget (one train_group: per seed trained together), one method whose gin config
 is broken and a UDR selection over the two, 2 seeds, every run in this process
 (``in_process_launcher``). It runs the study twice (the second must train nothing new) and
 writes the report. A fresh process keeps the gin registry free of disentanglement_lib's
@@ -53,6 +53,9 @@ def main(work_dir: str) -> dict:
 
     methods = (Method("rPU-VAE", kind="rpu_vae", configs=("quickstart.gin",), bindings=TINY_RPU,
                       seed_binding="rpu_vae.seed = {seed}", leaf_runs=(0, 1)),
+               Method("rPU-VAE paper final", kind="rpu_vae", configs=("quickstart.gin",),
+                      bindings=TINY_RPU + ('rpu_vae.final_warm_start = "none"',), seed_binding="rpu_vae.seed = {seed}",
+                      leaf_runs=(0, 1), stages_from="rPU-VAE"),
                single("b1", 1.0, train_group="sweep"), single("b6", 6.0, train_group="sweep"),
                single("broken", 2.0, ("no_such_configurable.x = 1",)),
                Method("UDR selection", kind="udr_selection", select_from=("b1", "b6")))

@@ -53,6 +53,14 @@ def test_spec_checks_say_what_is_wrong():
               (), budget_images=10)
     with pytest.raises(ValueError, match="only 'train' methods"):
         _rpu(train_group="g")
+    with pytest.raises(ValueError, match="stages_from"):
+        _single("a", 1, stages_from="rPU-VAE")
+    with pytest.raises(ValueError, match="stages_from='nope' must name an rpu_vae method"):
+        Study("s", (0,), (_rpu(), Method("p", kind="rpu_vae", configs=("q.gin",), seed_binding="s = {seed}",
+                                         leaf_runs=(0,), stages_from="nope")), ())
+    with pytest.raises(ValueError, match="at least as many leaf-runs"):
+        Study("s", (0,), (_rpu(), Method("p", kind="rpu_vae", configs=("q.gin",), seed_binding="s = {seed}",
+                                         leaf_runs=(0, 2), stages_from="rPU-VAE")), ())
     assert _single("a", 1).budget_units(65) == 3  # rounded up: never less than the budget
 
 
@@ -169,7 +177,7 @@ def test_a_tiny_study_runs_resumes_survives_a_failure_and_reports(tmp_path):
     first, again, written = out["first"], out["again"], out["written"]
     states = {k: v["state"] for k, v in first.items()}
     assert states.pop("broken/seed0") == "failed" and states.pop("broken/seed1") == "failed"
-    assert set(states.values()) == {"done"} and len(states) == 8  # 2 x (rPU L1, L0, b1, b6)
+    assert set(states.values()) == {"done"} and len(states) == 12  # 2 x (rPU L1, L0, paper L1, L0, b1, b6)
     assert "see" in first["broken/seed0"]["error"]
     # The budget: the most images an rPU-VAE seed (1 leaf-run) used; each baseline got at least that.
     budget = json.load(open(os.path.join(study_dir, BUDGET_FILE)))["budget_images"]
@@ -194,6 +202,18 @@ def test_a_tiny_study_runs_resumes_survives_a_failure_and_reports(tmp_path):
         assert l0["training_images"] == parts0["total"] == parts0["initial"] + parts0["final"]
         assert os.path.exists(os.path.join(l0["run_dir"], "metrics", "mean", "mig", "results", "aggregate",
                                            "evaluation.json"))
+        # The paper's final stage (from scratch) on the same stages: both of its variants reuse the
+        # rPU-VAE runs' stages and train only a final of their own, which starts from nothing.
+        for count, suffix in ((0, "0_leaf_runs"), (1, "1_leaf_run")):
+            paper = first[f"rpu_vae_paper_final_{suffix}/seed{seed}"]
+            ours = first[f"rpu_vae_{suffix}/seed{seed}"]
+            manifest = json.load(open(os.path.join(paper["run_dir"], "manifest.json")))
+            assert len(manifest["stages"]) == 1 + count and manifest["final"] is not None
+            shared = json.load(open(os.path.join(ours["run_dir"], "manifest.json")))["stages"]
+            assert manifest["stages"] == shared
+            parts = run_training_images(paper["run_dir"])
+            assert parts["initial"] == parts1["initial"] and paper["training_images"] == parts["total"]
+            assert paper["wall_seconds"] < ours["wall_seconds"] or count == 0  # its own final stage only
     # Again: nothing finished is trained twice; the failure is retried (and fails again).
     for key, entry in first.items():
         if entry["state"] == "done":

@@ -129,11 +129,15 @@ class _Scheduler:
         self.started = 0
 
     def _source(self, run: Run) -> Optional[Run]:
-        """The run whose stages an rPU-VAE variant with fewer leaf-runs reuses."""
-        if run.leaf_runs is None or run.leaf_runs == self.largest[run.method.name]:
+        """The run whose stages an rPU-VAE run reuses: its method's largest variant of the
+        same seed (for a variant with fewer leaf-runs), or its ``stages_from`` method's."""
+        if run.leaf_runs is None:
             return None
-        return next(r for r in self.runs if r.method is run.method and r.seed == run.seed
-                    and r.leaf_runs == self.largest[run.method.name])
+        donor = self.study.stage_donor(run.method)
+        if donor is run.method and run.leaf_runs == self.largest[donor.name]:
+            return None
+        return next(r for r in self.runs if r.method is donor and r.seed == run.seed
+                    and r.leaf_runs == self.largest[donor.name])
 
     def _waits_for(self, unit: tuple[Run, ...]) -> str:
         """Why ``unit`` cannot start yet ("" when it can)."""

@@ -8,7 +8,10 @@ A :class:`Method` is a way to get one model per seed:
 - ``kind="rpu_vae"``: rPU-VAE runs, one per leaf-run count in ``leaf_runs``; the run with
   the most leaf-runs trains every stage, the others reuse its initial metaEpoch and first
   leaf-runs (what a fresh run with that many leaf-runs would train first, with the same
-  seeds) and train their own final stage; each counts the images of its own stages;
+  seeds) and train their own final stage; each counts the images of its own stages. With
+  ``stages_from`` naming another ``rpu_vae`` method, every variant reuses that method's
+  stages instead and trains only its own final stage (e.g. the paper's final stage from
+  scratch beside the warm-started one, on the same metaEpochs);
 - ``kind="udr_selection"``: no training: per seed, the model of the ``select_from`` methods
   with the best UDR against the same method's models of the other seeds
   (disentanglement_lib's UDR study); it costs the images of all its candidates.
@@ -60,6 +63,10 @@ class Method:
         rounded up, so a baseline never gets less than the budget.
       leaf_runs: ``rpu_vae``: the leaf-run counts (e.g. ``(0, 1, 2, 3)``); the largest is
         this method's own entry in Fig. 4.
+      stages_from: ``rpu_vae``: the name of another ``rpu_vae`` method of the study (with at
+        least as many leaf-runs, and no ``stages_from`` of its own) whose initial metaEpoch
+        and leaf-runs this method's runs reuse, seed by seed; its bindings must leave those
+        stages as they are (differ only in the final stage). None: it trains its own.
       select_from: ``udr_selection``: names of the ``train`` methods to choose from.
       group: the Fig. 4 box / table row this method's models join (default: its name).
       train_group: ``train`` methods with the same non-empty value train together, per seed.
@@ -78,6 +85,7 @@ class Method:
     budget_binding: Optional[str] = None
     budget_unit_images: int = 1
     leaf_runs: tuple[int, ...] = ()
+    stages_from: Optional[str] = None
     select_from: tuple[str, ...] = ()
     group: Optional[str] = None
     train_group: Optional[str] = None
@@ -102,6 +110,9 @@ class Method:
             raise ValueError(f"study_method {self.name!r}: budget_unit_images must be >= 1.")
         if self.kind == "rpu_vae" and (not self.leaf_runs or min(self.leaf_runs) < 0):
             raise ValueError(f"study_method {self.name!r}: leaf_runs must be non-negative counts, e.g. (0, 1, 2, 3).")
+        if self.stages_from is not None and (self.kind != "rpu_vae" or self.stages_from == self.name):
+            raise ValueError(f"study_method {self.name!r}: stages_from names the rpu_vae method whose stages an "
+                             f"rpu_vae method reuses (another one), got {self.stages_from!r}.")
         if self.train_group and self.kind != "train":
             raise ValueError(f"study_method {self.name!r}: only 'train' methods can share a train_group.")
         if self.kind == "udr_selection" and not self.select_from:
@@ -159,6 +170,13 @@ class Study:
                 if kinds.get(source) != "train":
                     raise ValueError(f"study_method {m.name!r}: select_from names {source!r}, which is not a "
                                      f"'train' method of the study (known: {sorted(kinds)}).")
+        for m in (m for m in self.methods if m.stages_from is not None):
+            donor = next((d for d in self.methods if d.name == m.stages_from), None)
+            if (donor is None or donor.kind != "rpu_vae" or donor.stages_from is not None
+                    or max(donor.leaf_runs) < max(m.leaf_runs)):
+                raise ValueError(f"study_method {m.name!r}: stages_from={m.stages_from!r} must name an rpu_vae "
+                                 "method of the study that trains its own stages, with at least as many leaf-runs "
+                                 f"(known: {sorted(kinds)}).")
         for group in {m.train_group for m in self.methods if m.train_group}:
             members = [m for m in self.methods if m.train_group == group]
             shared = {(m.configs, m.seed_binding, m.budget_binding, m.budget_unit_images) for m in members}
@@ -175,6 +193,11 @@ class Study:
         """The rPU-VAE method whose largest variant's images set the budget (when not given)."""
         return next((m for m in self.methods if m.kind == "rpu_vae"), None)
 
+    def stage_donor(self, method: Method) -> Method:
+        """The method whose runs train the stages ``method``'s runs use (itself, or its
+        ``stages_from``)."""
+        return next(m for m in self.methods if m.name == method.stages_from) if method.stages_from else method
+
 
 @gin.configurable("study_method")
 def study_method(name: str = gin.REQUIRED, kind: str = "train", configs: Sequence[str] = (),
@@ -182,13 +205,14 @@ def study_method(name: str = gin.REQUIRED, kind: str = "train", configs: Sequenc
                  budget_binding: Optional[str] = None, budget_unit_images: int = 1,
                  leaf_runs: Sequence[int] = (), select_from: Sequence[str] = (),
                  group: Optional[str] = None, train_group: Optional[str] = None, cpus: float = 1.0,
-                 gpus: Optional[float] = None) -> Method:
+                 gpus: Optional[float] = None, stages_from: Optional[str] = None) -> Method:
     """A :class:`Method` from gin (use one scope per method: ``btc_b1/study_method.name``)."""
     return Method(name=str(name), kind=str(kind), configs=tuple(configs), bindings=tuple(bindings),
                   seed_binding=seed_binding, budget_binding=budget_binding,
                   budget_unit_images=int(budget_unit_images), leaf_runs=tuple(int(v) for v in leaf_runs),
                   select_from=tuple(select_from), group=group, train_group=train_group or None,
-                  cpus=float(cpus), gpus=None if gpus is None else float(gpus))
+                  cpus=float(cpus), gpus=None if gpus is None else float(gpus),
+                  stages_from=None if stages_from is None else str(stages_from))
 
 
 @gin.configurable("study")
