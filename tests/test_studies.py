@@ -250,6 +250,28 @@ def test_the_cpu_study_file_names_the_issues_methods():
             assert os.path.isfile(os.path.join(study.base_dir, config)), config
 
 
+def test_the_benchmark_study_runs_both_final_stages_on_the_same_metaepochs_of_colour_sprites(clean_gin):
+    import gin
+
+    import rpu_tf.pipelines  # noqa: F401 -- registers rpu_vae and the stages' configurables
+    from rpu_tf.cli.study import load_study
+    from rpu_tf.utils.gin_files import parse_gin
+
+    study = load_study(os.path.join(CONFIGS, "studies", "color_sprites_cpu.gin"))
+    assert study.seeds == (0, 1, 2) and study.common_bindings == ('dataset.name = "color_sprites"',)
+    by_name = {m.name: m for m in study.methods}
+    ours, paper = by_name["rPU-VAE"], by_name["rPU-VAE, paper final"]
+    assert ours.leaf_runs == paper.leaf_runs == (0, 1, 2) and paper.stages_from == "rPU-VAE"
+    assert 'rpu_vae.final_warm_start = "none"' in paper.bindings and study.stage_donor(paper) is ours
+    assert {"beta-TCVAE", "UDR selection", "PBT-U-VAE (UDR)", "PBT-S-VAE (MIG)", "1000 labels"} <= {
+        m.label for m in study.methods}
+    gin.clear_config()  # the rPU-VAE config includes the quickstart, which includes its neighbour
+    parse_gin([os.path.join(study.base_dir, ours.configs[0])], [])
+    assert gin.query_parameter("dataset.name") == "color_sprites"
+    assert gin.query_parameter("rpu_vae.final_warm_start") == "initial"
+    assert gin.query_parameter("pbt_vae.num_replicas") == 3  # the quickstart's settings
+
+
 @pytest.mark.parametrize("name", ["sprites_full_32", "noisy_sprites_32", "color_sprites_32", "sprites_64"])
 def test_each_calibration_candidate_runs_the_sweep_and_the_upper_bound_on_its_data(name):
     from rpu_tf.cli.study import load_study

@@ -54,18 +54,17 @@ def parse_gin(gin_config_files: Sequence[str] = (), gin_bindings: Sequence[str] 
     """Parses gin files then bindings; each file's folder is added to gin's search path.
 
     So ``include "_shared_vae.gin"`` in ``gin_configs/pbt/x.gin`` finds its neighbour
-    wherever the command runs. A file that is not where the path says is looked up among the
-    shipped configs (:func:`resolve_gin_config`). ``import`` lines are refused unless allowed
-    (:mod:`rpu_tf.utils.gin_imports`).
+    wherever the command runs, and so do the includes of an included file (``include
+    "../quickstart.gin"`` in ``gin_configs/rpu_vae/x.gin``, whose own ``include
+    "pbt/_shared_vae.gin"`` is next to it). A file that is not where the path says is looked
+    up among the shipped configs (:func:`resolve_gin_config`). ``import`` lines are refused
+    unless allowed (:mod:`rpu_tf.utils.gin_imports`).
     """
     gin_config_files = [resolve_gin_config(path) for path in gin_config_files]
     for path in gin_config_files:
         if not os.path.isfile(path):
             raise FileNotFoundError(f"gin config {path} not found.")
-        folder = os.path.dirname(os.path.abspath(path))
-        if folder not in _search_paths:
-            gin.add_config_file_search_path(folder)
-            _search_paths.add(folder)
+        _search_next_to(path, set())
     # gin first probes each include as given and logs an error when it is not found there,
     # before it tries the search path; those probes are not errors here.
     previous = logging.root.manager.disable
@@ -80,6 +79,32 @@ def parse_gin(gin_config_files: Sequence[str] = (), gin_bindings: Sequence[str] 
         gin.finalize()
     finally:
         logging.disable(previous)
+
+
+_INCLUDE = re.compile(r"""^\s*include\s+(['"])(?P<path>.+?)\1""", re.MULTILINE)
+
+
+def _search_next_to(path: str, seen: set) -> None:
+    """Adds the folder of ``path`` and, recursively, of every file it includes to gin's
+    search path (an include that is found nowhere is left for gin's own error)."""
+    path = os.path.abspath(path)
+    if path in seen:
+        return
+    seen.add(path)
+    folder = os.path.dirname(path)
+    if folder not in _search_paths:
+        gin.add_config_file_search_path(folder)
+        _search_paths.add(folder)
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError):
+        return  # gin's parse names the file
+    for match in _INCLUDE.finditer(text):
+        candidates = [os.path.join(folder, match["path"])] + [os.path.join(p, match["path"]) for p in _search_paths]
+        found = next((c for c in candidates if os.path.isfile(c)), None)
+        if found is not None:
+            _search_next_to(found, seen)
 
 
 _BINDING = re.compile(r"^\s*([A-Za-z_][\w./]*)\.(\w+)\s*=")
