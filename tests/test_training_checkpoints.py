@@ -91,8 +91,9 @@ def test_three_kills_at_random_moments_resume_to_the_uninterrupted_run(uninterru
     assert kills >= 1
 
 
-# writes: 1 claim, 2 group.json, 3-10 the 8 checkpoints, 11 model.keras, 12 saved_model, 13- results
-@pytest.mark.parametrize("count", [4, 12])  # the 2nd checkpoint; the SavedModel export
+# writes: 1-2 claim and its checksum record, 3 group.json, 4-19 the 8 checkpoints (each with its record),
+# 20-21 model.keras and record, 22 saved_model, 23- results
+@pytest.mark.parametrize("count", [6, 22])  # the 2nd checkpoint; the SavedModel export
 @pytest.mark.slow
 def test_a_kill_inside_an_atomic_write_resumes_to_the_uninterrupted_run(uninterrupted, tmp_path, count):
     run = str(tmp_path / "run")
@@ -120,7 +121,7 @@ def test_a_finished_run_is_not_retrained_and_changed_settings_are_refused(uninte
 @pytest.mark.slow
 def test_a_stopped_run_with_other_settings_is_refused_and_more_steps_continue_it(uninterrupted, tmp_path):
     run = str(tmp_path / "run")
-    killed = _start(run, "write", "4")  # dies writing its 2nd checkpoint (step 60)
+    killed = _start(run, "write", "6")  # dies writing its 2nd checkpoint (step 60)
     killed.communicate(timeout=300)
     with pytest.raises(FileExistsError, match=r"stopped run with other settings \(model.random_seed: was 4, now 5\)"):
         train_with_gin(run, False, small.CONFIG, small.BINDINGS + ["model.random_seed = 5"])
@@ -134,7 +135,7 @@ def test_a_stopped_run_with_other_settings_is_refused_and_more_steps_continue_it
 @pytest.mark.slow
 def test_a_stopped_run_continues_only_in_the_precision_it_trained_in(uninterrupted, tmp_path, caplog):
     run = str(tmp_path / "run")
-    _start(run, "write", "4").communicate(timeout=300)  # "auto", stopped at step 60
+    _start(run, "write", "6").communicate(timeout=300)  # "auto", stopped at step 60
     trained_in = resolve_precision("auto")  # what "auto" is on this machine
     other = "mixed_bfloat16" if trained_in == "float32" else "float32"
     with pytest.raises(PrecisionChangeError, match=rf'trained in {trained_in} so far.*continue it in {other}.*'
@@ -156,7 +157,7 @@ def test_a_renamed_copy_of_a_stopped_run_resumes_at_its_checkpoint(uninterrupted
     import shutil
 
     run = str(tmp_path / "run")
-    _start(run, "write", "4").communicate(timeout=300)  # stopped writing its 2nd checkpoint (step 60)
+    _start(run, "write", "6").communicate(timeout=300)  # stopped writing its 2nd checkpoint (step 60)
     renamed = str(tmp_path / "renamed")
     shutil.copytree(run, renamed)
     shutil.rmtree(run)

@@ -17,7 +17,7 @@ import os
 import gin
 
 from rpu_tf import registry
-from rpu_tf.layout.results import read_gin_bindings
+from rpu_tf.layout.results import read_config_bindings
 from rpu_tf.utils.gin_imports import imports_refused
 
 logger = logging.getLogger(__name__)
@@ -41,9 +41,27 @@ def _is_bound(key: str) -> bool:
     return True
 
 
+def repair_hint(gin_path: str) -> str:
+    """What to do about a damaged ``results/gin/{train,postprocess}.gin`` of a run."""
+    if os.path.basename(gin_path) == "postprocess.gin":
+        folder = os.path.dirname(os.path.dirname(os.path.dirname(gin_path)))
+        return f"Remove {folder} (rpu_evaluate postprocesses the model again), or restore it from a copy."
+    return ("Restore it from a copy of the run (an earlier rpu_evaluate's postprocessed/<representation>/results/"
+            "gin/train.gin holds one), or train the model again: the same rpu_train command with --overwrite "
+            "(an rPU-VAE run: --redo_from=final).")
+
+
+def config_bindings(gin_path: str) -> dict[str, str]:
+    """``{binding: value}`` of a step's operative config, checked against its checksum record
+    (or, written before records, for truncation): a damaged file is one line naming it and
+    the repair, never a data set silently rebuilt from what is left of it."""
+    return read_config_bindings(gin_path, repair_hint(gin_path))
+
+
 def dataset_bindings(gin_path: str) -> dict[str, str]:
-    """The data set's bindings (``dataset.name`` and its settings) in a step's gin file."""
-    return {key: value for key, value in read_gin_bindings(gin_path).items()
+    """The data set's bindings (``dataset.name`` and its settings) in a step's gin file
+    (checked: :func:`config_bindings`)."""
+    return {key: value for key, value in config_bindings(gin_path).items()
             if _configurable(key) in DATA_CONFIGURABLES}
 
 
@@ -58,7 +76,8 @@ def resolve_auto_dataset(previous_gin: str) -> bool:
       Whether ``"auto"`` was resolved.
 
     Raises:
-      FileNotFoundError, ValueError: the previous config is missing or names no data set.
+      FileNotFoundError, ValueError: the previous config is missing or names no data set;
+        ``DamagedFileError`` (a ``ValueError``): it is truncated or differs from its checksum.
     """
     if not _is_bound("dataset.name") or gin.query_parameter("dataset.name") != "auto":
         return False

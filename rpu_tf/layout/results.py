@@ -27,7 +27,8 @@ import gin
 import numpy as np
 
 from rpu_tf.layout import paths
-from rpu_tf.utils.files import atomic_write_text
+from rpu_tf.utils import checksums
+from rpu_tf.utils.files import REPAIR, atomic_write_text, damaged
 
 
 def _json_default(obj: Any):
@@ -48,8 +49,9 @@ def save_dict(path: str, values: Mapping[str, Any]) -> None:
 
 
 def save_gin(path: str) -> None:
-    """Writes gin's operative config (the bindings actually used so far) to ``path``."""
-    atomic_write_text(path, gin.operative_config_str())
+    """Writes gin's operative config (the bindings actually used so far) to ``path``, with its
+    checksum record (:func:`read_config_text` checks it)."""
+    checksums.write_checked_text(path, gin.operative_config_str())
 
 
 def gin_dict(config_path: Optional[str] = None) -> dict[str, str]:
@@ -98,7 +100,8 @@ def update_result_directory(result_directory: str, step_name: str,
     Copies ``old_result_directory`` (if given) into ``result_directory``, adds a ``uuid`` to
     ``results_dict``, writes ``gin/{step}.gin`` (gin's operative config, or ``gin_text`` when
     given: a config captured earlier), ``json/{step}_config.json``,
-    ``json/{step}_results.json`` and ``aggregate/{step}.json``.
+    ``json/{step}_results.json`` and ``aggregate/{step}.json``; the gin file gets a checksum
+    record beside it (``gin/{step}.gin.sha256``, :mod:`rpu_tf.utils.checksums`).
     """
     if old_result_directory is not None:
         shutil.copytree(old_result_directory, result_directory, dirs_exist_ok=True)
@@ -108,7 +111,7 @@ def update_result_directory(result_directory: str, step_name: str,
     if gin_text is None:
         save_gin(gin_path)
     else:
-        atomic_write_text(gin_path, gin_text)
+        checksums.write_checked_text(gin_path, gin_text)
     save_dict(paths.step_config_json(result_directory, step_name), gin_dict(gin_path))
     results_json = paths.step_results_json(result_directory, step_name)
     save_dict(results_json, results_dict)
@@ -167,3 +170,27 @@ def parse_gin_bindings(text: str) -> dict[str, str]:
             i += 1
         result[key.strip()] = value
     return result
+
+
+def read_config_text(path: str, repair: str = REPAIR) -> str:
+    """The text of an operative gin config a run wrote (``results/gin/train.gin``,
+    ``checkpoint/train.gin``), checked: against its checksum record; a file without one (an
+    older run) for being non-empty UTF-8 that ends with the newline gin ends every config with
+    (most truncations cut a line; a cut exactly after a newline goes unnoticed there).
+    ``DamagedFileError`` naming the file, what is wrong and ``repair``."""
+    recorded = checksums.expected_digest(path, repair) is not None
+    data = checksums.read_checked(path, repair)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise damaged(path, f"not UTF-8 text (byte {error.start})", repair) from None
+    if not recorded and not text.strip():
+        raise damaged(path, "empty", repair)
+    if not recorded and not text.endswith("\n"):
+        raise damaged(path, f"ends in the middle of a line ({text.splitlines()[-1][-40:]!r})", repair)
+    return text
+
+
+def read_config_bindings(path: str, repair: str = REPAIR) -> dict[str, str]:
+    """:func:`read_gin_bindings` of a run's operative config, checked (:func:`read_config_text`)."""
+    return parse_gin_bindings(read_config_text(path, repair))

@@ -7,7 +7,8 @@
                ground_truth?} or null,
      "settings": {binding: value}, "precision": "float32" | "mixed_bfloat16" | "mixed_float16"}
 
-``labels.npz`` of a stage (arrays; latent indices 0-based)::
+``labels.npz`` of a stage (arrays; latent indices 0-based; ``labels.npz.sha256`` beside it is its
+checksum record, :mod:`rpu_tf.utils.checksums`)::
 
     root_indices        (n,)   the stage's data set as positions in the root data set
     labels              (n, a) surrogate labels: codes of the active latents ((0, 0): none)
@@ -173,7 +174,7 @@ def has_stage_labels(run_dir: str, name: str) -> bool:
 
 
 def write_stage_labels(run_dir: str, name: str, stage: StageLabels) -> None:
-    """Writes ``stages/<name>/labels.npz`` (atomically)."""
+    """Writes ``stages/<name>/labels.npz`` (atomically, with its checksum record)."""
     none = np.zeros(0, np.int64)
     kept = none if stage.kept is None else np.asarray(stage.kept, np.int64)
     root = np.asarray(stage.root_indices, np.int64)
@@ -183,8 +184,18 @@ def write_stage_labels(run_dir: str, name: str, stage: StageLabels) -> None:
         "kept_root_indices": root[kept] if stage.kept is not None else none, "reduction": stage.reduction})
 
 
+def redo_stage_hint(name: str) -> str:
+    """What to do about a damaged file of stage ``name``: the command that recomputes it."""
+    return (f"Recompute the stage and the ones after it: run the same rpu_train command with --redo_from={name} "
+            "(or restore the file from a copy of the run).")
+
+
 def read_stage_labels(run_dir: str, name: str) -> StageLabels:
-    saved = load_state(paths.stage_labels_file(run_dir, name))
+    """The arrays of ``stages/<name>/labels.npz``, checked against its checksum record
+    (:mod:`rpu_tf.utils.checksums`; older runs without one are read unchecked).
+    :class:`~rpu_tf.utils.state_files.CorruptCheckpointError` (a ``DamagedFileError``: one
+    line naming the file and ``--redo_from=<name>``) when it is truncated or altered."""
+    saved = load_state(paths.stage_labels_file(run_dir, name), redo_stage_hint(name))
     labels, kept = saved.get("labels"), saved.get("kept")
     return StageLabels(root_indices=saved["root_indices"],
                        labels=labels if labels is not None and labels.size else None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import logging
 import os
 from typing import Any, Callable, Iterator, Mapping, Optional
 
@@ -21,6 +22,10 @@ from rpu_tf.rpu.algorithm import LabelBlocks, StageOutcome
 from rpu_tf.rpu.reduction import ReductionResult
 from rpu_tf.rpu.run_precision import run_precision
 from rpu_tf.training.precision import check_resume_precision
+from rpu_tf.utils.files import DamagedFileError
+from rpu_tf.utils.state_files import CorruptCheckpointError
+
+logger = logging.getLogger(__name__)
 
 
 class StageJournal:
@@ -30,6 +35,7 @@ class StageJournal:
         self.run_dir = run_dir
         self.manifest = rpu_files.read_manifest(run_dir)
         self._finished_in: Optional[tuple[str, str]] = None  # (trained in, would train in): check_precision
+        self._rebuilding: dict[str, str] = {}  # stage -> why its labels are rebuilt (load)
         if not rpu_files.has_manifest(run_dir):  # marks the folder as an rPU-VAE run from the start,
             rpu_files.write_manifest(run_dir, self.manifest)  # so one stopped in its first stage resumes
 
@@ -84,25 +90,50 @@ class StageJournal:
 
     def load(self, name: str) -> Optional[StageOutcome]:
         """The finished stage ``name``, or None when it is to be trained (refused when a
-        finished run would train it in another precision: :meth:`check_precision`)."""
-        if name not in self.manifest["stages"] or not rpu_files.has_stage_labels(self.run_dir, name):
-            if self._finished_in is not None:
-                stored, precision = self._finished_in
-                check_resume_precision(f"The finished rPU-VAE run in {self.run_dir}, given stage {name} to train,",
-                                       stored, precision)
-            return None
-        saved = rpu_files.read_stage_labels(self.run_dir, name)
-        return StageOutcome(StageRecord(**self.manifest["stages"][name]), saved.root_indices, saved.labels,
-                            saved.kept)
+        finished run would train it in another precision: :meth:`check_precision`). A recorded
+        stage whose ``labels.npz`` is missing or damaged (:func:`rpu_files.read_stage_labels`)
+        is trained again, which resumes its finished PBT run and labels anew; :meth:`save` then
+        keeps the new labels only if the stage comes out as recorded."""
+        if name in self.manifest["stages"]:
+            try:
+                saved = rpu_files.read_stage_labels(self.run_dir, name)
+            except CorruptCheckpointError as error:  # missing, truncated or altered
+                self._rebuilding[name] = str(error).split("; ")[0]
+                logger.warning("rPU-VAE %s: %s; rebuilding the labels from the stage's finished PBT run.", name,
+                               self._rebuilding[name])
+            else:
+                return StageOutcome(StageRecord(**self.manifest["stages"][name]), saved.root_indices,
+                                    saved.labels, saved.kept)
+        if self._finished_in is not None:
+            stored, precision = self._finished_in
+            check_resume_precision(f"The finished rPU-VAE run in {self.run_dir}, given stage {name} to train,",
+                                   stored, precision)
+        return None
 
     def save(self, outcome: StageOutcome) -> None:
+        """Writes a finished stage's labels and record. A stage rebuilt because its labels were
+        damaged (:meth:`load`) must come out as the manifest records it, else nothing is
+        written and ``DamagedFileError`` says which ``--redo_from`` recomputes it."""
         record = outcome.record
+        if record.name in self._rebuilding:
+            self._check_rebuilt(record)
         rpu_files.write_stage_labels(self.run_dir, record.name, StageLabels(
             root_indices=outcome.root_indices, labels=outcome.labels, kl=np.asarray(record.kl),
             active=np.asarray(record.active_latents, np.int64), kept=outcome.kept,
             reduction=reduction_record(outcome.reduction)))
         self.manifest["stages"][record.name] = record.to_json()
         rpu_files.write_manifest(self.run_dir, self.manifest)
+        if self._rebuilding.pop(record.name, None) is not None:
+            logger.warning("rPU-VAE %s: rebuilt %s; the stage came out as the run recorded it.", record.name,
+                           paths.stage_labels_file(self.run_dir, record.name))
+
+    def _check_rebuilt(self, record: StageRecord) -> None:
+        recorded = self.manifest["stages"][record.name]
+        differ = sorted(key for key, value in record.to_json().items() if recorded.get(key) != value)
+        if differ:
+            raise DamagedFileError(f"{self._rebuilding[record.name]}; recomputing stage {record.name} gave another "
+                                   f"result than the run recorded ({', '.join(differ)} differ), so the stages after "
+                                   f"it would not fit. {rpu_files.redo_stage_hint(record.name)}")
 
     def save_leaf_runs(self, surrogate: list[LabelBlocks]) -> None:
         self.manifest["leaf_runs"] = [[{"labelled_images": int(len(idx)), "labels": int(lab.shape[1])}

@@ -26,7 +26,7 @@ import gin
 import numpy as np
 
 from rpu_tf.data.ground_truth_data import FiniteGroundTruthData
-from rpu_tf.layout import paths
+from rpu_tf.layout import paths, rpu_files
 from rpu_tf.models import architectures
 from rpu_tf.rpu.algorithm import LabelBlocks, Labelling, StageOutcome, Stages
 from rpu_tf.rpu.journal import StageJournal
@@ -88,7 +88,7 @@ def warm_start_model(run_dir: str, warm_start: str):
     if not os.path.exists(path):
         raise FileNotFoundError(f"final_warm_start='initial' needs the initial metaEpoch's model {path}; it is "
                                 "missing (the stage did not finish or its folder was removed).")
-    return load_keras(path)
+    return load_keras(path, rpu_files.redo_stage_hint("initial"))  # damaged: one line naming --redo_from=initial
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,7 +8,9 @@ atomically to ``RUN/checkpoint/state.npz``. Re-running the same command continue
 because the group's streams and noise depend only on that state, the resumed run ends
 bit-identical to one that was never stopped. Once the model is exported and its results
 written, ``checkpoint/`` is removed (the claim first, so a kill half way never looks like a
-fresh claim without a state).
+fresh claim without a state). Both files have a checksum record beside them (``.sha256``,
+:mod:`rpu_tf.utils.checksums`): damaged settings stop the command with one line naming the
+file and ``--overwrite``; a damaged state is logged and training starts again from step 0.
 
 Runs trained together (:func:`rpu_tf.training.train.train_runs`) keep their group's state in
 the first run's ``checkpoint/`` with ``group.json`` naming the runs by the ids their claims
@@ -29,10 +31,11 @@ from typing import Mapping, Sequence
 from rpu_tf.layout import paths
 from rpu_tf.layout.lock import LOCK_FILE
 from rpu_tf.layout.names import inside
-from rpu_tf.layout.results import parse_gin_bindings
+from rpu_tf.layout.results import parse_gin_bindings, read_config_text
 from rpu_tf.training.precision import check_resume_precision
 from rpu_tf.training.replica_state import state_precision
-from rpu_tf.utils.files import atomic_write_json, atomic_write_text, read_json
+from rpu_tf.utils.checksums import write_checked_text
+from rpu_tf.utils.files import atomic_write_json, read_json
 from rpu_tf.utils.state_files import CorruptCheckpointError, load_state, save_state
 
 logger = logging.getLogger(__name__)
@@ -99,12 +102,17 @@ def changed_settings(stored: str, current: str, ignored: Sequence[str] = RESUMAB
             for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
 
 
+#: What to do about a damaged ``train.gin`` of a single-model run.
+RETRAIN = "Restore it from a copy of the run, or train the run afresh: the same rpu_train command with --overwrite."
+
+
 def stored_config(model_dir: str, status: str) -> str:
-    """The operative config a claimed (``unfinished``) or ``finished`` run was started with."""
+    """The operative config a claimed (``unfinished``) or ``finished`` run was started with,
+    checked (:func:`rpu_tf.layout.results.read_config_text`): a damaged one is a
+    ``DamagedFileError`` naming it, not a list of changed settings."""
     path = (os.path.join(checkpoint_dir(model_dir), paths.TRAINING_CLAIM_FILE) if status == UNFINISHED
             else results_gin(model_dir))
-    with open(path, encoding="utf-8") as f:
-        return f.read()
+    return read_config_text(path, RETRAIN)
 
 
 def check_same_settings(model_dir: str, status: str, config: str) -> None:
@@ -121,8 +129,9 @@ def check_same_settings(model_dir: str, status: str, config: str) -> None:
 
 
 def claim(model_dir: str, config: str) -> None:
-    """Writes ``checkpoint/train.gin`` (this also checks that the folder is writable). A
-    ``checkpoint/`` folder without a claim (a kill while claiming or releasing) is emptied."""
+    """Writes ``checkpoint/train.gin`` with its checksum record (this also checks that the
+    folder is writable). A ``checkpoint/`` folder without a claim (a kill while claiming or
+    releasing) is emptied."""
     claim_file = os.path.join(checkpoint_dir(model_dir), paths.TRAINING_CLAIM_FILE)
     if not os.path.isfile(claim_file):
         shutil.rmtree(checkpoint_dir(model_dir), ignore_errors=True)
@@ -130,7 +139,7 @@ def claim(model_dir: str, config: str) -> None:
     if _run_id(model_dir) is None:  # before the claim: a kill in between leaves no claim, so it is redone
         with open(os.path.join(checkpoint_dir(model_dir), paths.TRAINING_RUN_ID_FILE), "w", encoding="utf-8") as f:
             f.write(uuid.uuid4().hex)
-    atomic_write_text(os.path.join(checkpoint_dir(model_dir), paths.TRAINING_CLAIM_FILE), config)
+    write_checked_text(os.path.join(checkpoint_dir(model_dir), paths.TRAINING_CLAIM_FILE), config)
 
 
 def undo_unstarted_claims(model_dirs: Sequence[str], fresh: Mapping[str, set]) -> list[str]:
@@ -212,8 +221,10 @@ def save(group, model_dirs: Sequence[str]) -> None:
 
 def restore(group, model_dirs: Sequence[str]) -> bool:
     """Loads the first run's checkpoint into ``group`` when there is one for exactly these runs;
-    returns whether it did. A checkpoint of another grouping, or an unreadable one, is logged
-    and training starts from step 0 (every run of the group is then retrained). A checkpoint
+    returns whether it did. A checkpoint of another grouping, or an unreadable one (truncated,
+    or differing from its checksum record; one without a record, from an older rpu_tf, is read
+    unchecked), is logged and training starts from step 0 (every run of the group is then
+    retrained, which rewrites it). A checkpoint
     trained in another precision than ``group``'s raises
     :class:`~rpu_tf.training.precision.PrecisionChangeError` (a run keeps its precision)."""
     path = state_file(model_dirs[0])
@@ -224,9 +235,13 @@ def restore(group, model_dirs: Sequence[str]) -> bool:
                        _stored_group(model_dirs).get("runs"), _names(model_dirs))
         return False
     try:
-        state = load_state(path)
+        state = load_state(path, "Training starts again from step 0 and rewrites it (same result, only later).")
+    except CorruptCheckpointError as error:  # truncated, or differs from its checksum record
+        logger.warning("%s", error)
+        return False
+    try:
         trained_in = state_precision(state)
-    except (CorruptCheckpointError, ValueError, KeyError) as error:
+    except (ValueError, KeyError) as error:
         logger.warning("The checkpoint %s cannot be used (%s); starting from step 0.", path, error)
         return False
     check_resume_precision(f"The stopped run in {model_dirs[0]}", trained_in, group.precision)

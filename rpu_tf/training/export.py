@@ -21,12 +21,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import zipfile
 
 import keras
 import tensorflow as tf
 
 from rpu_tf.models.vae import BaseVAE, as_float32
-from rpu_tf.utils.files import atomic_write_dir
+from rpu_tf.utils import checksums
+from rpu_tf.utils.files import atomic_write_dir, damaged
 
 SIGNATURES = ("gaussian_encoder", "decoder", "reconstructions", "representation")
 
@@ -91,24 +93,42 @@ def export_saved_model(model: BaseVAE, path: str) -> str:
 
 
 def export_keras(model: BaseVAE, path: str) -> str:
-    """Writes ``model`` as a ``.keras`` file at ``path`` (atomically); returns ``path``."""
+    """Writes ``model`` as a ``.keras`` file at ``path`` (atomically, with its checksum record
+    ``path.sha256``: :mod:`rpu_tf.utils.checksums`); returns ``path``."""
     if not path.endswith(".keras"):
         raise ValueError(f"Keras model files must end in .keras, got {path!r}.")
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     tmp = os.path.join(folder, "." + os.path.basename(path) + ".tmp.keras")
+    checksums.forget(path)
     try:
         as_float32(model).save(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+    checksums.record(path)
     return path
 
 
-def load_keras(path: str) -> BaseVAE:
+#: What to do about a damaged Keras file of a run's model.
+RETRAIN_MODEL = ("Restore it from a copy of the run, or train the model again: the same rpu_train command with "
+                 "--overwrite (an rPU-VAE run's final model: --redo_from=final).")
+
+
+def load_keras(path: str, repair: str = RETRAIN_MODEL) -> BaseVAE:
     """Loads a ``.keras`` file written by :func:`export_keras`, in Keras' safe mode: a file
-    that would run code when loaded (a ``Lambda`` layer's pickled function) is refused."""
+    that would run code when loaded (a ``Lambda`` layer's pickled function) is refused. A
+    truncated or altered file (its zip archive, or its checksum record where it has one) is a
+    :class:`~rpu_tf.utils.files.DamagedFileError` naming it and ``repair``."""
     import rpu_tf.models  # noqa: F401  (registers the model classes)
 
-    return keras.saving.load_model(path, safe_mode=True)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: no such Keras model file. {repair}")
+    checksums.verify(path, repair)
+    if not zipfile.is_zipfile(path):
+        raise damaged(path, "not a complete .keras (zip) archive", repair)
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except (zipfile.BadZipFile, EOFError, OSError) as error:  # a member changed (CRC) or cut (h5 weights)
+        raise damaged(path, f"its archive is broken ({error})", repair) from None

@@ -61,6 +61,16 @@ def _umask() -> int:
     return mask
 
 
+def remove_file(path: str) -> None:
+    """Removes ``path`` if it exists, durably (its folder is synced): a later atomic write
+    cannot reach the disk before the removal does."""
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        return
+    _fsync_dir(os.path.dirname(os.path.abspath(path)))
+
+
 def _fsync_dir(folder: str) -> None:
     try:
         fd = os.open(folder, os.O_RDONLY)
@@ -81,11 +91,15 @@ class DamagedFileError(ValueError):
     """A run file that does not parse: truncated, overwritten or not written by rpu_tf."""
 
 
-def damaged(path: str, what: str) -> DamagedFileError:
-    """The one-line error for a damaged run file: which file, what is wrong, what to do."""
-    return DamagedFileError(f"{path}: {what}; the file is damaged (truncated, or changed by hand). Restore it from a "
-                            "copy of the run, or redo the stage that wrote it (rpu_train --redo_from=STAGE for an "
-                            "rPU-VAE run), or start the run afresh with --overwrite.")
+#: What to do about a damaged run file when the reader knows nothing better.
+REPAIR = ("Restore it from a copy of the run, or redo the stage that wrote it (rpu_train --redo_from=STAGE for an "
+          "rPU-VAE run), or start the run afresh with --overwrite.")
+
+
+def damaged(path: str, what: str, repair: str = REPAIR) -> DamagedFileError:
+    """The one-line error for a damaged run file: which file, what is wrong, what to do
+    (``repair``: the command that rebuilds it, where the reader knows it)."""
+    return DamagedFileError(f"{path}: {what}; the file is damaged (truncated, or changed by hand). {repair}")
 
 
 def read_json(path: str) -> Any:

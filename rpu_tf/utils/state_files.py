@@ -1,6 +1,9 @@
-"""Nested dicts of numpy arrays in ``.npz`` files (member and group states), written atomically.
+"""Nested dicts of numpy arrays in ``.npz`` files (member and group states, a stage's labels),
+written atomically with a checksum record beside them (:mod:`rpu_tf.utils.checksums`).
 
-Nested dicts are flattened with ``/`` in the key; :func:`load_state` rebuilds them.
+Nested dicts are flattened with ``/`` in the key; :func:`load_state` rebuilds them, checking
+the file against its record first (a file without one, written by an older rpu_tf, is read
+unchecked).
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from rpu_tf.utils.files import atomic_write_bytes
+from rpu_tf.utils.checksums import read_checked, write_checked
+from rpu_tf.utils.files import REPAIR, DamagedFileError, damaged
 
 
 def _flatten(state: Mapping[str, Any], prefix: str = "") -> dict[str, np.ndarray]:
@@ -39,20 +43,26 @@ def _unflatten(flat: Mapping[str, np.ndarray]) -> dict:
 
 
 def save_state(path: str, state: Mapping[str, Any]) -> None:
-    """Saves a (nested) dict of arrays to ``path`` (.npz) atomically."""
+    """Saves a (nested) dict of arrays to ``path`` (.npz) atomically, with its checksum record."""
     buf = io.BytesIO()
     np.savez(buf, **_flatten(state))
-    atomic_write_bytes(path, buf.getvalue())
+    write_checked(path, buf.getvalue())
 
 
-class CorruptCheckpointError(ValueError):
-    """A checkpoint file exists but cannot be read."""
+class CorruptCheckpointError(DamagedFileError):
+    """A state file exists but cannot be read: it does not parse, or differs from its checksum."""
 
 
-def load_state(path: str) -> dict:
-    """Loads a state saved by :func:`save_state`; ``CorruptCheckpointError`` if unreadable."""
+def load_state(path: str, repair: str = REPAIR) -> dict:
+    """Loads a state saved by :func:`save_state`; :class:`CorruptCheckpointError` (one line:
+    the file, what is wrong, ``repair``) if it is unreadable or differs from its record."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            return _unflatten({k: data[k] for k in data.files})
+        data = read_checked(path, repair)
+        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+            return _unflatten({k: arrays[k] for k in arrays.files})
+    except DamagedFileError as e:
+        raise CorruptCheckpointError(str(e)) from None
+    except FileNotFoundError:
+        raise CorruptCheckpointError(f"{path}: cannot be read: it is missing; {repair}") from None
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as e:
-        raise CorruptCheckpointError(f"checkpoint {path} cannot be read: {e}") from e
+        raise CorruptCheckpointError(str(damaged(path, f"cannot be read ({e})", repair))) from e
