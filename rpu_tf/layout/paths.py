@@ -18,7 +18,8 @@
     RUN/visualizations/                     figures of the model (rpu_visualize)
     RUN/pbt/                                a PBT run (see below)
     RUN/manifest.json, RUN/summary.json     an rPU-VAE run (see below)
-    RUN/stages/<stage>/                     one metaEpoch: pbt/, model/, labels.npz, figures
+    RUN/stages/<stage>/                     one metaEpoch: pbt/, model/, labels.npz, figures,
+                                            tensorboard/ (its population and figures/)
 
 A PBT run folder (``RUN/pbt``, or ``RUN/stages/<stage>/pbt``)::
 
@@ -27,6 +28,10 @@ A PBT run folder (``RUN/pbt``, or ``RUN/stages/<stage>/pbt``)::
     population/gen_XXXXX.json        who trains what at the start of generation XXXXX
     checkpoints/gen_XXXXX/member_YYYY.npz / .json   state and score after generation XXXXX
     result.json                      the stop reason and the best member, once finished
+
+Files whose content later decides results (``labels.npz``, ``state.npz``, member checkpoints,
+``train.gin``, ``results/gin/*.gin``, ``model.keras``) have a checksum record ``FILE.sha256``
+beside them (:mod:`rpu_tf.utils.checksums`).
 """
 
 from __future__ import annotations
@@ -154,6 +159,9 @@ MANIFEST_FILE, SUMMARY_FILE = "manifest.json", "summary.json"
 STAGES_DIR = "stages"
 #: In a stage's folder: its surrogate labels and its figures.
 LABELS_FILE, TRAVERSALS_FIGURE, REDUCTION_FIGURE = "labels.npz", "traversals.png", "reduction.png"
+RECONSTRUCTIONS_FIGURE = "reconstructions.png"
+#: The stage's figures as TensorBoard images: ``stages/<stage>/tensorboard/figures/``.
+FIGURES_BOARD = "figures"
 
 
 def stage_dir(run_dir: str, name: str) -> str:

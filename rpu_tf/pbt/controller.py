@@ -119,6 +119,9 @@ class PopulationBasedTraining:
         self.keep_generations = whole_number(keep_generations, "pbt.keep_generations", 2)
         self.fingerprint = fingerprint or {}
         self.on_generation: Optional[Callable[[int, list[dict]], None]] = None
+        #: Called with each member step run here (not those a resume finds done) and the
+        #: member it trained, after its result is saved (TensorBoard curves).
+        self.on_member_step: Optional[Callable[[MemberResult, dict], None]] = None
 
     # --- paths (rpu_tf.layout.paths owns the names) ------------------------------------
     def _path(self, *parts: str) -> str:
@@ -303,6 +306,8 @@ class PopulationBasedTraining:
                                   initial=len(records))
         for result in self.executor.run(todo, lambda t: self._load_start_state(t, population)):
             records[result.member_id] = self._save_result(result, members[result.member_id])
+            if self.on_member_step is not None:
+                self.on_member_step(result, members[result.member_id])
             finite = [r["score"] for r in records.values() if r["score"] is not None]
             if finite:  # before the update, whose log line shows it (it lagged one member behind)
                 progress.set_postfix(best=f"{max(finite):.4f}")

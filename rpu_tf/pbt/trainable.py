@@ -51,7 +51,12 @@ class Trainable(Protocol):
         """
 
     def score(self, seed: int) -> tuple[float, Mapping[str, Any]]:
-        """The member's score (higher is better) and JSON-able details."""
+        """The member's score (higher is better) and JSON-able details.
+
+        A trainable may also have ``take_curve() -> [(step, {name: value}), ...]``: the
+        training curve of its last ``train`` (steps counted from that training's start),
+        handed to the controller's ``on_member_step`` (TensorBoard), never stored in the run.
+        """
 
 
 @runtime_checkable
@@ -95,6 +100,7 @@ class MemberResult:
     failed: Optional[str]
     wall_time: float
     num_steps: int
+    curve: list = dataclasses.field(default_factory=list)  # the trainable's take_curve(), if it has one
 
 
 def run_member_step(trainable: Trainable, task: MemberTask) -> MemberResult:
@@ -154,10 +160,12 @@ def _finish(trainable: Trainable, task: MemberTask, trained: Any, start: float) 
         logger.warning("PBT member %d failed in generation %d (%s); it ranks last and will be "
                        "replaced by exploit.", task.member_id, task.generation, failed)
     state = None if failed else trainable.get_state()
+    take_curve = getattr(trainable, "take_curve", None)
     return MemberResult(
         member_id=task.member_id, generation=task.generation, state=state,
         score=score if not failed else float("nan"), details=_jsonable(details), metrics=metrics,
         failed=failed, wall_time=time.perf_counter() - start, num_steps=task.num_steps,
+        curve=list(take_curve()) if callable(take_curve) else [],
     )
 
 

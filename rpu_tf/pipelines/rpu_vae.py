@@ -9,7 +9,8 @@ the metaEpochs or the final run (e.g. ``final/pbt_vae.num_replicas = 1``). The r
     stages/<stage>/pbt/           the stage's PBT run (resumable on its own)
     stages/<stage>/model/         the stage's best replica (rpu_train's model layout)
     stages/<stage>/labels.npz     root indices, surrogate labels, KL, active latents, kept indices
-    stages/<stage>/traversals.png, reduction.png    figures (rpu_tf.visualize.stages)
+    stages/<stage>/traversals.png, reconstructions.png, reduction.png    figures (rpu_tf.visualize.stages)
+    stages/<stage>/tensorboard/   its population's curves (rpu_tf.rpu.population_board), its figures
     model/                        the final model (Keras file, SavedModel, results)
     metrics/mean/{mig,dci}/results/   final model vs ground truth (labelled data only)
     summary.json                  per metaEpoch: size, active latents, best-matching factor; MIG/DCI;
@@ -35,7 +36,7 @@ from rpu_tf.data.ground_truth_data import FiniteGroundTruthData
 from rpu_tf.evaluation.ground_truth import NUM_BINS, evaluate_ground_truth, factors_tracked
 from rpu_tf.layout import paths, rpu_files
 from rpu_tf.layout.budget import run_training_images
-from rpu_tf.rpu.algorithm import Settings, run_algorithm_1
+from rpu_tf.rpu.algorithm import Settings, StageOutcome, run_algorithm_1
 from rpu_tf.rpu.journal import StageJournal
 from rpu_tf.rpu.pbt_vae import PBTVAEResult, models_per_step
 from rpu_tf.rpu.stages import FINAL_WARM_STARTS, FinalSupervision, paper_stages
@@ -44,7 +45,7 @@ from rpu_tf.training.precision import default_precision
 from rpu_tf.training.representation import DEFAULT_ENCODE_BATCH_SIZE, mean_representation_function
 from rpu_tf.utils.files import read_json
 from rpu_tf.utils.whole_numbers import whole_number
-from rpu_tf.visualize.stages import draw_stage_figures
+from rpu_tf.visualize.stages import draw_stage_figures, figures_to_tensorboard
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ def run_rpu_vae(run_dir: str, data: FiniteGroundTruthData, max_leaf_runs: int = 
     start = time.time()
     encode_batch_size = whole_number(encode_batch_size, "rpu_vae.encode_batch_size", 1)
     stages = paper_stages(run_dir, data, settings.seed, encode_batch_size,
-                          on_stage=lambda outcome: draw_stage_figures(run_dir, outcome.record.name, data),
+                          on_stage=lambda outcome: stage_figures(run_dir, outcome, data),
                           final_warm_start=final_warm_start,
                           final_supervision=FinalSupervision(float(final_supervision_weight), str(final_supervision_loss),
                                                              whole_number(final_supervision_batch_size,
@@ -121,6 +122,14 @@ def run_rpu_vae(run_dir: str, data: FiniteGroundTruthData, max_leaf_runs: int = 
     summary = summarise(run_dir, data, stages.journal.manifest, final, time.time() - start)
     rpu_files.write_summary(run_dir, summary)
     return summary
+
+
+def stage_figures(run_dir: str, outcome: StageOutcome, data: FiniteGroundTruthData) -> None:
+    """A finished metaEpoch's figures (traversals, reconstructions, reduction) in its folder
+    and as TensorBoard images (``stages/<stage>/tensorboard/figures/``, step = its metaEpoch
+    number in its leaf-run, 0 for the initial one)."""
+    name = outcome.record.name
+    figures_to_tensorboard(run_dir, name, draw_stage_figures(run_dir, name, data), outcome.record.meta_epoch)
 
 
 #: The final record's keys that its ground-truth check adds (not part of what the stages computed).

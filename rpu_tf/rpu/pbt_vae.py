@@ -38,13 +38,13 @@ from rpu_tf.layout import paths
 from rpu_tf.layout.results import update_result_directory
 from rpu_tf.models.vae import BaseVAE
 from rpu_tf.pbt import PBTResult, PopulationBasedTraining, make_executor
+from rpu_tf.rpu.population_board import PopulationBoard
 from rpu_tf.rpu.run_precision import pbt_precision
 from rpu_tf.rpu.search_space import vae_hyperparameter_space
 from rpu_tf.rpu.vae_member import VAEMember, VAEMemberFactory, best_replica, export_replica
 from rpu_tf.training import runtime
 from rpu_tf.training.gin_context import gin_run
 from rpu_tf.training.precision import check_resume_precision
-from rpu_tf.training.summaries import GenerationCurves
 from rpu_tf.training.supervision import Supervision
 from rpu_tf.utils.files import read_json
 
@@ -136,23 +136,26 @@ def run_pbt_vae(run_dir: str, data: GroundTruthData, scorer: Callable = gin.REQU
     }
     if supervision is not None:
         description["supervision"] = supervision.describe()
-    check_pbt_precision(os.path.join(run_dir, paths.PBT_DIR), factory.precision)
+    pbt_dir = os.path.join(run_dir, paths.PBT_DIR)
+    check_pbt_precision(pbt_dir, factory.precision)
     runner = make_executor(executor, factory)
     logdir = os.path.join(run_dir, paths.TENSORBOARD_DIR)  # tensorboard --logdir RUN
-    if not os.path.exists(os.path.join(run_dir, paths.PBT_DIR, paths.GENERATIONS_FILE)):
-        shutil.rmtree(logdir, ignore_errors=True)  # curves of a run that is being redone (--redo_from)
-    curves = GenerationCurves(logdir)
+    if not os.path.isdir(pbt_dir):  # curves of a run that is being redone (--redo_from); a resumed one keeps its own
+        shutil.rmtree(logdir, ignore_errors=True)
+    stage = {"stage": str(fingerprint["stage"])} if fingerprint and "stage" in fingerprint else {}
+    board = PopulationBoard(logdir, pbt_dir, {"scorer": type(scorer).__name__, **stage})  # rpu_tf.rpu.population_board
     try:
-        pbt = PopulationBasedTraining(os.path.join(run_dir, paths.PBT_DIR), runner, space, generation_budget=budget,
+        pbt = PopulationBasedTraining(pbt_dir, runner, space, generation_budget=budget,
                                       budget_unit="images", seed=seed, fingerprint=description)
-        pbt.on_generation = curves
+        pbt.on_generation, pbt.on_member_step = board, board.on_member_step
         logger.info("PBT-VAE: %d members of %d %s on %s (%s), %d images per member and generation.",
                     pbt.population_size, num_replicas, type(model).__name__, data.name,
                     type(scorer).__name__, budget)
         result = pbt.run()
+        board.write_sessions()
     finally:
         runner.close()
-        curves.close()
+        board.close()
     out = PBTVAEResult(result, best_replica(result.best_details), os.path.join(run_dir, paths.MODEL_DIR), factory)
     _export(out, data, time.time() - start)
     return out

@@ -18,6 +18,7 @@ from rpu_tf.layout import paths
 from rpu_tf.models.vae import BaseVAE
 from rpu_tf.training.export import export_keras, export_saved_model
 from rpu_tf.training.joint_training import JointTrainer
+from rpu_tf.training.loss_window import StepCurve
 from rpu_tf.training.optimizers import AdamSpec, resolve_model_optimizers
 from rpu_tf.training.model_batching import check_model_batching, default_model_batching
 from rpu_tf.training.precision import default_precision, resolve_precision
@@ -26,6 +27,16 @@ from rpu_tf.training.runtime import configure_worker_process
 from rpu_tf.training.supervision import Supervision
 
 Scorer = Callable[[ReplicaGroup, int], tuple[float, dict]]
+
+#: Points of a member's training curve per member step (a generation's training), each the
+#: mean of about ``num_steps / CURVE_POINTS`` steps, plus the first step's: on TensorBoard a
+#: member of 20 generations has the 200 points of a single-model run.
+CURVE_POINTS = 10
+
+
+def curve_every(num_steps: int) -> int:
+    """Steps per point of a member's training curve (:data:`CURVE_POINTS`)."""
+    return max(1, int(num_steps) // CURVE_POINTS)
 
 
 class VAEMember:
@@ -36,6 +47,7 @@ class VAEMember:
         self.scorer = scorer
         self.initial_weights = initial_weights
         self._joint: dict[tuple, JointTrainer] = {}
+        self._curve: list = []
 
     def initialize(self, seed: int, hyperparameters: Mapping[str, float]) -> None:
         """A new member: fresh weights from ``seed`` (or the warm-start weights), fresh
@@ -54,7 +66,18 @@ class VAEMember:
         self.group.set_hyperparameters(hyperparameters)
 
     def train(self, num_steps: int, seed: int) -> dict:
-        return _member_metrics(self.group.train(num_steps, seed=seed))
+        curve = StepCurve(self.group.step)
+        try:
+            return _member_metrics(self.group.train(num_steps, seed=seed, on_window=curve,
+                                                    window_every=curve_every(num_steps)))
+        finally:
+            self._curve = curve.points
+
+    def take_curve(self) -> list:
+        """The training curve of the last :meth:`train` (or joint training), once:
+        ``[(steps since it started, {loss term: mean over the replicas}), ...]``."""
+        curve, self._curve = self._curve, []
+        return curve
 
     def train_together(self, members: Sequence["VAEMember"], num_steps: int, seeds: Sequence[int]) -> list:
         """Trains ``members`` (this one among them; one batch size) in one joint step, each as
@@ -63,8 +86,14 @@ class VAEMember:
         key = tuple(id(member) for member in members)
         if key not in self._joint:  # the executor reuses the same members: traced once
             self._joint[key] = JointTrainer([member.group for member in members])
-        return [outcome if isinstance(outcome, BaseException) else _member_metrics(outcome)
-                for outcome in self._joint[key].train(num_steps, list(seeds))]
+        curves = [StepCurve(member.group.step) for member in members]
+        try:
+            outcomes = self._joint[key].train(num_steps, list(seeds), on_window=curves,
+                                              window_every=curve_every(num_steps))
+        finally:
+            for member, curve in zip(members, curves):
+                member._curve = curve.points
+        return [outcome if isinstance(outcome, BaseException) else _member_metrics(outcome) for outcome in outcomes]
 
     def score(self, seed: int) -> tuple[float, dict]:
         return self.scorer(self.group, seed)

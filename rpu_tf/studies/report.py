@@ -1,7 +1,8 @@
 """A study's results: scores per run, Fig. 4 (MIG and DCI per method, box + points), Fig. 6
 (rPU-VAE against its number of leaf-runs), a Markdown table (median, IQR, n, training images
 and wall seconds per method; every run; each factor's MIG gap where the study evaluates
-``mig_gaps``) and the same per run as JSON, written to ``STUDY_DIR/report/``."""
+``mig_gaps``) and the same per run as JSON, written to ``STUDY_DIR/report/``, and a session per run
+in TensorBoard's HPARAMS tab (:mod:`rpu_tf.studies.board`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import numpy as np
 from rpu_tf.layout import paths
 from rpu_tf.results.aggregate import aggregate_results
 from rpu_tf.results.compare import METRIC_KEY, SCORE_KEYS, Score, extract_scores, gin_value, representation_of
+from rpu_tf.studies.board import write_study_board
 from rpu_tf.studies.runner import BUDGET_FILE, plan_runs
 from rpu_tf.studies.selection import udr_selection
 from rpu_tf.studies.spec import Study
@@ -164,7 +166,8 @@ def budget_sentence(study_dir: str) -> str:
 
 
 def write_report(study: Study, study_dir: str) -> dict[str, str]:
-    """Writes ``report/{fig4.png, fig6.png, results.md, results.json}``; returns the paths written."""
+    """Writes ``report/{fig4.png, fig6.png, results.md, results.json}`` and ``report/tensorboard/``
+    (:mod:`rpu_tf.studies.board`); returns the paths written."""
     results = collect_results(study, study_dir)
     if not results:
         raise RunFailedError(f"Study {study.name}: no finished run in {study_dir} to report on yet.")
@@ -196,4 +199,5 @@ def write_report(study: Study, study_dir: str) -> dict[str, str]:
     atomic_write_text(written["table"], text)
     written["json"] = os.path.join(out_dir, "results.json")
     atomic_write_json(written["json"], results_json(study, results))
+    written["tensorboard"] = write_study_board(study, results, out_dir)  # the HPARAMS tab: a session per run
     return written

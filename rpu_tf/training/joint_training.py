@@ -14,7 +14,9 @@ small ops, and a GPU gets one launch sequence for all of them.
 from __future__ import annotations
 
 import time
-from typing import Optional, Sequence, Union
+from typing import Callable, Mapping, Optional, Sequence, Union
+
+import numpy as np
 
 from rpu_tf.training import train_step
 from rpu_tf.training.data_stream import JointStreams
@@ -25,6 +27,8 @@ from rpu_tf.training.replica_group import ReplicaGroup
 #: What training one group gave: its metrics (as ``ReplicaGroup.train`` returns them) or the
 #: error it would have raised.
 Outcome = Union[dict, NonFiniteLossError]
+#: ``(global step, {term: (K,) means over the window})``, as ``ReplicaGroup.train``'s ``on_window``.
+WindowCallback = Callable[[int, Mapping[str, np.ndarray]], None]
 
 
 class JointTrainer:
@@ -41,9 +45,13 @@ class JointTrainer:
         self.groups = list(groups)
         self._step_fn = None
 
-    def train(self, num_steps: int, seeds: Sequence[Optional[int]]) -> list[Outcome]:
+    def train(self, num_steps: int, seeds: Sequence[Optional[int]],
+              on_window: Optional[Sequence[Optional[WindowCallback]]] = None, window_every: int = 0) -> list[Outcome]:
         """Trains every group ``num_steps`` steps; ``seeds[m]`` redraws group ``m``'s streams
         first (as ``ReplicaGroup.train(num_steps, seed)``; None: they continue).
+        ``on_window[m]`` (when given and not None) is group ``m``'s curve callback, called as
+        ``ReplicaGroup.train`` calls its ``on_window`` (after the first step, every
+        ``window_every`` steps and after the last; not after the group failed).
 
         Returns per group its metrics (``ReplicaGroup.train``'s keys; ``images_per_second``
         counts that group's images over the joint wall time, so the groups' figures add up to
@@ -62,11 +70,13 @@ class JointTrainer:
         if self._step_fn is None:
             self._step_fn = train_step.build_joint_train_step([g._step_parts() for g in self.groups])
         windows = [LossWindow() for _ in self.groups]
+        callbacks = list(on_window) if on_window is not None else [None] * len(self.groups)
+        curves = [LossWindow() if callback is not None else None for callback in callbacks]
         failures: list[Optional[NonFiniteLossError]] = [None] * len(self.groups)
         start = time.perf_counter()
         # One producer draws every group's batches in turn (data sets need not be thread-safe).
         with JointStreams([g._stream for g in self.groups]).prefetch(self.groups[0].batch_size, num_steps) as batches:
-            for inputs in batches:
+            for done, inputs in enumerate(batches, start=1):
                 for m, (terms, status) in enumerate(self._step_fn(*inputs)):
                     if failures[m] is not None:
                         continue  # failed alone: what it trains now is discarded, as its state is
@@ -77,6 +87,10 @@ class JointTrainer:
                         failures[m] = error
                         continue
                     windows[m].add(values)
+                    if curves[m] is not None:
+                        curves[m].add(values)
+                        if done == 1 or done % max(1, window_every) == 0 or done == num_steps:
+                            callbacks[m](self.groups[m].step, curves[m].take()[0])
         elapsed = time.perf_counter() - start
         return [failure if failure is not None else group._train_summary(window, num_steps, elapsed)
                 for group, window, failure in zip(self.groups, windows, failures)]

@@ -25,3 +25,16 @@ class LossWindow:
         means = {key: np.asarray(value) / max(self.steps, 1) for key, value in self._sums.items()}
         steps, self._sums, self.steps = self.steps, {}, 0
         return means, steps
+
+
+class StepCurve:
+    """An ``on_window`` callback (``ReplicaGroup.train``, ``JointTrainer.train``) that keeps
+    each window's loss terms, averaged over the replicas, at its step counted from
+    ``start_step``: :attr:`points` is ``[(steps since start_step, {term: mean}), ...]``."""
+
+    def __init__(self, start_step: int):
+        self.start_step = int(start_step)
+        self.points: list[tuple[int, dict[str, float]]] = []
+
+    def __call__(self, step: int, means: Mapping[str, np.ndarray]) -> None:
+        self.points.append((int(step) - self.start_step, {k: float(np.mean(v)) for k, v in means.items()}))

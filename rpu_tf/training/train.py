@@ -53,7 +53,7 @@ from rpu_tf.training.export import export_keras, export_saved_model
 from rpu_tf.training.gin_context import gin_run
 from rpu_tf.training.optimizers import AdamSpec, resolve_model_optimizers
 from rpu_tf.training.replica_group import ReplicaGroup
-from rpu_tf.training.summaries import ScalarWriter
+from rpu_tf.training.summaries import SummaryWriter
 from rpu_tf.training.supervision import Supervision, ground_truth_supervision
 from rpu_tf.utils.gin_files import check_bindings_are_read, parse_gin, pipeline_name, with_model_name
 from rpu_tf.utils.whole_numbers import whole_number
@@ -257,24 +257,32 @@ def _train_locked(runs: Sequence[SingleModelRun], first: SingleModelRun, resume:
     if first.supervision is not None:
         logger.info("Semi-supervised: %s.", first.supervision.describe())
     log_every = max(1, first.training_steps // 10)
-    writers = [ScalarWriter(os.path.join(run.model_dir, TENSORBOARD_DIR)) for run in runs]
+    writers = [SummaryWriter(os.path.join(run.model_dir, TENSORBOARD_DIR)) for run in runs]
     for k, writer in enumerate(writers):
         writer.write(group.step, {f"hyperparameters/{name}": value
                                   for name, value in {**group.hyperparameters(),
                                                       **group.model(k).hyperparameters()}.items()})
 
+    next_log = [group.step + 1]  # models trained together: their log lines name each run's loss
+
     def curves(step: int, window: Mapping[str, np.ndarray]) -> None:
         for k, writer in enumerate(writers):
             writer.write(step, {f"train/{term}": values[k] for term, values in window.items()})
+        if len(runs) > 1 and step >= next_log[0]:  # at about the log cadence of one model
+            next_log[0] = (step // log_every + 1) * log_every
+            logger.info("rpu_train step %d/%d: loss per run (mean of the last steps): %s.", step,
+                        first.training_steps, _per_run(runs, window["loss"]))
 
     while group.step < first.training_steps:  # one chunk per checkpoint; chunks do not change results
         chunk = min(first.checkpoint_every - group.step % first.checkpoint_every, first.training_steps - group.step)
-        metrics = group.train(chunk, progress=first.options.progress, desc="rpu_train", log_every=log_every,
+        metrics = group.train(chunk, progress=first.options.progress, desc="rpu_train",
+                              log_every=log_every if len(runs) == 1 else 0,
                               on_window=curves, window_every=max(1, first.training_steps // 200))
         checkpoints.save(group, model_dirs)
-        logger.info("Step %d/%d at %.0f images/s (%d replicas); mean training loss %.3f; checkpoint saved.",
+        logger.info("Step %d/%d at %.0f images/s (%d replicas); %s; checkpoint saved.",
                     group.step, first.training_steps, metrics.get("images_per_second", 0.0), len(runs),
-                    metrics.get("loss", float("nan")))
+                    f"mean training loss {metrics.get('loss', float('nan')):.3f}" if len(runs) == 1 else
+                    f"training loss per run {_per_run(runs, group.last_train_metrics['loss'])}")
     for writer in writers:
         writer.close()
     evaluation = group.evaluate(first.eval_steps, replica_seeds=[int(s[1]) for s in seeds])
@@ -302,6 +310,11 @@ def _train_locked(runs: Sequence[SingleModelRun], first: SingleModelRun, resume:
     for run in reversed(runs):  # the first run (holding the group's state) last
         checkpoints.release(run.model_dir)
     return written
+
+
+def _per_run(runs: Sequence[SingleModelRun], losses: np.ndarray) -> str:
+    """``DIR loss, DIR loss, ...``: each run's value of a ``(K,)`` loss."""
+    return ", ".join(f"{run.model_dir} {float(loss):.3f}" for run, loss in zip(runs, losses))
 
 
 def train_with_gin(model_dir: str, overwrite: bool = False,

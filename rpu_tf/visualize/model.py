@@ -34,9 +34,8 @@ from scipy import special
 
 from rpu_tf.data import named_data
 from rpu_tf.evaluation import saved_models
-from rpu_tf.evaluation.auto_dataset import dataset_bindings
+from rpu_tf.evaluation.auto_dataset import config_bindings, dataset_bindings
 from rpu_tf.evaluation.model_dirs import locate_model, replaced_output
-from rpu_tf.layout.results import read_gin_bindings
 from rpu_tf.rpu.reduction import active_latents
 from rpu_tf.training.representation import gaussian_kl_per_latent
 from rpu_tf.visualize import traversals
@@ -53,7 +52,7 @@ NUM_PICS = 64
 
 def model_activation(train_gin: str) -> Callable[[np.ndarray], np.ndarray]:
     """The decoder's output activation of the training config (``reconstruction_loss.activation``)."""
-    value = read_gin_bindings(train_gin).get("reconstruction_loss.activation", "'logits'")
+    value = config_bindings(train_gin).get("reconstruction_loss.activation", "'logits'")
     if value.strip("'\"") == "logits":
         return special.expit
     if value.strip("'\"") == "tanh":
@@ -139,6 +138,14 @@ def plot_latent_overview(decode, code: np.ndarray, kl: np.ndarray, active: np.nd
     return save_figure(figure, path)
 
 
+def save_reconstructions(path: str, images: np.ndarray, reconstruct, activation) -> str:
+    """disentanglement_lib's reconstructions figure: each of ``images`` beside its
+    reconstruction (``reconstruct``: images -> ``{"images": decoder outputs}``, passed
+    through ``activation``), pairs in a square grid (:func:`~rpu_tf.visualize.images.grid`)."""
+    pairs = np.concatenate([images, activation(reconstruct(images)["images"])], axis=2)
+    return save_png(grid(list(pairs)), path)
+
+
 def visualize(model_dir: str, output_dir: Optional[str] = None, overwrite: bool = False,
               num_animations: int = 5, num_frames: int = 20, fps: float = 10.0,
               random_seed: int = 0, num_kl_points: int = 1000) -> dict[str, list[str]]:
@@ -187,9 +194,8 @@ def _write(model, staging: str, output_dir: str, written: dict[str, list[str]], 
         written.setdefault(folder, []).append(os.path.join(output_dir, folder, name))
         return os.path.join(staging, folder, name)
 
-    real = dataset.sample_observations(NUM_PICS, random_state)
-    pairs = np.concatenate([real, activation(reconstruct(real)["images"])], axis=2)
-    save_png(grid(list(pairs)), out("reconstructions", "reconstructions.png"))
+    save_reconstructions(out("reconstructions", "reconstructions.png"),
+                         dataset.sample_observations(NUM_PICS, random_state), reconstruct, activation)
 
     codes = random_state.normal(0, 1, [NUM_PICS, num_latent])
     save_png(grid(list(decode(codes))), out("sampled", "samples.png"))

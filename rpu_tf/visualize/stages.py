@@ -4,11 +4,13 @@
   through its best replica (paper Fig. 5), one row per latent labelled ``z<j>`` (0-based)
   with its KL and, for an active latent of labelled data, the factor it tracks (the most
   mutual information, normalised by the factor's entropy), active latents at full contrast;
+- ``stages/<stage>/reconstructions.png``: 64 of the stage's images (drawn with seed 0)
+  beside their reconstructions through its best replica, as ``rpu_visualize`` draws them;
 - ``stages/<stage>/reduction.png``: per active latent the sorted codes, their gaps, the
   peaks and the kept points (Fig. 3); only when the stage had surrogate labels.
 
-Both need matplotlib (``pip install 'rpu_tf[viz]'``); without it they are skipped with a log
-line.
+They need matplotlib and pillow (``pip install 'rpu_tf[viz]'``); without them they are
+skipped with a log line. :func:`figures_to_tensorboard` shows them as TensorBoard images.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from rpu_tf.evaluation import saved_models
 from rpu_tf.evaluation.ground_truth import factors_tracked
 from rpu_tf.layout import paths, rpu_files
 from rpu_tf.rpu.reduction import smoothed_gaps
+from rpu_tf.training.summaries import SummaryWriter
 from rpu_tf.visualize.dependencies import MissingDependencyError, pyplot
 from rpu_tf.visualize.images import save_figure
-from rpu_tf.visualize.model import model_activation, plot_latent_overview
+from rpu_tf.visualize.model import NUM_PICS, model_activation, plot_latent_overview, save_reconstructions
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +44,14 @@ def draw_stage_figures(run_dir: str, name: str, data: FiniteGroundTruthData) -> 
         for entry in factors_tracked(data, stage.root_indices, stage.labels, stage.active.tolist()):
             nmi = entry["normalized_mutual_information"][entry["factor"]]
             tracked[int(entry["latent"])] = f"{entry['factor']} (nMI {nmi:.2f})"
-    written = [save_traversals(os.path.join(folder, paths.TRAVERSALS_FIGURE), os.path.join(folder, paths.MODEL_DIR),
+    model_dir = os.path.join(folder, paths.MODEL_DIR)
+    drawn = np.random.RandomState(0).choice(stage.root_indices.size, min(NUM_PICS, stage.root_indices.size),
+                                            replace=False)
+    written = [save_traversals(os.path.join(folder, paths.TRAVERSALS_FIGURE), model_dir,
                                data.observations_from_indices(stage.root_indices[:1])[0], stage.kl, stage.active,
-                               tracked, f"{name}: traversals of the best replica (* active)")]
+                               tracked, f"{name}: traversals of the best replica (* active)"),
+               save_stage_reconstructions(os.path.join(folder, paths.RECONSTRUCTIONS_FIGURE), model_dir,
+                                          data.observations_from_indices(stage.root_indices[np.sort(drawn)]))]
     if stage.labels is not None:
         reduction = [stage.reduction.get(str(j), {}) for j in range(stage.labels.shape[1])]
         written.append(plot_reduction(os.path.join(folder, paths.REDUCTION_FIGURE), stage.labels,
@@ -71,6 +79,32 @@ def save_traversals(path: str, model_dir: str, observation: np.ndarray, kl: np.n
     except MissingDependencyError as error:
         logger.info("%s: skipping %s.", error, path)
         return None
+
+
+def save_stage_reconstructions(path: str, model_dir: str, images: np.ndarray) -> Optional[str]:
+    """``images`` beside their reconstructions through the model in ``model_dir`` (a
+    ``model/`` folder). Returns the path, or None when pillow is not installed."""
+    loaded = saved_models.load(os.path.join(model_dir, paths.SAVED_MODEL_DIR), ("reconstructions",))
+    reconstruct = saved_models.numpy_function(loaded.signatures["reconstructions"], "images")
+    try:
+        return save_reconstructions(path, images, reconstruct,
+                                    model_activation(paths.step_gin(paths.results_dir(model_dir), "train")))
+    except MissingDependencyError as error:
+        logger.info("%s: skipping %s.", error, path)
+        return None
+
+
+def figures_to_tensorboard(run_dir: str, name: str, files: Sequence[str], step: int = 0) -> None:
+    """Shows stage ``name``'s figures (PNG ``files``, as :func:`draw_stage_figures` returns
+    them) as TensorBoard images in ``stages/<name>/tensorboard/figures/`` at ``step``, each
+    tagged with its file name (``traversals``, ``reconstructions``, ``reduction``)."""
+    writer = SummaryWriter(os.path.join(paths.stage_dir(run_dir, name), paths.TENSORBOARD_DIR, paths.FIGURES_BOARD))
+    try:
+        for path in files:
+            with open(path, "rb") as f:
+                writer.write_png(step, os.path.splitext(os.path.basename(path))[0], f.read())
+    finally:
+        writer.close()
 
 
 def plot_reduction(path: str, codes: np.ndarray, peaks: Sequence[np.ndarray], thresholds: Sequence[float],
