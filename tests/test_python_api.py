@@ -1,14 +1,10 @@
 """The Python API without gin: tf.data pipelines of our data sets, Keras-native training of
-the VAE objective (model.fit / model.evaluate), and the README's Python example, executed as
-written."""
+the VAE objective (model.fit / model.evaluate), and rPU-VAE's arguments. The README's Python
+examples run as written in tests/test_docs_blocks.py."""
 
 import contextlib
 import dataclasses
-import json
 import os
-import re
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -59,49 +55,6 @@ def test_model_fit_refuses_models_with_a_second_optimizer():
     data = rpu_tf.data.as_tf_dataset(rpu_tf.data.Sprites(**SMALL), batch_size=4)
     with pytest.raises(ValueError, match="FactorVAE trains 2 objectives .* rpu_train"):
         model.fit(data, steps_per_epoch=1, verbose=0)
-
-
-@pytest.mark.slow
-def test_the_readme_python_examples_run_as_written(capsys, tmp_path, monkeypatch, clean_gin):
-    readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
-    blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
-    assert len(blocks) == 2, "the README has a model example and an rPU-VAE example"
-    monkeypatch.chdir(tmp_path)  # the rPU-VAE example writes runs/python_api
-    exec(compile(blocks[0], "README.md", "exec"), {"__name__": "readme"})
-    mig = float(re.search(r"^MIG (\d\.\d+)", capsys.readouterr().out, re.M).group(1))
-    assert 0.0 <= mig <= 1.0
-    # The rPU-VAE example runs as a user runs it, in a fresh interpreter: TensorFlow's thread
-    # pools are then set for replica groups (rpu_tf.training.runtime), as they cannot be here
-    # once other tests have run ops (about 1.7x faster on 2 cores).
-    done = subprocess.run([sys.executable, "-c", blocks[1]], capture_output=True, text=True, timeout=900,
-                          env={**os.environ, "PYTHONPATH": ROOT})
-    assert done.returncode == 0, done.stderr[-3000:]
-    rpu_mig = float(re.search(r"^rPU-VAE final MIG (\d\.\d+)", done.stdout, re.M).group(1))
-    assert 0.0 <= rpu_mig <= 1.0
-    assert re.search(r"^initial 768 images, tracked: \[", done.stdout, re.M)
-    # Its run: rpu_train's layout, its settings and data set recorded ...
-    namespace = {"__name__": "readme"}
-    exec(compile(blocks[1].split("summary = rpu.run()")[0], "README.md", "exec"), namespace)  # the settings
-    rpu = namespace["rpu"]
-    run_dir = tmp_path / "runs" / "python_api"
-    summary = json.load(open(run_dir / "summary.json"))
-    assert os.path.isdir(run_dir / "model" / "saved_model") and os.path.isfile(run_dir / "summary.json")
-    assert summary["training_images"]["initial"] == 2 * 2 * 2 * 8192  # members x replicas x generations x images
-    manifest = json.load(open(run_dir / "manifest.json"))
-    assert manifest["settings"]["metaepoch/initial/pbt_vae.generation_images"] == "8192"
-    assert manifest["settings"]["<data>"] == "sprites: 768 images of (32, 32, 1), factors [3, 2, 2, 8, 8]"
-    # ... the same call again continues the finished run: nothing is trained or rewritten ...
-    labels = run_dir / "stages" / "initial" / "labels.npz"
-    stamp = os.path.getmtime(labels)
-    assert rpu.run() == summary and os.path.getmtime(labels) == stamp
-    # ... and another data set object does not reuse its stages.
-    from rpu_tf.pipelines import RPUVAE
-
-    other = rpu_tf.data.Sprites(image_size=32, num_scales=3, num_orientations=2, num_positions_x=8,
-                                num_positions_y=8)
-    with pytest.raises(ValueError, match="<data>: was sprites: 768 images"):
-        RPUVAE(rpu.run_dir, other, initial=rpu.initial, final=rpu.final, max_leaf_runs=1, max_meta_epochs=1,
-               num_latent=4, gin_bindings=rpu.extra_bindings).run()
 
 
 # --- rPU-VAE from Python (rpu_tf.pipelines.RPUVAE), without gin files --------------------
