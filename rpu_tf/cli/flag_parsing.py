@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 from absl import flags
 
 from rpu_tf.cli.errors import report_failures
-from rpu_tf.utils.progress import keep_log_lines_off_bars
+from rpu_tf.utils.progress import LOG_FORMAT, keep_log_lines_off_bars
 from rpu_tf.utils.tf_startup import import_tensorflow_quietly
 
 HELP_FLAGS = ("-h", "--help", "--helpshort", "--helpfull", "-?")
@@ -70,7 +70,6 @@ def parse_command_line(argv: Sequence[str], define: Callable[[flags.FlagValues],
     return values
 
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def configure_logging() -> None:

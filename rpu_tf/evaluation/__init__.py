@@ -7,6 +7,10 @@
 - :mod:`~rpu_tf.evaluation.model_dirs`: the run-directory layout and model discovery.
 """
 
+from rpu_tf.utils.tf_startup import import_tensorflow_quietly
+
+import_tensorflow_quietly()  # first: TensorFlow's C++ start-up notices filtered (rpu_tf.utils.tf_startup)
+
 from rpu_tf.evaluation.evaluate import (METRICS, UnknownMetricError, evaluate, evaluate_with_gin,
                                         known_metrics)
 from rpu_tf.evaluation.metric_configs import MetricConfig, expand_metric_configs

@@ -7,6 +7,10 @@ Importing this package registers the gin configurables (``encoder``, ``decoder``
 model classes.
 """
 
+from rpu_tf.utils.tf_startup import import_tensorflow_quietly
+
+import_tensorflow_quietly()  # first: TensorFlow's C++ start-up notices filtered (rpu_tf.utils.tf_startup)
+
 from rpu_tf.models.architectures import (
     DECODERS,
     DISCRIMINATORS,

@@ -37,6 +37,7 @@ from rpu_tf.pipelines.rpu_vae import rpu_vae_with_gin
 from rpu_tf.rpu.stages import FINAL_WARM_STARTS
 from rpu_tf.training.precision import CHOICES as PRECISION_CHOICES
 from rpu_tf.utils.gin_files import resolve_gin_config
+from rpu_tf.utils.progress import api_console
 
 #: The shipped config the API's bindings go on top of: the paper's PBT (truncation 20%,
 #: perturbation factors, convergence rule) and disentanglement_lib's VAE settings.
@@ -197,5 +198,6 @@ class RPUVAE:
         ``overwrite`` starts over; ``redo_from`` recomputes from a stage on, as ``rpu_train
         --redo_from`` does (e.g. after changing ``leaf`` or ``final``)."""
         registry.register_gin_configurables()
-        return rpu_vae_with_gin(self.run_dir, overwrite, [resolve_gin_config(BASE_CONFIG)], self.bindings(),
-                                redo_from, data=self.data)
+        with api_console():  # progress and stages on stderr unless the program configured logging
+            return rpu_vae_with_gin(self.run_dir, overwrite, [resolve_gin_config(BASE_CONFIG)], self.bindings(),
+                                    redo_from, data=self.data)

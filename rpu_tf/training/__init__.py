@@ -4,6 +4,10 @@ Importing this package registers the ``vae_optimizer``, ``discriminator_optimize
 ``AdamOptimizer``, ``training`` and ``model`` gin configurables.
 """
 
+from rpu_tf.utils.tf_startup import import_tensorflow_quietly
+
+import_tensorflow_quietly()  # first: TensorFlow's C++ start-up notices filtered (rpu_tf.utils.tf_startup)
+
 from rpu_tf.training.errors import NonFiniteLossError
 from rpu_tf.training.optimizers import AdamSpec
 from rpu_tf.training.precision import PrecisionChangeError

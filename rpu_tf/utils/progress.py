@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import time
-from typing import Optional
+from typing import Iterator, Optional
 
 logger = logging.getLogger(__name__)
+
+#: The commands' log line format (time, level, logger, message).
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 class _LogProgress:
@@ -89,3 +93,27 @@ def keep_log_lines_off_bars(root: Optional[logging.Logger] = None) -> None:
         replacement.setLevel(handler.level)
         root.removeHandler(handler)
         root.addHandler(replacement)
+
+
+@contextlib.contextmanager
+def api_console(name: str = "rpu_tf") -> Iterator[None]:
+    """While a Python API call runs: where the program has configured no logging (no handler on
+    the root logger or on ``name``), ``name``'s INFO lines (stages, progress every 30 s, results)
+    go to standard error in the commands' format, above any progress bar; TensorFlow's and
+    absl's loggers stay at WARNING. A program that configures logging keeps its own setup."""
+    package, root = logging.getLogger(name), logging.getLogger()
+    if root.handlers or package.handlers:
+        yield
+        return
+    handler = BarAwareHandler(sys.stderr) if sys.stderr.isatty() else logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    saved = package.level, package.propagate
+    package.addHandler(handler)
+    package.setLevel(logging.INFO)
+    package.propagate = False
+    try:
+        yield
+    finally:
+        package.removeHandler(handler)
+        package.setLevel(saved[0])
+        package.propagate = saved[1]
