@@ -160,3 +160,26 @@ def test_gap_smoothing_finds_the_boundaries_of_touching_clusters():
     assert spurious >= 1
     with pytest.raises(ValueError, match="gap_smoothing_fraction"):
         reduce_indices(codes, gap_smoothing_fraction=0.5)
+
+
+def test_greedy_latent_selection_cuts_on_the_clean_latents_where_all_of_them_keep_nothing():
+    rs = np.random.RandomState(5)
+    n = 6000
+    a_lab, b_lab = rs.randint(0, 6, n), rs.randint(0, 5, n)
+    a_spread = np.array([0.3, 0.3, 0.05, 0.3, 0.3, 0.3])[a_lab]
+    b_spread = np.array([0.3, 0.3, 0.3, 0.04, 0.3])[b_lab]
+    clean_a = a_lab * 3 + rs.uniform(-1, 1, n) * a_spread
+    clean_b = b_lab * 3 + rs.uniform(-1, 1, n) * b_spread
+    # A factor split over two latents: a second, noisy copy of a's code, and a coarse
+    # factor whose codes are many small, fuzzy clusters (weak structure, fragments).
+    split_a = a_lab * 3 + rs.normal(0, 0.9, n)
+    coarse = rs.randint(0, 40, n) * 0.5 + rs.normal(0, 0.12, n)
+    codes = np.stack([split_a, clean_a, clean_b, coarse], axis=1)
+    paper = reduce_indices(codes)  # every latent intersected: the clean cell is cut to pieces
+    assert not paper.found or paper.indices.size < 0.5 * np.sum((a_lab == 2) & (b_lab == 3))
+    greedy = reduce_indices(codes, latent_selection="greedy")
+    assert greedy.found and greedy.chosen[0] is None and greedy.chosen[3] is None
+    np.testing.assert_array_equal(greedy.indices, np.flatnonzero((a_lab == 2) & (b_lab == 3)))  # one whole cell
+    assert reduce_indices(codes, latent_selection="greedy", rank=1).found  # the next cell for leaf-run 2
+    with pytest.raises(ValueError, match="latent_selection must be 'all' or 'greedy'"):
+        reduce_indices(codes, latent_selection="best")

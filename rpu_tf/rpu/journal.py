@@ -187,7 +187,7 @@ def reduction_record(reduction: Optional[ReductionResult]) -> dict:
     for j, latent in enumerate(reduction.latents):
         entry = {"peaks": np.asarray(latent.peaks, np.int64), "threshold": np.asarray(latent.threshold),
                  "gap_window": np.asarray(latent.window, np.int64)}
-        if j < len(reduction.chosen) and latent.intervals:
+        if j < len(reduction.chosen) and reduction.chosen[j] is not None and latent.intervals:
             entry["chosen_rank"] = np.asarray(reduction.chosen[j], np.int64)
             entry["chosen_interval"] = np.asarray(latent.intervals[reduction.chosen[j]], np.int64)
         out[str(j)] = entry

@@ -28,6 +28,13 @@ set is cut to an interval where those latents vary least:
    larger set), and the ``rank``-th is kept. ``intersection_order="median_size"`` orders
    them as the paper's code does instead (closest to the median candidate size first),
    which can prefer a small intersection of poor intervals over the best intervals' one.
+   ``latent_selection="greedy"`` (a deviation: the paper intersects every active latent)
+   lets latents join the cut one by one, best-structured first, and leaves out a latent
+   that has no peak, whose structure is much weaker than the best latent's
+   (``min_score_ratio``), or whose intervals would leave no candidate: a factor split over
+   two latents, or a coarse factor whose intervals are fragments, then no longer empties
+   the cut of the clean ones (colour sprites: x and y cut to one cell where all four active
+   latents together keep no set of 6 points).
 
 Defaults are the paper's code's constants. Two choices follow the paper's text (Sec. 4.2:
 "we intersect the intervals of these factors") where its code differs: the default
@@ -96,7 +103,8 @@ class ReductionResult:
       indices: kept positions (rows of ``codes``), sorted; None if no structure was found.
       reason: why nothing was kept (None when ``indices`` is set).
       latents: per-latent peaks and intervals (for plots and the run record).
-      chosen: per latent, the rank of its interval that the kept set came from.
+      chosen: per latent, the rank of its interval that the kept set came from (None for a
+        latent that ``latent_selection="greedy"`` left out of the cut).
       num_candidates: how many candidate sets there were to choose from.
     """
 
@@ -183,7 +191,8 @@ def reduce_indices(codes, rank: int = 0, edge_trim_fraction: float = 1 / 15,
                    std_outlier_clip: float = 4.0, max_peaks_for_edge_intervals: int = 3,
                    max_intervals_per_latent: int = 5, min_intersection_size: int = 6,
                    interval_trim: float = 0.0, intersection_order: str = "rank",
-                   gap_smoothing_fraction: float = 0.0) -> ReductionResult:
+                   gap_smoothing_fraction: float = 0.0, latent_selection: str = "all",
+                   min_score_ratio: float = 0.5) -> ReductionResult:
     """Chooses the subset of points where the active latents vary least.
 
     Args:
@@ -204,6 +213,14 @@ def reduce_indices(codes, rank: int = 0, edge_trim_fraction: float = 1 / 15,
       gap_smoothing_fraction: average the gaps over a centred window of this fraction of
         the points before finding peaks (0: the paper's raw gaps; e.g. 1/200 for tens of
         thousands of points whose per-value clusters touch). Below one gap it is 0.
+      latent_selection: ``"all"`` (the paper: every active latent's intervals are
+        intersected) or ``"greedy"`` (a deviation): latents whose best interval scores at
+        least ``min_score_ratio`` of the best latent's join in score order, each only if at
+        least ``rank + 1`` candidate sets remain with it; a latent without a peak, with
+        weaker structure, or one that would leave too few, is left out of the cut (it stays
+        a surrogate label).
+      min_score_ratio: ``"greedy"`` only: the least best-interval score, relative to the
+        best latent's, of a latent that may join the cut (0.5).
 
     Returns:
       A :class:`ReductionResult`; ``indices`` are row positions of ``codes``, sorted.
@@ -219,6 +236,8 @@ def reduce_indices(codes, rank: int = 0, edge_trim_fraction: float = 1 / 15,
         raise ValueError(f"rank must be a non-negative integer, got {rank!r}.")
     if intersection_order not in ("rank", "median_size"):
         raise ValueError(f"reduction.intersection_order must be 'rank' or 'median_size', got {intersection_order!r}.")
+    if latent_selection not in ("all", "greedy"):
+        raise ValueError(f"reduction.latent_selection must be 'all' or 'greedy', got {latent_selection!r}.")
     if not 0.0 <= interval_trim < 0.5:
         raise ValueError(f"reduction.interval_trim must be in [0, 0.5), got {interval_trim}.")
     if not 0.0 <= gap_smoothing_fraction < 0.5:
@@ -232,41 +251,60 @@ def reduce_indices(codes, rank: int = 0, edge_trim_fraction: float = 1 / 15,
                          max_peaks_for_edge_intervals=max_peaks_for_edge_intervals,
                          gap_smoothing_fraction=gap_smoothing_fraction)
     latents = [find_intervals(codes[:, j], **peak_settings) for j in range(codes.shape[1])]
-    for j, lat in enumerate(latents):
-        if not lat.intervals:
-            return ReductionResult(None, f"active latent {j}: no peak in the gaps of its sorted codes "
-                                         f"(threshold {lat.threshold:.3g}), so no structure to cut", latents, [], 0)
+    structured = [j for j, lat in enumerate(latents) if lat.intervals]
+    if latent_selection == "all" or not structured:
+        for j, lat in enumerate(latents):
+            if not lat.intervals:
+                return ReductionResult(None, f"active latent {j}: no peak in the gaps of its sorted codes "
+                                             f"(threshold {lat.threshold:.3g}), so no structure to cut", latents,
+                                       [], 0)
 
     def interval_set(lat: LatentIntervals, k: int) -> np.ndarray:
         start, stop = lat.intervals[k]
         cut = int((stop - start) * interval_trim)
         return np.sort(lat.order[start + cut:stop - cut])
 
-    per_latent = [[interval_set(lat, k) for k in range(min(len(lat.intervals), max_intervals_per_latent))]
-                  for lat in latents]
-    if len(latents) == 1:
-        candidates = [(s, (k,)) for k, s in enumerate(interval_set(latents[0], k)
-                                                      for k in range(len(latents[0].intervals)))]
-    else:
-        candidates = []
-        for combo in itertools.product(*[range(len(sets)) for sets in per_latent]):
-            kept = per_latent[0][combo[0]]
-            for j in range(1, len(per_latent)):
-                kept = np.intersect1d(kept, per_latent[j][combo[j]], assume_unique=True)
-                if kept.size < min_intersection_size:
-                    break
-            candidates.append((kept, combo))
-    candidates = [(s, c) for s, c in candidates if s.size >= min_intersection_size]
-    if len(latents) > 1 and candidates:
-        if intersection_order == "median_size":
-            median = float(np.median([s.size for s, _ in candidates]))
-            candidates.sort(key=lambda sc: (abs(sc[0].size - median), sum(sc[1]), sc[1]))
+    per_latent = {j: [interval_set(lat, k) for k in range(min(len(lat.intervals), max_intervals_per_latent))]
+                  for j, lat in enumerate(latents) if lat.intervals}
+
+    def candidates_of(selected: list[int]) -> list:
+        if len(selected) == 1:
+            lat = latents[selected[0]]
+            found = [(interval_set(lat, k), (k,)) for k in range(len(lat.intervals))]
         else:
-            candidates.sort(key=lambda sc: (sum(sc[1]), -sc[0].size, sc[1]))
+            found = []
+            for combo in itertools.product(*[range(len(per_latent[j])) for j in selected]):
+                kept = per_latent[selected[0]][combo[0]]
+                for j, k in zip(selected[1:], combo[1:]):
+                    kept = np.intersect1d(kept, per_latent[j][k], assume_unique=True)
+                    if kept.size < min_intersection_size:
+                        break
+                found.append((kept, combo))
+        found = [(s, c) for s, c in found if s.size >= min_intersection_size]
+        if len(selected) > 1 and found:
+            if intersection_order == "median_size":
+                median = float(np.median([s.size for s, _ in found]))
+                found.sort(key=lambda sc: (abs(sc[0].size - median), sum(sc[1]), sc[1]))
+            else:
+                found.sort(key=lambda sc: (sum(sc[1]), -sc[0].size, sc[1]))
+        return found
+
+    if latent_selection == "all":
+        selected = list(range(len(latents)))
+    else:  # best-structured first; a latent joins only if enough candidates remain
+        by_score = sorted(structured, key=lambda j: -latents[j].scores[0])
+        selected = by_score[:1]
+        top = latents[by_score[0]].scores[0]
+        for j in (j for j in by_score[1:] if latents[j].scores[0] >= min_score_ratio * top):
+            if len(candidates_of(selected + [j])) > rank:
+                selected.append(j)
+    candidates = candidates_of(selected)
     if rank >= len(candidates):
-        what = "interval" if len(latents) == 1 else "non-empty intersection"
+        what = "interval" if len(selected) == 1 else "non-empty intersection"
         return ReductionResult(None, f"rank {rank} asked for, but there are {len(candidates)} candidate "
                                      f"{what}s with at least {min_intersection_size} points", latents, [],
                                len(candidates))
     kept, combo = candidates[rank]
-    return ReductionResult(kept.astype(np.int64), None, latents, list(combo), len(candidates))
+    chosen = dict(zip(selected, combo))
+    return ReductionResult(kept.astype(np.int64), None, latents, [chosen.get(j) for j in range(len(latents))],
+                           len(candidates))
