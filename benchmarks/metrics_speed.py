@@ -9,7 +9,7 @@ CPU time is less disturbed by other processes on a shared machine) and the large
 difference between the two results (global numpy seed set before every run, for DCI and SAP).
 
 UDR: disentanglement_lib's wheel has no UDR module, so the reference column times the plain
-per-pair implementation of its specification (``tests/udr_reference.py``), i.e. the loops
+per-pair implementation of its specification (``tests/helpers/udr_reference.py``), i.e. the loops
 disentanglement_lib runs, at the rPU-VAE paper's settings (5 replicas, 10 latents, 1000 points
 in batches of 10, lasso).
 
@@ -30,26 +30,22 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 import gin  # noqa: E402
 
-import metric_testdata as td  # noqa: E402
 import rpu_tf.metrics as ours  # noqa: E402
-from udr_reference import reference_udr  # noqa: E402
+from tests.helpers import metric_testdata as td  # noqa: E402
+from tests.helpers.udr_reference import reference_udr  # noqa: E402
 
 DLIB = "disentanglement_lib.evaluation.metrics."
 
 
 def import_dlib_metrics() -> dict:
-    from dlib_oracle import _patch_gin
-
-    _patch_gin()
-    import importlib
+    from rpu_tf.compat.dlib import import_dlib  # disentanglement_lib on TF 2 / NumPy 2, its gin names kept
 
     names = ("utils", "mig", "dci", "sap_score", "factor_vae", "beta_vae", "modularity_explicitness", "irs",
              "unsupervised_metrics")
-    return {n: importlib.import_module(DLIB + n) for n in names}
+    return {n: import_dlib(DLIB + n, hide_from_gin=False) for n in names}
 
 
 def make_representation(data):

@@ -66,7 +66,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-        from tests.data_helpers import write_small_dsprites
+        from tests.helpers.data_helpers import write_small_dsprites
 
         logging.getLogger().setLevel(logging.ERROR)  # the small grid's "differs from dSprites" note
         path = os.path.join(tmp, "d.npz")

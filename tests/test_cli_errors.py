@@ -14,7 +14,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from rpu_tf.cli.errors import report_failures
+from rpu_tf.cli.failures import report_failures
 from rpu_tf.utils.errors import RunFailedError, one_line
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -43,7 +43,7 @@ class _Done:
 
 def _train_in_process(caplog, gin_config, model_dir, *bindings):
     """rpu_train_together with one run, in this process (its flags are parsed per call): the
-    same error path as every CLI (rpu_tf.cli.errors), without a process start."""
+    same error path as every CLI (rpu_tf.cli.failures), without a process start."""
     from rpu_tf.cli import train_together
 
     caplog.clear()
@@ -107,7 +107,7 @@ def _corrupt_dsprites_file(path):
     zip directory intact, so the file opens and fails when the member is read)."""
     import struct
 
-    from data_helpers import write_small_dsprites
+    from tests.helpers.data_helpers import write_small_dsprites
 
     write_small_dsprites(str(path))
     raw = bytearray(path.read_bytes())
@@ -170,7 +170,7 @@ def test_a_broken_image_file_fails_when_the_folder_is_read(tmp_path):
 
 
 def test_every_member_failing_is_one_line(tmp_path, caplog):
-    from pbt_toy import ToyTrainable, make_pbt
+    from tests.helpers.pbt_toy import ToyTrainable, make_pbt
 
     from rpu_tf.pbt import LocalExecutor
 

@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from rpu_tf.cli import train as cli
-from rpu_tf.training import train_with_gin
+from rpu_tf.pipelines.single_model import train_with_gin
 from rpu_tf.training.export import load_keras
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -2,7 +2,7 @@
 rpu_train's modules, through ``rpu_tf.compat.dlib``: no ambiguous gin name either way, and the
 same numbers as rpu_tf.
 
-Runs in a fresh interpreter (``tests/compat_dlib_run.py``): the other test modules import
+Runs in a fresh interpreter (``tests/helpers/compat_dlib_run.py``): the other test modules import
 disentanglement_lib without hiding its gin names (the parity tests bind them by full path).
 """
 
@@ -20,7 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def result(tmp_path_factory):
     pytest.importorskip("disentanglement_lib", reason="disentanglement_lib 1.5 is the test oracle "
                         "(pip install --no-deps disentanglement-lib==1.5)")
-    done = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "compat_dlib_run.py"),
+    done = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "helpers", "compat_dlib_run.py"),
                            str(tmp_path_factory.mktemp("dsprites"))], capture_output=True, text=True, timeout=300,
                           cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]

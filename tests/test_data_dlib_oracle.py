@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from rpu_tf.data import ColorVariant, DSprites, NoisyVariant, ReducedData, Sprites
-from tests.data_helpers import write_small_dsprites
-from tests.dlib_oracle import import_dlib
+from tests.helpers.data_helpers import write_small_dsprites
+from tests.helpers.dlib_oracle import import_dlib
 
 
 class LastFactors:

@@ -9,7 +9,7 @@ import pytest
 from rpu_tf.data import MPI3D, Cars3D, ScreamVariant, SmallNORB, get_named_ground_truth_data, known_dataset_names
 from rpu_tf.data.pil_images import legacy_thumbnail_size
 from rpu_tf.data.scream import load_scream
-from tests.data_helpers import (
+from tests.helpers.data_helpers import (
     SMALL_NORB_SIZES,
     SMALLNORB_CHUNKS,
     write_norb_matrix,

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from rpu_tf.data import MPI3D, Cars3D, DSprites, ScreamVariant, SmallNORB
-from tests.data_helpers import (
+from tests.helpers.data_helpers import (
     SMALL_NORB_SIZES,
     write_scream,
     write_small_cars,
@@ -28,7 +28,7 @@ from tests.data_helpers import (
     write_small_mpi3d,
     write_small_norb,
 )
-from tests.dlib_oracle import import_dlib
+from tests.helpers.dlib_oracle import import_dlib
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from rpu_tf.data import DSprites, Shapes3D, get_named_ground_truth_data
-from tests.data_helpers import (
+from tests.helpers.data_helpers import (
     SMALL_DSPRITES_SIZES,
     SMALL_SHAPES3D_SIZES,
     write_small_dsprites,

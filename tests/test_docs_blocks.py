@@ -171,7 +171,7 @@ def _check_dlib_bridge(block: Block, done, folder, sentences: str) -> None:
 
 def _needs_dlib(block: Block) -> None:
     """The bridge's block needs disentanglement_lib (the doc's install line). As for the oracle
-    tests (tests/dlib_oracle.py), its absence fails, or skips with RPU_SKIP_ORACLE=1."""
+    tests (tests/helpers/dlib_oracle.py), its absence fails, or skips with RPU_SKIP_ORACLE=1."""
     from rpu_tf.compat.dlib import INSTALL_HINT
 
     if importlib.util.find_spec("disentanglement_lib") is None:

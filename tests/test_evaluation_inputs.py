@@ -8,7 +8,7 @@ import os
 import gin
 import pytest
 
-from dlib_oracle import import_dlib
+from tests.helpers.dlib_oracle import import_dlib
 from rpu_tf.cli import evaluate as cli
 from rpu_tf.evaluation import auto_dataset, known_metrics
 from rpu_tf.evaluation.metric_configs import expand_metric_configs, read_study_list

@@ -1,7 +1,7 @@
 """rpu_evaluate / rpu_visualize end to end on a tiny trained model, checked against dlib 1.5.
 
 The model is trained, evaluated (MIG and DCI, mean and sampled) and visualized once, in a
-fresh interpreter (tests/evaluation_run.py); the tests read what it wrote.
+fresh interpreter (tests/helpers/evaluation_run.py); the tests read what it wrote.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import gin
 import numpy as np
 import pytest
 
-from dlib_oracle import import_dlib
+from tests.helpers.dlib_oracle import import_dlib
 from rpu_tf.cli import aggregate as aggregate_cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -30,7 +30,7 @@ DLIB_DENYLIST = {"ground_truth_data", "representation_function", "random_state",
 @pytest.fixture(scope="module")
 def evaluated(tmp_path_factory):
     work = tmp_path_factory.mktemp("evaluation")
-    proc = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "evaluation_run.py"), str(work)],
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "helpers", "evaluation_run.py"), str(work)],
                           capture_output=True, text=True, cwd=ROOT, timeout=600,
                           env=dict(os.environ, PYTHONPATH=ROOT))
     assert proc.returncode == 0, proc.stderr[-4000:]
@@ -79,7 +79,7 @@ def test_writes_dlib_layout(evaluated):
 
 def test_result_keys_are_dlibs(evaluated):
     """evaluation_results.json: dlib's metric keys + elapsed_time + uuid (dlib computes the keys)."""
-    import metric_testdata as td
+    from tests.helpers import metric_testdata as td
 
     dlib_mig = import_dlib("disentanglement_lib.evaluation.metrics.mig")
     dlib_dci = import_dlib("disentanglement_lib.evaluation.metrics.dci")

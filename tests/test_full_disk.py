@@ -29,7 +29,7 @@ def test_a_full_then_read_only_disk_is_one_line_each_and_the_run_resumes_identic
     outcome = {}
     for name, free_kib in (("full", 7200), ("roomy", 9000)):
         mount = str(tmp_path / name)
-        done = subprocess.run(["unshare", "--mount", "bash", os.path.join(ROOT, "tests", "full_disk_run.sh"), mount,
+        done = subprocess.run(["unshare", "--mount", "bash", os.path.join(ROOT, "tests", "helpers", "full_disk_run.sh"), mount,
                                str(free_kib), sys.executable, ROOT, "1" if name == "full" else "0"],
                               capture_output=True, text=True, env=env, timeout=600)
         assert done.returncode == 0, done.stdout + done.stderr

@@ -50,14 +50,17 @@ def test_bindings_the_pipeline_reads_pass(pipeline, bindings):
 
 
 def test_every_pipeline_only_name_is_a_configurable_and_names_real_pipelines():
+    from rpu_tf.pipelines.choice import PIPELINES
+    from rpu_tf.utils.gin_files import PIPELINE_ONLY
+
     configurables = {name for names in registry.GIN_CONFIGURABLES.values() for name in names}
-    assert set(registry.PIPELINE_ONLY) <= configurables
-    assert {p for users in registry.PIPELINE_ONLY.values() for p in users} <= set(registry.PIPELINES)
+    assert set(PIPELINE_ONLY) <= configurables
+    assert {p for users in PIPELINE_ONLY.values() for p in users} <= set(PIPELINES)
 
 
 def test_the_pipelines_refuse_before_writing_anything(tmp_path):
-    from rpu_tf.rpu.pbt_vae import pbt_vae_with_gin
-    from rpu_tf.training.train import train_with_gin
+    from rpu_tf.pipelines.pbt_vae import pbt_vae_with_gin
+    from rpu_tf.pipelines.single_model import train_with_gin
 
     with pytest.raises(ValueError, match=r"'single_model' never reads pbt_vae.model"):
         train_with_gin(str(tmp_path / "single"), False, [SINGLE], TINY + ["pbt_vae.model = @factor_vae()"])

@@ -22,6 +22,11 @@ LAYERS = [
 ]
 RANK = {package: rank for rank, packages in enumerate(LAYERS) for package in packages}
 
+#: Arrows that point down but are not allowed either: ``(importer, imported)`` packages.
+#: Figures draw what the stages wrote or what the pipeline passes them; they never call back
+#: into the recursion.
+FORBIDDEN = [("visualize", "rpu")]
+
 
 def _modules() -> dict[str, str]:
     out = {}
@@ -73,6 +78,13 @@ def test_every_package_has_a_layer():
 def test_imports_point_down_the_layers(module):
     upward = [t for t in GRAPH[module] if _layer(t) is not None and _layer(t) > _layer(module)]
     assert not upward, f"{module} imports the higher layer(s) {upward}"
+
+
+@pytest.mark.parametrize("importer, imported", FORBIDDEN)
+def test_no_forbidden_arrow(importer, imported):
+    found = sorted((m, t) for m, targets in GRAPH.items() if m.split(".")[1:2] == [importer]
+                   for t in targets if t.split(".")[1:2] == [imported])
+    assert not found, f"{importer} must not import {imported}: {found}"
 
 
 def test_no_import_cycle():

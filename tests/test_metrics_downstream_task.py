@@ -21,8 +21,8 @@ import gin
 import numpy as np
 import pytest
 
-import metric_testdata as td
-from dlib_oracle import import_dlib
+from tests.helpers import metric_testdata as td
+from tests.helpers.dlib_oracle import import_dlib
 
 import rpu_tf.metrics as ours
 from rpu_tf.metrics import downstream_task

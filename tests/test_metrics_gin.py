@@ -140,7 +140,7 @@ CHILD = textwrap.dedent(r"""
     import gin
     import rpu_tf.metrics as M
     heavy_at_import = sorted(m for m in ("sklearn", "scipy", "tensorflow") if m in sys.modules)
-    import metric_testdata as td
+    from tests.helpers import metric_testdata as td
 
     def registered(name):
         return bool(gin.config._REGISTRY.get_all_matches(name))

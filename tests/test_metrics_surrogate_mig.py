@@ -6,8 +6,8 @@ import gin
 import numpy as np
 import pytest
 
-import metric_testdata as td
-from dlib_oracle import import_dlib
+from tests.helpers import metric_testdata as td
+from tests.helpers.dlib_oracle import import_dlib
 
 from rpu_tf.metrics import compute_surrogate_mig, histogram_discretize, mig, utils
 

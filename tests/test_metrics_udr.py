@@ -7,8 +7,8 @@ import warnings
 import numpy as np
 import pytest
 
-import metric_testdata as td
-from udr_reference import reference_udr
+from tests.helpers import metric_testdata as td
+from tests.helpers.udr_reference import reference_udr
 
 from rpu_tf.metrics import RepresentationError, udr
 

@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from rpu_tf.models import architectures, vae
 from rpu_tf.models import make_model
-from training_helpers import BERNOULLI, fc_model, weights_equal
+from tests.helpers.training_helpers import BERNOULLI, fc_model, weights_equal
 
 
 def _numpy_total_correlation(z, mean, logvar):

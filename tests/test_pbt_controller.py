@@ -18,7 +18,7 @@ from rpu_tf.pbt import (
     read_generation_log,
     truncation_plan,
 )
-from tests.pbt_toy import make_pbt, toy_space
+from tests.helpers.pbt_toy import make_pbt, toy_space
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -162,7 +162,7 @@ def test_killed_at_fixed_points_then_resumed_gives_the_same_log(tmp_path):
     make_pbt(str(reference)).run()
     run_dir = tmp_path / "killed"
     env = dict(os.environ, PYTHONPATH=ROOT)
-    cmd = [sys.executable, os.path.join(ROOT, "tests", "pbt_toy.py"), str(run_dir)]
+    cmd = [sys.executable, os.path.join(ROOT, "tests", "helpers", "pbt_toy.py"), str(run_dir)]
     progress = []
     for kind, count in KILL_POINTS:
         killed = subprocess.run(cmd + [kind, str(count)], env=env, stdout=subprocess.DEVNULL,

@@ -10,10 +10,10 @@ import pytest
 
 from rpu_tf.pbt import read_generation_log
 from rpu_tf.pbt.executors import LocalExecutor
-from rpu_tf.rpu.pbt_vae import pbt_vae_with_gin
+from rpu_tf.pipelines.pbt_vae import pbt_vae_with_gin
 from rpu_tf.training import NonFiniteLossError, ReplicaGroup
 from rpu_tf.training.joint_training import JointTrainer
-from training_helpers import BlobData, NaNAfter, fc_model
+from tests.helpers.training_helpers import BlobData, NaNAfter, fc_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMALL = os.path.join(ROOT, "gin_configs", "pbt", "pbt_s_vae_mig_small.gin")

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import can_isolate, run_isolated
 from rpu_tf.pbt import read_generation_log
-from tests.pbt_toy import make_pbt
+from tests.helpers.pbt_toy import make_pbt
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -26,7 +26,7 @@ def test_ray_executor_matches_local_and_restarts_a_dead_actor(tmp_path_factory, 
     base = tmp_path_factory.mktemp("ray")
     make_pbt(str(base / "local")).run()
     marker = base / "crashed"
-    proc = run_isolated([os.path.join(ROOT, "tests", "pbt_ray_main.py"), base / "ray_run", marker], ray_tmp, 300)
+    proc = run_isolated([os.path.join(ROOT, "tests", "helpers", "pbt_ray_main.py"), base / "ray_run", marker], ray_tmp, 300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert marker.exists()  # an actor really died mid-run
     assert "Ray actor died" in proc.stderr
@@ -75,7 +75,7 @@ def test_a_member_actor_sizes_its_thread_pools_to_the_cpus_it_holds(num_cpus, nu
     from rpu_tf.data.sprites import Sprites
     from rpu_tf.rpu.scoring import UDRScore
     from rpu_tf.rpu.vae_member import VAEMemberFactory
-    from training_helpers import fc_model
+    from tests.helpers.training_helpers import fc_model
 
     factory = VAEMemberFactory(fc_model(), Sprites(image_size=16), scorer=UDRScore(), num_replicas=num_replicas)
     (tmp_path / "factory.pkl").write_bytes(pickle.dumps(factory))

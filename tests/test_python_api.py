@@ -86,7 +86,8 @@ def _effective_settings(scopes) -> dict:
     from rpu_tf.pbt.stopping import StoppingRule
     from rpu_tf.pipelines.rpu_vae import run_rpu_vae
     from rpu_tf.rpu.pbt_vae import run_pbt_vae
-    from rpu_tf.rpu.reduction import active_latents, reduce_indices
+    from rpu_tf.metrics.latent_codes import active_latents
+    from rpu_tf.rpu.reduction import reduce_indices
     from rpu_tf.rpu.scoring import SurrogateMIGScore, UDRScore
     from rpu_tf.rpu.search_space import vae_hyperparameter_space
 

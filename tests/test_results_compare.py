@@ -13,7 +13,7 @@ from PIL import Image
 
 from rpu_tf.cli import compare as cli
 from rpu_tf.results.aggregate import AggregatedFormatError, load_aggregated_results, write_aggregated_json
-from rpu_tf.results.compare import (BASELINES, extract_scores, gin_value, method_of, summarise, to_csv,
+from rpu_tf.results.scores import (BASELINES, extract_scores, gin_value, method_of, summarise, to_csv,
                                     to_markdown)
 
 SEEDS = 4

@@ -6,9 +6,9 @@ import os
 import numpy as np
 import pytest
 
-from rpu_tf.cli.train import select_pipeline
+from rpu_tf.pipelines.choice import select_pipeline
 from rpu_tf.pbt import read_generation_log
-from rpu_tf.rpu.pbt_vae import pbt_vae_with_gin
+from rpu_tf.pipelines.pbt_vae import pbt_vae_with_gin
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMALL = os.path.join(ROOT, "gin_configs", "pbt", "pbt_s_vae_mig_small.gin")
@@ -118,7 +118,7 @@ def test_non_pbt_directory_is_not_touched(tmp_path):
 def test_thread_pools_are_sized_for_a_members_replicas():
     import gin
 
-    from rpu_tf.rpu.pbt_vae import models_per_step
+    from rpu_tf.pipelines.pbt_vae import models_per_step
     from rpu_tf.utils.gin_files import parse_gin
 
     parse_gin([SMALL], ["pbt_vae.num_replicas = 3"])

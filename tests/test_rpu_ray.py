@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from rpu_run import QUICKSTART, TINY_BASE, run_record
+from tests.helpers.rpu_run import QUICKSTART, TINY_BASE, run_record
 from conftest import can_isolate, run_isolated
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -35,7 +35,7 @@ def local_run(tmp_path_factory):
 
 
 def _ray_run(base, ray_tmp, *marker):
-    done = run_isolated([os.path.join(ROOT, "tests", "rpu_ray_main.py"), base / "run", *marker], ray_tmp, 600)
+    done = run_isolated([os.path.join(ROOT, "tests", "helpers", "rpu_ray_main.py"), base / "run", *marker], ray_tmp, 600)
     assert done.returncode == 0, done.stderr[-3000:]
     return str(base / "run"), done.stderr
 

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from rpu_run import TINY_BASE, run_record
+from tests.helpers.rpu_run import TINY_BASE, run_record
 from rpu_tf.pbt import load_state
 from rpu_tf.pipelines.rpu_vae import rpu_vae_with_gin, run_rpu_vae
 
@@ -288,7 +288,7 @@ def _rpu_process(run_dir, *kill, **environment):
     import sys
 
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=ROOT, **environment)
-    return subprocess.run([sys.executable, os.path.join(ROOT, "tests", "rpu_run.py"), run_dir, *map(str, kill)],
+    return subprocess.run([sys.executable, os.path.join(ROOT, "tests", "helpers", "rpu_run.py"), run_dir, *map(str, kill)],
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
 
 

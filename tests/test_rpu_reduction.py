@@ -131,7 +131,7 @@ def test_active_latents_threshold_and_bad_input():
 
 
 def test_smoothed_gaps_is_a_centred_moving_mean():
-    from rpu_tf.rpu.reduction import smoothed_gaps
+    from rpu_tf.metrics.latent_codes import smoothed_gaps
 
     gaps = np.array([1.0, 1.0, 1.0, 4.0, 1.0, 1.0])
     np.testing.assert_allclose(smoothed_gaps(gaps, 1), gaps)

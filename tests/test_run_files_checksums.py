@@ -21,7 +21,7 @@ from rpu_tf.rpu.journal import StageJournal
 from rpu_tf.utils import checksums
 from rpu_tf.utils.files import DamagedFileError
 from rpu_tf.utils.state_files import load_state, save_state
-from tests.pbt_toy import make_pbt
+from tests.helpers.pbt_toy import make_pbt
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BETA_TC_VAE = os.path.join(ROOT, "gin_configs", "baselines", "beta_tc_vae.gin")
@@ -143,7 +143,8 @@ def stopped_run(tmp_path_factory):
     released ``checkpoint/`` (what a kill there leaves)."""
     import gin
 
-    from rpu_tf.training import checkpoints, train_with_gin
+    from rpu_tf.pipelines.single_model import train_with_gin
+    from rpu_tf.training import checkpoints
 
     run = str(tmp_path_factory.mktemp("template") / "run")
     gin.clear_config()
@@ -166,7 +167,7 @@ def _results(run) -> dict:
 
 
 def test_an_altered_training_checkpoint_is_retrained_from_step_0(stopped_run, tmp_path, clean_gin, caplog):
-    from rpu_tf.training import train_with_gin
+    from rpu_tf.pipelines.single_model import train_with_gin
 
     run = _copy(stopped_run, tmp_path)
     state = os.path.join(run, "checkpoint", "state.npz")
@@ -182,7 +183,7 @@ def test_an_altered_training_checkpoint_is_retrained_from_step_0(stopped_run, tm
 
 @pytest.mark.parametrize("damage", ["truncated", "altered", "truncated, no record"])
 def test_a_damaged_training_config_stops_the_resume_in_one_line(stopped_run, tmp_path, clean_gin, damage):
-    from rpu_tf.training import train_with_gin
+    from rpu_tf.pipelines.single_model import train_with_gin
 
     run = _copy(stopped_run, tmp_path)
     claim = os.path.join(run, "checkpoint", "train.gin")

@@ -11,7 +11,7 @@ from rpu_tf.layout import paths
 from rpu_tf.layout.pbt_files import read_generation_log
 from rpu_tf.pbt import generation_log
 from rpu_tf.utils.files import DamagedFileError, read_json
-from tests.pbt_toy import make_pbt
+from tests.helpers.pbt_toy import make_pbt
 
 
 @pytest.mark.parametrize("content, what", [(b'{"a": 1', "not valid JSON"), (b"\xff\xfe{}", "not UTF-8 text"),

@@ -156,7 +156,7 @@ def test_a_failed_overwrite_leaves_the_old_run_byte_for_byte(tmp_path, clean_gin
 def test_a_single_model_overwrite_that_fails_in_training_brings_the_old_run_back(tmp_path, clean_gin, monkeypatch):
     import importlib
 
-    from rpu_tf.training import train_with_gin
+    from rpu_tf.pipelines.single_model import train_with_gin
 
     train = importlib.import_module("rpu_tf.training.train")
     run = str(tmp_path / "run")
@@ -238,7 +238,7 @@ def test_rpu_evaluate_overwrite_with_a_failing_metric_leaves_the_old_results(tmp
     evil.mkdir()
     (evil / "safety_probe_module.py").write_text(PROBE)
     marker = tmp_path / "ran"
-    done = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "overwrite_run.py"), str(tmp_path / "w"),
+    done = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "helpers", "overwrite_run.py"), str(tmp_path / "w"),
                            str(evil)], capture_output=True, text=True, timeout=600,
                           env={**os.environ, "SAFETY_PROBE_MARKER": str(marker), "PYTHONPATH": ROOT})
     assert done.returncode == 0, done.stderr[-3000:]
@@ -267,7 +267,8 @@ def test_whole_numbers_are_refused_not_truncated():
 @pytest.mark.parametrize("binding, message", [("model.batch_size = 8.5", "model.batch_size must be a whole number"),
                                               ("model.batch_size = 0", "model.batch_size must be >= 1")])
 def test_a_refused_setting_leaves_nothing_that_blocks_the_corrected_command(tmp_path, clean_gin, binding, message):
-    from rpu_tf.training import checkpoints, train_with_gin
+    from rpu_tf.pipelines.single_model import train_with_gin
+    from rpu_tf.training import checkpoints
 
     run = str(tmp_path / "run")
     with pytest.raises(ValueError, match=message):
@@ -279,7 +280,8 @@ def test_a_refused_setting_leaves_nothing_that_blocks_the_corrected_command(tmp_
 def test_a_failure_before_the_first_checkpoint_removes_the_claim(tmp_path, clean_gin, monkeypatch):
     import importlib
 
-    from rpu_tf.training import checkpoints, train_with_gin
+    from rpu_tf.pipelines.single_model import train_with_gin
+    from rpu_tf.training import checkpoints
 
     train = importlib.import_module("rpu_tf.training.train")  # the module (the package exports a function so named)
 

@@ -95,7 +95,7 @@ def test_a_stopped_single_model_resumes_from_its_checkpoint_and_anything_else_st
 def test_the_study_precision_is_chosen_once_and_runs_left_at_auto_get_it(tmp_path):
     import dataclasses
 
-    from rpu_tf.studies.precision import study_precision
+    from rpu_tf.studies.study_precision import study_precision
 
     study_dir = str(tmp_path / "study")
     os.makedirs(study_dir)
@@ -116,7 +116,7 @@ def test_the_study_precision_is_chosen_once_and_runs_left_at_auto_get_it(tmp_pat
 
 def test_a_study_without_a_precision_record_takes_what_its_runs_trained_in(tmp_path):
     from rpu_tf.layout import paths
-    from rpu_tf.studies.precision import study_precision
+    from rpu_tf.studies.study_precision import study_precision
     from rpu_tf.training import checkpoints
     from rpu_tf.utils.state_files import save_state
 
@@ -166,11 +166,11 @@ def test_share_stages_keeps_the_first_leaf_runs_and_drops_the_final(tmp_path):
 
 @pytest.mark.slow
 def test_a_tiny_study_runs_resumes_survives_a_failure_and_reports(tmp_path):
-    # In a fresh interpreter (tests/study_run.py), as rpu_study runs it, but with every run in
+    # In a fresh interpreter (tests/helpers/study_run.py), as rpu_study runs it, but with every run in
     # that one process: other test modules import disentanglement_lib's metrics, whose gin
     # names (@mig, ...) would make the metric configs ambiguous here.
     study_dir = str(tmp_path / "study")
-    done = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "study_run.py"), str(tmp_path)],
+    done = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "helpers", "study_run.py"), str(tmp_path)],
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
@@ -407,7 +407,7 @@ def test_the_report_states_the_budget_as_a_sentence(tmp_path):
 
 
 def test_the_report_lists_per_factor_gaps_and_every_run_as_json():
-    from rpu_tf.results.compare import Score
+    from rpu_tf.results.scores import Score
     from rpu_tf.studies.report import RunResult, gaps_table, results_json
     from rpu_tf.studies.spec import Study, study_method
 

@@ -11,7 +11,7 @@ import os
 import pytest
 from gin import config_parser
 
-from dlib_oracle import import_dlib
+from tests.helpers.dlib_oracle import import_dlib
 from rpu_tf.cli.study import load_study
 from rpu_tf.studies.runner import plan_runs, train_job
 

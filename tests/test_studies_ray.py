@@ -21,7 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def test_a_study_on_a_three_node_cluster_schedules_survives_a_dead_node_and_equals_the_local_study(tmp_path,
                                                                                                   ray_tmp):
     pytest.importorskip("ray", reason="the Ray executor is the optional extra rpu_tf[ray]")
-    proc = run_isolated([os.path.join(ROOT, "tests", "study_ray_main.py"), tmp_path], ray_tmp, 600)
+    proc = run_isolated([os.path.join(ROOT, "tests", "helpers", "study_ray_main.py"), tmp_path], ray_tmp, 600)
     assert proc.returncode == 0, proc.stderr[-4000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     # 6 units of 3 s on 3 CPUs: 3 at a time, about 2 rounds from the first start to the last

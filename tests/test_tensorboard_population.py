@@ -14,7 +14,7 @@ import urllib.request
 import numpy as np
 import pytest
 
-from rpu_run import QUICKSTART, TINY_BASE
+from tests.helpers.rpu_run import QUICKSTART, TINY_BASE
 from rpu_tf.pbt import read_generation_log
 
 pytest.importorskip("tensorboard")
@@ -160,7 +160,7 @@ def test_a_member_curve_has_a_single_models_resolution_and_continues_at_its_own_
     """A tiny PBT-VAE of 3 members, two trained together in one joint step and one alone:
     each member's steps/loss has more points than generations, at steps up to its own total,
     each generation's training from its first step on, whoever it copied."""
-    from rpu_tf.rpu.pbt_vae import pbt_vae_with_gin
+    from rpu_tf.pipelines.pbt_vae import pbt_vae_with_gin
 
     from test_pbt_members_together import SMALL, TINY  # one batch size: members go together
 
@@ -193,7 +193,7 @@ def test_a_member_curve_has_a_single_models_resolution_and_continues_at_its_own_
 
 @pytest.mark.slow
 def test_models_trained_together_each_show_their_own_losses(tmp_path, caplog):
-    from rpu_tf.training.train import train_together_with_gin
+    from rpu_tf.pipelines.train_together import train_together_with_gin
 
     from test_training_together import CONFIG, TINY
 
@@ -216,7 +216,7 @@ def test_models_trained_together_each_show_their_own_losses(tmp_path, caplog):
 
 
 def test_a_study_report_has_a_session_per_run(tmp_path):
-    from rpu_tf.results.compare import Score
+    from rpu_tf.results.scores import Score
     from rpu_tf.studies import Method, Study
     from rpu_tf.studies.board import write_study_board
     from rpu_tf.studies.report import RunResult

@@ -10,7 +10,7 @@ from rpu_tf.models import batched, make_model
 from rpu_tf.training import model_batching
 from rpu_tf.training.replica_group import ReplicaGroup
 from rpu_tf.training.supervision import ground_truth_supervision
-from training_helpers import BERNOULLI, fc_model
+from tests.helpers.training_helpers import BERNOULLI, fc_model
 
 SPRITES = Sprites(num_scales=2, num_orientations=2, num_positions_x=4, num_positions_y=4, image_size=32)
 

@@ -8,15 +8,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 
-import single_model_run as small
-from rpu_tf.training import train_with_gin
+from rpu_tf.pipelines.single_model import train_with_gin
 from rpu_tf.training.export import load_keras
 from rpu_tf.training.precision import PrecisionChangeError, resolve_precision
+from tests.helpers import single_model_run as small
 
 pytestmark = pytest.mark.usefixtures("clean_gin")
 
@@ -44,7 +43,8 @@ def _assert_same_run(a, b, same_settings=True):
 
 def _start(run_dir, *extra):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=ROOT)
-    return subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", "single_model_run.py"), run_dir, *extra],
+    script = os.path.join(ROOT, "tests", "helpers", "single_model_run.py")
+    return subprocess.Popen([sys.executable, script, run_dir, *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT)
 
 
@@ -67,20 +67,22 @@ def test_checkpoint_chunks_do_not_change_the_run(tmp_path):
 
 
 @pytest.mark.slow
-def test_three_kills_at_random_moments_resume_to_the_uninterrupted_run(uninterrupted, tmp_path):
-    """SIGKILL at random moments of training and export (seeded delays after the first log line
-    of training), then the same command until it finishes."""
+def test_three_kills_during_training_resume_to_the_uninterrupted_run(uninterrupted, tmp_path):
+    """SIGKILL at known points of training: each process waits after its 1st or 2nd checkpoint
+    (a seeded choice; 3 kills take at most 6 of the run's 8 checkpoints, so every kill lands
+    before the run finishes, however fast the machine), then the same command until it
+    finishes."""
     run = str(tmp_path / "run")
     rng = np.random.RandomState(11)
     kills = 0
     while kills < 3:
-        proc = _start(run)
-        for line in proc.stdout:  # wait until it trains (startup is not what we test)
-            if "Training 1 x" in line:
+        proc = _start(run, "stop_after", str(rng.randint(1, 3)))
+        output = []
+        for line in proc.stdout:  # until it waits after the checkpoint
+            output.append(line)
+            if line.startswith(small.STOPPED):
                 break
-        time.sleep(float(rng.uniform(0.0, 3.0)))
-        if proc.poll() is not None:
-            break  # finished before the kill: fewer kills, still a valid run
+        assert output and output[-1].startswith(small.STOPPED), "".join(output)  # it waits: the kill lands
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
         kills += 1

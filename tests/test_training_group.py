@@ -7,7 +7,7 @@ import pytest
 
 from rpu_tf.training import NonFiniteLossError, ReplicaGroup
 from rpu_tf.training.optimizers import AdamSpec
-from training_helpers import BlobData, NaNAfter, fc_model, weights_equal
+from tests.helpers.training_helpers import BlobData, NaNAfter, fc_model, weights_equal
 
 DATA = BlobData(size=16)
 
@@ -207,7 +207,7 @@ class _ScoredGroup(ReplicaGroup):
 
 @pytest.mark.slow
 def test_group_runs_as_a_pbt_member_and_its_state_survives_pbt_storage(tmp_path):
-    from rpu_tf.pbt.storage import load_state, save_state
+    from rpu_tf.utils.state_files import load_state, save_state
     from rpu_tf.pbt.trainable import MemberTask, Trainable, run_member_step
 
     group = _ScoredGroup(fc_model(), DATA, num_replicas=2, batch_size=8)

@@ -6,7 +6,7 @@ import pytest
 
 from rpu_tf.training import ReplicaGroup
 from rpu_tf.training.optimizers import AdamSpec, resolve_discriminator_optimizer, resolve_vae_optimizer
-from training_helpers import BlobData, fc_model
+from tests.helpers.training_helpers import BlobData, fc_model
 
 pytestmark = pytest.mark.usefixtures("clean_gin")
 

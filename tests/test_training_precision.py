@@ -9,7 +9,7 @@ from rpu_tf.models import make_model
 from rpu_tf.training import ReplicaGroup, precision, runtime
 from rpu_tf.training.export import export_saved_model
 from rpu_tf.training.representation import encode
-from training_helpers import BERNOULLI, BlobData, fc_model, weights_equal
+from tests.helpers.training_helpers import BERNOULLI, BlobData, fc_model, weights_equal
 
 DATA = BlobData(size=16)
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rpu_tf.training import ReplicaGroup, representation
-from training_helpers import BlobData, fc_model
+from tests.helpers.training_helpers import BlobData, fc_model
 
 DATA = BlobData(size=16)
 

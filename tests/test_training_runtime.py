@@ -6,7 +6,7 @@ import pytest
 
 from rpu_tf.training import runtime
 from rpu_tf.training.data_stream import ReplicaBatchStream
-from training_helpers import BlobData
+from tests.helpers.training_helpers import BlobData
 
 
 @pytest.mark.parametrize("replicas,cores,expected", [

@@ -6,12 +6,12 @@ import pytest
 import tensorflow as tf
 
 from rpu_tf.data.sprites import Sprites
-from rpu_tf.models.supervision import supervised_loss
+from rpu_tf.models.supervised_losses import supervised_loss
 from rpu_tf.rpu.surrogate_supervision import distinct_blocks, surrogate_supervision
 from rpu_tf.training.replica_group import ReplicaGroup
 from rpu_tf.training.representation import encode_data_set
 from rpu_tf.training.supervision import LabelledSet, Supervision, factor_targets, ground_truth_supervision
-from training_helpers import fc_model, weights_equal
+from tests.helpers.training_helpers import fc_model, weights_equal
 
 
 def tiny_sprites():

@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from rpu_tf.training import train_with_gin
+from rpu_tf.pipelines.single_model import train_with_gin
 from rpu_tf.training.export import load_keras
-from rpu_tf.training.train import train_together_with_gin
+from rpu_tf.pipelines.train_together import train_together_with_gin
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = [os.path.join(ROOT, "gin_configs", "quickstart_single_model.gin")]

@@ -23,7 +23,7 @@ from absl import flags
 
 from rpu_tf.cli.flag_parsing import parse_command_line, run_main
 from rpu_tf.results.aggregate import AggregatedFormatError, load_aggregated_results
-from rpu_tf.results.compare import SCORE_KEYS, extract_scores, summarise, to_csv, to_markdown
+from rpu_tf.results.scores import SCORE_KEYS, extract_scores, summarise, to_csv, to_markdown
 from rpu_tf.utils.files import atomic_write_text
 
 logger = logging.getLogger("rpu_compare")
@@ -81,7 +81,7 @@ def main(argv: Sequence[str]) -> int:
     if values.datasets:
         scores = [s for s in scores if s.dataset in values.datasets]
     summaries = summarise(scores, values.metrics)
-    from rpu_tf.visualize.compare import plot_comparison
+    from rpu_tf.visualize.method_comparison import plot_comparison
     from rpu_tf.visualize.dependencies import MissingDependencyError
 
     try:

@@ -22,7 +22,7 @@ from typing import Sequence
 
 from absl import flags
 
-from rpu_tf.cli.errors import report_failures
+from rpu_tf.cli.failures import report_failures
 from rpu_tf.cli.flag_parsing import parse_command_line, run_main
 from rpu_tf.data import paths
 from rpu_tf.data.download import DOWNLOADS, download

@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 
 from absl import flags
 
-from rpu_tf.cli.errors import report_failures
+from rpu_tf.cli.failures import report_failures
 from rpu_tf.utils.progress import LOG_FORMAT, keep_log_lines_off_bars
 from rpu_tf.utils.tf_startup import import_tensorflow_quietly
 
@@ -91,5 +91,5 @@ def configure_logging() -> None:
 
 def run_main(main: Callable[[list[str]], int]) -> None:
     """Console entry point: ``sys.exit(main(sys.argv))``; an expected failure that ``main``
-    does not report itself is one logged line and exit code 1 (:mod:`rpu_tf.cli.errors`)."""
+    does not report itself is one logged line and exit code 1 (:mod:`rpu_tf.cli.failures`)."""
     sys.exit(report_failures(lambda: main(sys.argv), logging.getLogger(os.path.basename(sys.argv[0]) or "rpu")))

@@ -21,7 +21,7 @@ from typing import Sequence
 from absl import flags
 
 from rpu_tf import registry
-from rpu_tf.cli.errors import report_failures
+from rpu_tf.cli.failures import report_failures
 from rpu_tf.cli.flag_parsing import parse_command_line, run_main
 
 logger = logging.getLogger("rpu_train_together")
@@ -60,7 +60,7 @@ def main(argv: Sequence[str]) -> int:
     values = parse_command_line(argv, define_flags, __doc__, logger, tensorflow=True)
     if isinstance(values, int):
         return values
-    from rpu_tf.training.train import train_together_with_gin
+    from rpu_tf.pipelines.train_together import train_together_with_gin
 
     def train() -> int:
         runs = [parse_run(text) for text in values.run]

@@ -25,7 +25,7 @@ from typing import Sequence
 
 from absl import flags
 
-from rpu_tf.cli.errors import report_failures
+from rpu_tf.cli.failures import report_failures
 from rpu_tf.cli.flag_parsing import UsageError, parse_command_line, run_main
 
 logger = logging.getLogger("rpu_visualize")

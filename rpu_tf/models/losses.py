@@ -123,12 +123,6 @@ class ReconstructionLoss:
                                   subtract_true_image_entropy=self.subtract_true_image_entropy)
         return l2_loss(true_images, reconstructed_images, activation=self.activation)
 
-    def to_output(self, reconstructed_images: tf.Tensor) -> tf.Tensor:
-        """Maps decoder outputs to pixel intensities in [0, 1] (sigmoid or tanh/2 + 1/2)."""
-        if self.activation == "logits":
-            return tf.nn.sigmoid(reconstructed_images)
-        return tf.nn.tanh(reconstructed_images) / 2 + 0.5
-
 
 def _function_name(fn, what: str, known) -> str:
     """Registered name of a gin-supplied function (``@bernoulli_loss``) or a name string."""

@@ -15,8 +15,8 @@ from rpu_tf.layout.pbt_files import read_generation_log
 from rpu_tf.pbt.records import ConfigMismatchError, PBTResult, derive_seed
 from rpu_tf.pbt.selection import rank_members, truncation_plan
 from rpu_tf.pbt.stopping import StoppingRule
-from rpu_tf.pbt.storage import CorruptCheckpointError, load_state, save_state
 from rpu_tf.pbt.trainable import MemberResult, MemberTask, Trainable, run_member_step
+from rpu_tf.utils.state_files import CorruptCheckpointError, load_state, save_state
 
 __all__ = [
     "EXECUTORS", "PAPER_PERTURB_FACTORS", "ConfigMismatchError", "CorruptCheckpointError", "Executor",

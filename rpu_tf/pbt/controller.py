@@ -28,7 +28,6 @@ import numpy as np
 
 from rpu_tf import utils
 from rpu_tf.layout import paths
-from rpu_tf.pbt import storage
 from rpu_tf.pbt.executors import Executor
 from rpu_tf.pbt.generation_log import repair_generation_log, write_generation_log
 from rpu_tf.pbt.records import (ConfigMismatchError, PBTResult, derive_seed, dict_diff,
@@ -37,6 +36,7 @@ from rpu_tf.pbt.hyperparameters import PAPER_PERTURB_FACTORS, HyperparameterSpac
 from rpu_tf.pbt.selection import check_cutoff, rank_members, truncation_plan
 from rpu_tf.pbt.stopping import StoppingRule
 from rpu_tf.pbt.trainable import MemberResult, MemberTask, State
+from rpu_tf.utils import files, state_files
 from rpu_tf.utils.errors import RunFailedError
 from rpu_tf.utils.whole_numbers import whole_number
 
@@ -148,7 +148,7 @@ class PopulationBasedTraining:
         path = self._path(paths.PBT_CONFIG_FILE)
         current = json.loads(json.dumps(self.config()))
         if os.path.exists(path):
-            stored = storage.read_json(path)
+            stored = files.read_json(path)
             if stored != current:
                 diff = dict_diff(stored, current)
                 raise ConfigMismatchError(
@@ -156,7 +156,7 @@ class PopulationBasedTraining:
                     + "\nUse another directory, or --overwrite to start this one afresh."
                 )
         else:
-            storage.atomic_write_json(path, current)
+            files.atomic_write_json(path, current)
 
     # --- population state --------------------------------------------------------------------
     def _initial_population(self) -> dict:
@@ -175,12 +175,12 @@ class PopulationBasedTraining:
         """The newest readable population file, or the initial population."""
         for path in sorted(glob.glob(paths.population_glob(self.run_dir)), reverse=True):
             try:
-                return storage.read_json(path)
+                return files.read_json(path)
             except (OSError, ValueError) as e:
                 logger.warning("PBT: population file %s is unreadable (%s); falling back to the one before.",
                                path, e)
         population = self._initial_population()
-        storage.atomic_write_json(self._population_path(0), population)
+        files.atomic_write_json(self._population_path(0), population)
         return population
 
     # --- member steps -------------------------------------------------------------------------
@@ -203,7 +203,7 @@ class PopulationBasedTraining:
         if not os.path.exists(meta_path):
             return None
         try:
-            meta = storage.read_json(meta_path)
+            meta = files.read_json(meta_path)
         except (OSError, ValueError):
             logger.warning("PBT: result %s is unreadable; the member step runs again.", meta_path)
             return None
@@ -215,7 +215,7 @@ class PopulationBasedTraining:
 
     def _save_result(self, result: MemberResult, member: dict) -> dict:
         if result.state is not None:
-            storage.save_state(self.checkpoint_path(result.generation, result.member_id), result.state)
+            state_files.save_state(self.checkpoint_path(result.generation, result.member_id), result.state)
         meta = {
             "generation": result.generation, "member_id": result.member_id, "parent": member["parent"],
             "hyperparameters": member["hyperparameters"], "score": finite_or_none(result.score),
@@ -224,7 +224,7 @@ class PopulationBasedTraining:
             "num_steps": result.num_steps, "total_steps": member["total_steps"] + result.num_steps,
             "wall_time": result.wall_time,
         }
-        storage.atomic_write_json(self.checkpoint_path(result.generation, result.member_id, "json"), meta)
+        files.atomic_write_json(self.checkpoint_path(result.generation, result.member_id, "json"), meta)
         return meta
 
     def _load_start_state(self, task: MemberTask, population: dict) -> Optional[State]:
@@ -234,21 +234,21 @@ class PopulationBasedTraining:
             return None
         full = self._path(path)
         try:
-            return storage.load_state(full)
-        except (storage.CorruptCheckpointError, FileNotFoundError) as e:
+            return state_files.load_state(full)
+        except (state_files.CorruptCheckpointError, FileNotFoundError) as e:
             logger.warning("PBT: %s; recomputing it from the generation before.", e)
             self._recompute_checkpoint(path)
-            return storage.load_state(full)
+            return state_files.load_state(full)
 
     def _recompute_checkpoint(self, rel_path: str) -> None:
         """Re-runs the member step that wrote ``rel_path`` (deterministic) from its own start."""
         generation, member_id = paths.parse_checkpoint_file(rel_path)
         pop_path = self._population_path(generation)
         if not os.path.exists(pop_path):
-            raise storage.CorruptCheckpointError(
+            raise state_files.CorruptCheckpointError(
                 f"checkpoint {rel_path} is unreadable and generation {generation}'s population file is gone; "
                 "the run cannot resume: use --overwrite to start afresh.")
-        population = storage.read_json(pop_path)
+        population = files.read_json(pop_path)
         member = next(m for m in population["members"] if m["id"] == member_id)
         task = self._task(generation, member)
         for result in self.executor.run([task], lambda t: self._load_start_state(t, population)):
@@ -262,7 +262,7 @@ class PopulationBasedTraining:
         result_path = self._path(paths.PBT_RESULT_FILE)
         if os.path.exists(result_path):
             logger.info("PBT run in %s is already finished.", self.run_dir)
-            result = PBTResult.from_json(storage.read_json(result_path), self.run_dir)
+            result = PBTResult.from_json(files.read_json(result_path), self.run_dir)
             self._check_best_checkpoint(result)
             repair_generation_log(self.run_dir, result.generations, self.population_size, self._stored_result)
             return result
@@ -272,7 +272,7 @@ class PopulationBasedTraining:
             records = self._run_generation(population)
             population, result = self._next_population(population, records)
             if result is not None:
-                storage.atomic_write_json(result_path, result.to_json(self.run_dir))
+                files.atomic_write_json(result_path, result.to_json(self.run_dir))
                 logger.info("PBT finished after %d generations (%s): best member %d, score %.4f.",
                             result.generations, result.stop_reason, result.best_member_id, result.best_score)
                 return result
@@ -282,8 +282,8 @@ class PopulationBasedTraining:
         """A finished run's best checkpoint that no longer loads is recomputed from the
         generation before, as intermediate ones are (the member step is deterministic)."""
         try:
-            storage.load_state(result.best_checkpoint)
-        except (storage.CorruptCheckpointError, FileNotFoundError) as e:
+            state_files.load_state(result.best_checkpoint)
+        except (state_files.CorruptCheckpointError, FileNotFoundError) as e:
             logger.warning("PBT: %s; recomputing the best member's checkpoint from the generation before.", e)
             self._recompute_checkpoint(os.path.relpath(result.best_checkpoint, self.run_dir))
 
@@ -368,7 +368,7 @@ class PopulationBasedTraining:
                             by_id[donor]["score"])
         new_population = {"generation": generation + 1, "members": members, "best_scores": best_scores,
                           "stop_reason": None}
-        storage.atomic_write_json(self._population_path(generation + 1), new_population)
+        files.atomic_write_json(self._population_path(generation + 1), new_population)
         return new_population, None
 
     def _append_log(self, generation: int, records: list[dict], kept: set) -> None:
@@ -382,7 +382,7 @@ class PopulationBasedTraining:
         """A member step's stored result (``member_M.json``) if it is still there and reads."""
         path = self.checkpoint_path(generation, member_id, "json")
         try:
-            return storage.read_json(path) if os.path.exists(path) else None
+            return files.read_json(path) if os.path.exists(path) else None
         except (OSError, ValueError):
             return None
 

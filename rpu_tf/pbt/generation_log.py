@@ -19,8 +19,8 @@ import os
 from typing import Callable, Optional
 
 from rpu_tf.layout import paths
-from rpu_tf.pbt import storage
 from rpu_tf.pbt.selection import rank_members
+from rpu_tf.utils import files
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def _population_ids(run_dir: str, generation: int) -> Optional[list[int]]:
     if not os.path.exists(path):
         return None
     try:
-        return [int(m["id"]) for m in storage.read_json(path)["members"]]
+        return [int(m["id"]) for m in files.read_json(path)["members"]]
     except (OSError, ValueError, KeyError, TypeError) as e:
         logger.warning("PBT: population file %s is unreadable (%s); the log's records of generation %d are "
                        "not checked.", path, e, generation)
@@ -145,7 +145,7 @@ def repair_generation_log(run_dir: str, generations: int, population_size: int, 
 
 def _write(run_dir: str, records: list[dict]) -> None:
     text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
-    storage.atomic_write_bytes(os.path.join(run_dir, paths.GENERATIONS_FILE), text.encode())
+    files.atomic_write_bytes(os.path.join(run_dir, paths.GENERATIONS_FILE), text.encode())
 
 
 def _record_lost(run_dir: str, lost: list[tuple[int, int]]) -> None:
@@ -153,11 +153,11 @@ def _record_lost(run_dir: str, lost: list[tuple[int, int]]) -> None:
     known = set()
     if os.path.exists(path):
         try:
-            known = {tuple(p) for p in storage.read_json(path)["lost"]}
+            known = {tuple(p) for p in files.read_json(path)["lost"]}
         except (OSError, ValueError, KeyError, TypeError):
             pass  # rewritten whole below
     everything = sorted(known | set(lost))
-    storage.atomic_write_json(path, {"lost": [list(p) for p in everything]})
+    files.atomic_write_json(path, {"lost": [list(p) for p in everything]})
     logger.warning("PBT: %s lacks %d record(s) that cannot be rebuilt (%s): their member results were deleted "
                    "with older checkpoints. Figures and TensorBoard miss them; they are listed in %s.",
                    os.path.join(run_dir, paths.GENERATIONS_FILE), len(lost), _pairs(lost), path)

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from rpu_tf.pbt import storage
 from rpu_tf.pbt.trainable import State
+from rpu_tf.utils import state_files
 
 
 class ConfigMismatchError(ValueError):
@@ -36,7 +36,7 @@ class PBTResult:
     best_scores: list
 
     def load_best_state(self) -> State:
-        return storage.load_state(self.best_checkpoint)
+        return state_files.load_state(self.best_checkpoint)
 
     def to_json(self, run_dir: str) -> dict:
         """``result.json``'s content: the best checkpoint relative to ``run_dir``, so a moved

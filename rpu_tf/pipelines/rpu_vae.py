@@ -38,7 +38,8 @@ from rpu_tf.layout import paths, rpu_files
 from rpu_tf.layout.budget import run_training_images
 from rpu_tf.rpu.algorithm import Settings, StageOutcome, run_algorithm_1
 from rpu_tf.rpu.journal import StageJournal
-from rpu_tf.rpu.pbt_vae import PBTVAEResult, models_per_step
+from rpu_tf.pipelines.pbt_vae import models_per_step
+from rpu_tf.rpu.pbt_vae import PBTVAEResult
 from rpu_tf.rpu.stages import FINAL_WARM_STARTS, FinalSupervision, paper_stages
 from rpu_tf.training.gin_context import gin_run
 from rpu_tf.training.precision import default_precision

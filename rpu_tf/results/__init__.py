@@ -12,7 +12,7 @@ from rpu_tf.results.aggregate import (
     require_columns,
     write_aggregated_json,
 )
-from rpu_tf.results.compare import Score, Summary, extract_scores, summarise, to_csv, to_markdown
+from rpu_tf.results.scores import Score, Summary, extract_scores, summarise, to_csv, to_markdown
 from rpu_tf.layout.results import (
     aggregate_json_results,
     gin_dict,

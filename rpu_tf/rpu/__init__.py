@@ -12,13 +12,15 @@
 - :mod:`~rpu_tf.rpu.search_space`: the VAE hyperparameter search space;
 - :mod:`~rpu_tf.rpu.run_precision`: the precision a run directory trained in (resumes keep it).
 
-The whole run with figures and evaluation is :mod:`rpu_tf.pipelines.rpu_vae`.
+The whole run with figures and evaluation is :mod:`rpu_tf.pipelines.rpu_vae`, PBT-VAE alone
+:mod:`rpu_tf.pipelines.pbt_vae`.
 """
 
 from rpu_tf.rpu.algorithm import (Algorithm1Result, Labelling, Settings, StageOutcome, Stages, leaf_run,
                                   meta_epoch, run_algorithm_1)
-from rpu_tf.rpu.pbt_vae import PBTVAEResult, pbt_vae_with_gin, run_pbt_vae
-from rpu_tf.rpu.reduction import LatentIntervals, ReductionResult, active_latents, find_intervals, reduce_indices
+from rpu_tf.rpu.pbt_vae import PBTVAEResult, run_pbt_vae
+from rpu_tf.metrics.latent_codes import active_latents
+from rpu_tf.rpu.reduction import LatentIntervals, ReductionResult, find_intervals, reduce_indices
 from rpu_tf.rpu.run_precision import pbt_precision, run_precision
 from rpu_tf.rpu.scoring import MetricScore, MIGScore, SurrogateMIGScore, UDRScore
 from rpu_tf.rpu.search_space import batch_size_choices, beta_choices, learning_rate_choices, vae_hyperparameter_space
@@ -30,7 +32,7 @@ __all__ = [
     "ReductionResult", "Settings", "StageOutcome", "Stages", "SurrogateMIGScore", "UDRScore", "VAEMember",
     "VAEMemberFactory", "active_latents", "batch_size_choices", "beta_choices", "export_replica",
     "find_intervals", "label", "leaf_run", "learning_rate_choices", "meta_epoch", "paper_stages",
-    "pbt_precision", "pbt_s_vae", "pbt_u_vae", "pbt_vae_with_gin", "reduce_indices", "run_algorithm_1", "run_pbt_vae",
+    "pbt_precision", "pbt_s_vae", "pbt_u_vae", "reduce_indices", "run_algorithm_1", "run_pbt_vae",
     "run_precision",
     "vae_hyperparameter_space",
 ]

@@ -15,8 +15,8 @@ size, cutoff, perturbation factors, ...; ``pbt_stopping``: generations, converge
 paper's code: ``max(10000, data set size)``). The best member's best replica is exported to
 ``run_dir/model`` in ``rpu_train``'s layout (Keras file, SavedModel, results).
 
-``pbt_vae_with_gin(model_dir, overwrite, gin_config_files, gin_bindings)`` is what
-``rpu_train`` calls for ``pipeline.name = "pbt_vae"``.
+``rpu_train`` runs it for ``pipeline.name = "pbt_vae"`` through
+:func:`rpu_tf.pipelines.pbt_vae.pbt_vae_with_gin`; the rPU-VAE stages run it on their data sets.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from typing import Any, Callable, Optional, Sequence
 import gin
 import numpy as np
 
-from rpu_tf.data import named_data
 from rpu_tf.data.ground_truth_data import FiniteGroundTruthData, GroundTruthData
 from rpu_tf.layout import paths
 from rpu_tf.layout.results import update_result_directory
@@ -43,7 +42,6 @@ from rpu_tf.rpu.run_precision import pbt_precision
 from rpu_tf.rpu.search_space import vae_hyperparameter_space
 from rpu_tf.rpu.vae_member import VAEMember, VAEMemberFactory, best_replica, export_replica
 from rpu_tf.training import runtime
-from rpu_tf.training.gin_context import gin_run
 from rpu_tf.training.precision import check_resume_precision
 from rpu_tf.training.supervision import Supervision
 from rpu_tf.utils.files import read_json
@@ -205,26 +203,3 @@ def _export(result: PBTVAEResult, data: GroundTruthData, elapsed: float) -> None
     logger.info("PBT-VAE finished (%s after %d generations): best member %d, replica %d, score %.4f -> %s",
                 pbt.stop_reason, pbt.generations, pbt.best_member_id, result.best_replica, pbt.best_score,
                 result.model_dir)
-
-
-def models_per_step() -> int:
-    """How many models a PBT member's step trains, from the parsed gin config: its replicas
-    (``pbt_vae.num_replicas``, unscoped; :func:`run_pbt_vae`'s default 5) times the members
-    trained together (``local_executor.members_together``). The thread pools of the process
-    are sized for it (fixed before the first op; measured on a 2-core Xeon, 2 members x 3
-    replicas: 5,821 images/s with 1 thread per op and 2 ops at a time, 3,905 with 2 and 2)."""
-    def bound(name: str, default: int) -> int:
-        try:
-            return int(gin.query_parameter(name))
-        except (ValueError, TypeError):
-            return default
-    return bound("pbt_vae.num_replicas", 5) * bound("local_executor.members_together", 1)
-
-
-def pbt_vae_with_gin(model_dir: str, overwrite: bool = False, gin_config_files: Sequence[str] = (),
-                     gin_bindings: Sequence[str] = ()) -> PBTVAEResult:
-    """Parses gin, runs :func:`run_pbt_vae` on ``dataset.name`` in ``model_dir``, clears gin."""
-    with gin_run(gin_config_files, gin_bindings, model_dir, overwrite, marker=paths.PBT_DIR, resumable=True,
-                 pipeline="pbt_vae", models_per_step=models_per_step):
-        os.makedirs(model_dir, exist_ok=True)
-        return run_pbt_vae(model_dir, named_data.get_named_ground_truth_data())

@@ -1,8 +1,9 @@
 """Dataset reduction of the rPU-VAE recursion (paper section 4.2, Fig. 3). Pure numpy.
 
 After a metaEpoch, the best replica encodes the current data set. Its *active* latents
-(mean KL to the prior above ``active_kl_threshold``) become surrogate labels, and the data
-set is cut to an interval where those latents vary least:
+(mean KL to the prior above ``active_kl_threshold``;
+:func:`rpu_tf.metrics.latent_codes.active_latents`) become surrogate labels, and the data set
+is cut to an interval where those latents vary least:
 
 1. per active latent, sort the codes and take the gaps between sorted neighbours (the
    derivative of the sorted codes); gap ``p`` lies between sorted points ``p`` and ``p+1``;
@@ -54,18 +55,7 @@ import gin
 import numpy as np
 from scipy import signal
 
-
-@gin.configurable("active_latents")
-def active_latents(kl, active_kl_threshold: float = 1.0) -> np.ndarray:
-    """Indices of latents whose mean KL to the prior (nats) exceeds ``active_kl_threshold``.
-
-    The paper's code uses 1.0 on a proxy of the KL computed from log sigma as if it were
-    log sigma^2; ours is the real per-latent KL, so the threshold is a parameter.
-    """
-    kl = np.asarray(kl, dtype=np.float64)
-    if kl.ndim != 1:
-        raise ValueError(f"kl must be a vector with one value per latent, got shape {kl.shape}.")
-    return np.flatnonzero(kl > active_kl_threshold)
+from rpu_tf.metrics.latent_codes import smoothed_gaps
 
 
 @dataclasses.dataclass
@@ -117,24 +107,6 @@ class ReductionResult:
     @property
     def found(self) -> bool:
         return self.indices is not None
-
-
-def smoothed_gaps(gaps: np.ndarray, window: int) -> np.ndarray:
-    """Gaps averaged over a centred window of ``window`` gaps (shrunk at the ends); 1: as given.
-
-    The mean of ``w`` neighbouring gaps is the code distance spanned by ``w`` sorted points
-    divided by ``w``: the inverse local density of the codes.
-    """
-    gaps = np.asarray(gaps, dtype=np.float64)
-    window = int(window)
-    if window <= 1 or gaps.size == 0:
-        return gaps
-    window = min(window, gaps.size)
-    cumulative = np.concatenate([[0.0], np.cumsum(gaps)])
-    centre = np.arange(gaps.size)
-    lo = np.clip(centre - window // 2, 0, gaps.size)
-    hi = np.clip(centre - window // 2 + window, 0, gaps.size)
-    return (cumulative[hi] - cumulative[lo]) / (hi - lo)
 
 
 def find_intervals(values, *, edge_trim_fraction: float, min_peak_distance_fraction: float,

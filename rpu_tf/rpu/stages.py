@@ -4,7 +4,7 @@
   (PBT settings from gin, overridden by the ``metaepoch/`` scope, and within it by
   ``metaepoch/initial/`` or ``metaepoch/leaf/``: :func:`meta_epoch_scope`);
 - :func:`label`: the best replica encodes the metaEpoch's data set; its active latents
-  (:func:`~rpu_tf.rpu.reduction.active_latents`) are the surrogate labels;
+  (:func:`~rpu_tf.metrics.latent_codes.active_latents`) are the surrogate labels;
 - reduce: :func:`~rpu_tf.rpu.reduction.reduce_indices` (gin scope ``reduction``);
 - :func:`pbt_s_vae`: the final population on the whole data set, scored by
   :class:`~rpu_tf.rpu.scoring.SurrogateMIGScore` (per leaf-run the MIG against its label
@@ -27,11 +27,12 @@ import numpy as np
 
 from rpu_tf.data.ground_truth_data import FiniteGroundTruthData
 from rpu_tf.layout import paths, rpu_files
+from rpu_tf.metrics.latent_codes import active_latents
 from rpu_tf.models import architectures
 from rpu_tf.rpu.algorithm import LabelBlocks, Labelling, StageOutcome, Stages
 from rpu_tf.rpu.journal import StageJournal
 from rpu_tf.rpu.pbt_vae import PBTVAEResult, run_pbt_vae
-from rpu_tf.rpu.reduction import active_latents, reduce_indices
+from rpu_tf.rpu.reduction import reduce_indices
 from rpu_tf.rpu.scoring import SurrogateMIGScore, UDRScore
 from rpu_tf.rpu.surrogate_supervision import surrogate_supervision
 from rpu_tf.training.export import load_keras

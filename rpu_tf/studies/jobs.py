@@ -116,23 +116,15 @@ subprocess_launcher = SubprocessLauncher()
 
 def in_process_launcher(job, log_path: str) -> int:
     """Runs ``job`` in this process (tests, debugging): 0, or 1 with the error in ``log_path``."""
-    import gin
-
     from rpu_tf import registry
     from rpu_tf.evaluation.pipeline import evaluate_model
-    from rpu_tf.training.train import train_together_with_gin
-    from rpu_tf.utils.gin_files import parse_gin, pipeline_name
+    from rpu_tf.pipelines.choice import choose_pipeline
+    from rpu_tf.pipelines.train_together import train_together_with_gin
 
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     try:
         if isinstance(job, TrainJob):
-            registry.register_gin_configurables()
-            try:
-                parse_gin(list(job.configs), list(job.bindings))
-                name = pipeline_name()
-            finally:
-                gin.clear_config()
-            registry.pipeline(name)(job.model_dir, job.overwrite, list(job.configs), list(job.bindings))
+            choose_pipeline(job.model_dir, job.configs, job.bindings, job.overwrite).run()
         elif isinstance(job, TrainTogetherJob):
             registry.register_gin_configurables()
             train_together_with_gin([j.model_dir for j in job.jobs], job.overwrite, list(job.jobs[0].configs),

@@ -12,7 +12,7 @@ from typing import Optional
 from rpu_tf.layout import paths, rpu_files
 from rpu_tf.layout.budget import run_training_images
 from rpu_tf.studies.jobs import EvaluateJob, TrainJob
-from rpu_tf.studies.precision import leaves_precision_to_auto, precision_binding
+from rpu_tf.studies.study_precision import leaves_precision_to_auto, precision_binding
 from rpu_tf.studies.spec import Method, Study, leaf_run_name, slug
 from rpu_tf.training import checkpoints
 from rpu_tf.utils.files import read_json
@@ -66,7 +66,7 @@ def _resolve(study: Study, config: str) -> str:
 def train_job(study: Study, run: Run, budget_images: Optional[int]) -> TrainJob:
     """The ``rpu_train`` job of ``run``: its method's configs and bindings, its seed, its
     leaf-run count, the study's budget, and the study's precision where the run leaves it to
-    ``"auto"`` (once :func:`run_study` has resolved it; :mod:`rpu_tf.studies.precision`)."""
+    ``"auto"`` (once :func:`run_study` has resolved it; :mod:`rpu_tf.studies.study_precision`)."""
     method = run.method
     data = [f"dataset.name = {study.dataset!r}"] if study.dataset else []
     bindings = (list(method.bindings) + data + list(study.common_bindings)

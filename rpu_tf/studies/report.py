@@ -15,14 +15,14 @@ import numpy as np
 
 from rpu_tf.layout import paths
 from rpu_tf.results.aggregate import aggregate_results
-from rpu_tf.results.compare import METRIC_KEY, SCORE_KEYS, Score, extract_scores, gin_value, representation_of
+from rpu_tf.results.scores import METRIC_KEY, SCORE_KEYS, Score, extract_scores, gin_value, representation_of
 from rpu_tf.studies.board import write_study_board
 from rpu_tf.studies.runner import BUDGET_FILE, plan_runs
 from rpu_tf.studies.selection import udr_selection
 from rpu_tf.studies.spec import Study
 from rpu_tf.studies.status import StudyStatus
 from rpu_tf.utils.files import atomic_write_json, atomic_write_text, read_json
-from rpu_tf.visualize.compare import plot_comparison
+from rpu_tf.visualize.method_comparison import plot_comparison
 from rpu_tf.visualize.leaf_runs import plot_leaf_runs
 from rpu_tf.utils.errors import RunFailedError
 

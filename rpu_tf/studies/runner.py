@@ -6,7 +6,7 @@ Layout of ``STUDY_DIR``::
     status.json                  per run: state, wall seconds, training images, error, and
                                  while it trains or is evaluated, the attempt in progress
     budget.json                  the budget of training images the baselines got
-    precision.json               the precision every run trains in (rpu_tf.studies.precision)
+    precision.json               the precision every run trains in (rpu_tf.studies.study_precision)
     runs/<method>/seed<k>/       rpu_train run directories (evaluated in place)
     logs/<method>_seed<k>.log    each run's and evaluation's output
     selection.json               UDR model selection: the chosen model per seed
@@ -40,7 +40,7 @@ from rpu_tf.studies.jobs import (EvaluateJob, SubprocessLauncher, TrainJob, Trai
                                  in_process_launcher, subprocess_launcher)
 from rpu_tf.studies.plan import (Run, evaluate_job, is_evaluated, is_trained, plan_runs, share_stages,  # noqa: F401
                                  train_job, training_images)
-from rpu_tf.studies.precision import study_precision
+from rpu_tf.studies.study_precision import study_precision
 from rpu_tf.studies.spec import Study, leaf_run_name, slug
 from rpu_tf.studies.status import ATTEMPT, StudyStatus, count_stopped_attempts
 from rpu_tf.studies.work import Launcher, LocalExecutor, Outcome, RunWork, WorkUnit

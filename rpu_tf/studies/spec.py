@@ -238,7 +238,7 @@ def study_spec(name: str = gin.REQUIRED, seeds: Sequence[int] = (0, 1, 2), metho
       precision: the precision of every training run that leaves ``training.precision`` at
         ``"auto"`` (a run that sets one keeps it): ``"auto"`` is resolved from the machine at
         the study's first invocation and recorded, so a study resumed on another machine
-        keeps it (:mod:`rpu_tf.studies.precision`).
+        keeps it (:mod:`rpu_tf.studies.study_precision`).
       dataset: the data set every training run trains on (``dataset.name``, after its
         method's own bindings), e.g. ``"cars3d"``; None: each method's configs choose.
       executor: ``"local"``: one run at a time on this machine; ``"ray"``: each run (a train

@@ -20,7 +20,7 @@ import numpy as np
 
 from rpu_tf.training import train_step
 from rpu_tf.training.data_stream import JointStreams
-from rpu_tf.training.errors import NonFiniteLossError
+from rpu_tf.training.nonfinite import NonFiniteLossError
 from rpu_tf.training.loss_window import LossWindow
 from rpu_tf.training.replica_group import ReplicaGroup
 

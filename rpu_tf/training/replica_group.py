@@ -37,7 +37,7 @@ from rpu_tf.training import model_batching as batchings
 from rpu_tf.training import precision as precisions
 from rpu_tf.training import train_step
 from rpu_tf.training.data_stream import ReplicaBatchStream
-from rpu_tf.training.errors import NonFiniteLossError
+from rpu_tf.training.nonfinite import NonFiniteLossError
 from rpu_tf.training.loss_window import LossWindow
 from rpu_tf.training.optimizers import OPTIMIZER_RESOLVERS, AdamSpec
 from rpu_tf.training.replica_seeds import derive_seeds

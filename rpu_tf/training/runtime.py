@@ -109,7 +109,7 @@ def auto_threads(num_replicas: int, cpu_count: Optional[int] = None) -> tuple[in
     each other when idle, (1, 2) about twice as fast while other processes load the cores
     (AMD EPYC); on an Intel Xeon with AMX, 2 members x 3 replicas (32 x 32, bfloat16) 5,821
     images/s at (1, 2) against 3,905 at (2, 2) (``benchmarks/members_together.py``). PBT and
-    rPU-VAE runs size the pools for their members' replicas (``rpu_tf.rpu.pbt_vae.models_per_step``).
+    rPU-VAE runs size the pools for their members' replicas (``rpu_tf.pipelines.pbt_vae.models_per_step``).
     """
     cores = max(1, int(cpu_count or process_cpu_count()))
     if int(num_replicas) <= 1:

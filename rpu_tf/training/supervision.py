@@ -2,7 +2,7 @@
 
 A :class:`Supervision` is a :class:`LabelledSet` (which images of the training data set carry
 labels, their targets, which latent each label column supervises) plus the loss
-(:mod:`rpu_tf.models.supervision`), its weight and the labelled batch size. With it every
+(:mod:`rpu_tf.models.supervised_losses`), its weight and the labelled batch size. With it every
 training step of a :class:`~rpu_tf.training.replica_group.ReplicaGroup` also encodes a
 batch of labelled images per replica (drawn from the replica's own data stream) and adds
 ``weight * supervised_loss`` to the VAE objective; the loss term is reported as
@@ -22,7 +22,7 @@ import gin
 import numpy as np
 
 from rpu_tf.data.ground_truth_data import FiniteGroundTruthData
-from rpu_tf.models.supervision import check_supervised_loss
+from rpu_tf.models.supervised_losses import check_supervised_loss
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,7 +82,7 @@ class Supervision:
     Attributes:
       labelled: the labelled images.
       weight: the term's weight (> 0; disentanglement_lib's ``gamma_sup``).
-      loss: ``"xent"`` or ``"l2"`` (:mod:`rpu_tf.models.supervision`).
+      loss: ``"xent"`` or ``"l2"`` (:mod:`rpu_tf.models.supervised_losses`).
       batch_size: labelled images per replica and step.
     """
 

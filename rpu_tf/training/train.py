@@ -1,8 +1,9 @@
-"""Single-model training (disentanglement_lib's baselines) with its result layout.
+"""Training single models, alone or K at a time in one replica group, into
+disentanglement_lib's result layout (the mechanism; the single-model pipelines that read it
+from gin are :mod:`rpu_tf.pipelines.single_model` and :mod:`rpu_tf.pipelines.train_together`).
 
-``train_with_gin(model_dir, overwrite, gin_config_files, gin_bindings)`` parses gin, trains
-one model and writes, under the run directory ``model_dir`` (disentanglement_lib's
-"output directory")::
+:func:`train_runs` trains :class:`SingleModelRun` objects and writes, under each run
+directory ``model_dir`` (disentanglement_lib's "output directory")::
 
     model_dir/model/results/gin/train.gin
     model_dir/model/results/json/train_config.json
@@ -12,21 +13,12 @@ one model and writes, under the run directory ``model_dir`` (disentanglement_lib
     model_dir/model/saved_model/          SavedModel: gaussian_encoder, decoder, reconstructions
     model_dir/checkpoint/                 while training: settings and the last checkpoint
 
-A run is claimed before its first step and checkpointed every ``model.checkpoint_every``
-steps (:mod:`rpu_tf.training.checkpoints`): re-running the same command after a kill resumes
-it and ends bit-identical to an uninterrupted run; re-running a finished run returns its
-results without training; changed settings are refused, naming them (``--overwrite`` starts
-afresh).
-
-Gin parameters are disentanglement_lib's (scope ``model``): ``model.model = @beta_tc_vae()``,
-``model.training_steps``, ``model.random_seed``, ``model.batch_size``, ``model.eval_steps``
-(batches averaged for ``train_results.json``, default 1000), ``model.checkpoint_every``
-(steps between checkpoints, default 2000; an rpu_tf addition), ``model.name``,
-``model.model_num``; the data set is ``dataset.name``. Runtime settings are ``training.*``
-(:mod:`rpu_tf.training.runtime`; ``training.precision``, recorded as ``precision`` in
-``train_results.json``). ``supervision.num_labelled = 1000`` (and ``supervision.weight``,
-``.loss``, ``.batch_size``) trains the semi-supervised few-labels model instead
-(:func:`rpu_tf.training.supervision.ground_truth_supervision`).
+A run is claimed before its first step and checkpointed every ``checkpoint_every`` steps
+(:mod:`rpu_tf.training.checkpoints`): re-running the same command after a kill resumes it and
+ends bit-identical to an uninterrupted run; re-running a finished run returns its results
+without training; changed settings are refused, naming them (``--overwrite`` starts afresh).
+``train_results.json`` records the ``precision`` the run trained in
+(:mod:`rpu_tf.training.precision`).
 """
 
 from __future__ import annotations
@@ -38,10 +30,8 @@ import os
 import time
 from typing import Any, Mapping, Optional, Sequence
 
-import gin
 import numpy as np
 
-from rpu_tf.data import named_data
 from rpu_tf.layout.guard import readied_directory
 from rpu_tf.layout.lock import remove_stale_temporaries, run_lock
 from rpu_tf.layout.paths import KERAS_FILE, SAVED_MODEL_DIR, TENSORBOARD_DIR, TRAINING_CHECKPOINT_DIR
@@ -50,13 +40,10 @@ from rpu_tf.layout.results import update_result_directory
 from rpu_tf.models.vae import BaseVAE
 from rpu_tf.training import checkpoints, precision, runtime
 from rpu_tf.training.export import export_keras, export_saved_model
-from rpu_tf.training.gin_context import gin_run
-from rpu_tf.training.optimizers import AdamSpec, resolve_model_optimizers
+from rpu_tf.training.optimizers import AdamSpec
 from rpu_tf.training.replica_group import ReplicaGroup
 from rpu_tf.training.summaries import SummaryWriter
-from rpu_tf.training.supervision import Supervision, ground_truth_supervision
-from rpu_tf.utils.gin_files import check_bindings_are_read, parse_gin, pipeline_name, with_model_name
-from rpu_tf.utils.whole_numbers import whole_number
+from rpu_tf.training.supervision import Supervision
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +53,8 @@ RESULT_KEYS = ("loss", "reconstruction_loss", "elbo", "regularizer", "kl_loss")
 
 @dataclasses.dataclass
 class SingleModelRun:
-    """One single-model run as gin describes it (what :func:`train_runs` trains).
+    """One single-model run (what :func:`train_runs` trains; gin describes it to
+    :func:`rpu_tf.pipelines.single_model.single_model_run`).
 
     ``operative_config`` is gin's operative config once everything the run reads was read:
     it becomes the run's ``train.gin`` (several runs may train together after their gin
@@ -85,46 +73,6 @@ class SingleModelRun:
     options: runtime.RuntimeOptions
     operative_config: str
     checkpoint_every: int = 2000
-
-
-@gin.configurable("model", denylist=["model_dir"])
-def single_model_run(model_dir: str, model: BaseVAE = gin.REQUIRED, training_steps: int = gin.REQUIRED,
-                     random_seed: int = gin.REQUIRED, batch_size: int = gin.REQUIRED, eval_steps: int = 1000,
-                     checkpoint_every: int = 2000, name: str = "",
-                     model_num: Optional[int] = None) -> SingleModelRun:
-    """Reads a single-model run from gin (disentanglement_lib's ``model.*``; see module doc).
-
-    Args:
-      model_dir: the run directory; the model goes to ``model_dir/model``.
-      model: the model to train (gin: ``model.model = @beta_tc_vae()``).
-      training_steps: number of updates.
-      random_seed: seeds initialisation, data order, sampling noise and evaluation.
-      batch_size: images per step.
-      eval_steps: batches averaged for the reported losses after training.
-      checkpoint_every: steps between checkpoints (``RUN/checkpoint/state.npz``, from which
-        a stopped run resumes); disentanglement_lib has none. Resumed runs are bit-identical
-        whatever the interval.
-      name, model_num: free labels recorded in the gin config (not used).
-    """
-    del name, model_num
-    training_steps = whole_number(training_steps, "model.training_steps", minimum=0)
-    random_seed = whole_number(random_seed, "model.random_seed")
-    batch_size = whole_number(batch_size, "model.batch_size", minimum=1)  # checked before the run is claimed
-    eval_steps = whole_number(eval_steps, "model.eval_steps", 1, "batches averaged for train_results.json")
-    checkpoint_every = whole_number(checkpoint_every, "model.checkpoint_every", 1, "steps between checkpoints")
-    dataset = named_data.get_named_ground_truth_data()
-    optimizers = resolve_model_optimizers(model, dataset.observation_shape)
-    return SingleModelRun(model_dir, model, training_steps, random_seed, batch_size, eval_steps,
-                          dataset, ground_truth_supervision(dataset), optimizers, runtime.runtime_options(),
-                          gin.operative_config_str(), checkpoint_every)
-
-
-def train(model_dir: str, overwrite: bool = False, **settings) -> dict[str, Any]:
-    """Trains the model gin describes (:func:`single_model_run`; ``settings`` are its
-    arguments, over gin's) into ``model_dir``; returns the results written to
-    ``train_results.json``."""
-    runtime.configure(1, runtime.runtime_options())  # thread pools before any TensorFlow op
-    return train_runs([single_model_run(model_dir, **settings)], overwrite)[0]
 
 
 def _config_lines(run: SingleModelRun) -> list[str]:
@@ -315,41 +263,3 @@ def _train_locked(runs: Sequence[SingleModelRun], first: SingleModelRun, resume:
 def _per_run(runs: Sequence[SingleModelRun], losses: np.ndarray) -> str:
     """``DIR loss, DIR loss, ...``: each run's value of a ``(K,)`` loss."""
     return ", ".join(f"{run.model_dir} {float(loss):.3f}" for run, loss in zip(runs, losses))
-
-
-def train_with_gin(model_dir: str, overwrite: bool = False,
-                   gin_config_files: Optional[Sequence[str]] = None,
-                   gin_bindings: Optional[Sequence[str]] = None) -> dict[str, Any]:
-    """Parses the gin files and bindings, runs :func:`train`, and clears the gin config."""
-    with gin_run(gin_config_files, with_model_name(gin_bindings or []), pipeline="single_model"):
-        return train(model_dir, overwrite)
-
-
-def train_together_with_gin(model_dirs: Sequence[str], overwrite: bool, gin_config_files: Sequence[str],
-                            gin_bindings: Sequence[Sequence[str]]) -> list[dict[str, Any]]:
-    """Trains the single-model runs ``gin_config_files + gin_bindings[k]`` -> ``model_dirs[k]``
-    as one replica group (:func:`train_runs`): a sweep of K models in about the time of
-    K / 1.9 models alone on 2 CPU cores (K = 6, 32x32 sprites, measured). The runs may differ
-    only in model hyperparameters and ``model.random_seed``."""
-    if len(model_dirs) != len(gin_bindings) or not model_dirs:
-        raise ValueError(f"train_together needs one list of bindings per run directory, got {len(model_dirs)} "
-                         f"directories and {len(gin_bindings)} lists.")
-    runs: list[SingleModelRun] = []
-    with runtime.defaults_kept():
-        for k, (model_dir, bindings) in enumerate(zip(model_dirs, gin_bindings)):
-            try:
-                bindings = with_model_name(bindings)
-                check_bindings_are_read("single_model", bindings)
-                parse_gin(list(gin_config_files), bindings)
-                if pipeline_name() != "single_model":
-                    raise ValueError(f"train_together trains single models; {model_dir}'s config names "
-                                     f"pipeline {pipeline_name()!r}.")
-                if k == 0:  # thread pools for K replicas, before any TensorFlow op runs
-                    runtime.configure(len(model_dirs), runtime.runtime_options())
-                run = single_model_run(model_dir)
-                if k > 0:  # one copy of the data set (train_runs checks that the settings agree)
-                    run = dataclasses.replace(run, dataset=runs[0].dataset)
-                runs.append(run)
-            finally:
-                gin.clear_config()
-        return train_runs(runs, overwrite)

@@ -26,7 +26,7 @@ from typing import Callable, Mapping, Optional, Sequence
 import tensorflow as tf
 
 from rpu_tf.models import batched
-from rpu_tf.models.supervision import supervised_loss
+from rpu_tf.models.supervised_losses import supervised_loss
 from rpu_tf.training.precision import DynamicLossScale
 from rpu_tf.training.supervision import Supervision
 

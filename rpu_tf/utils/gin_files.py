@@ -1,4 +1,5 @@
-"""Parsing gin configs: ``include`` statements resolve relative to the including file."""
+"""Parsing gin configs (``include`` statements resolve relative to the including file);
+``pipeline.name`` and the configurables only some pipelines read."""
 
 from __future__ import annotations
 
@@ -11,17 +12,34 @@ from typing import Iterator, Optional, Sequence
 
 import gin
 
-from rpu_tf.registry import PIPELINES
 from rpu_tf.utils.gin_imports import imports_refused
+
+#: The ``pipeline.name`` values (:data:`rpu_tf.pipelines.choice.PIPELINES` runs them).
+PIPELINE_NAMES = ("single_model", "pbt_vae", "rpu_vae")
 
 
 @gin.configurable("pipeline")
 def pipeline_name(name: str = "single_model") -> str:
     """The pipeline a gin config asks for (``pipeline.name``); registered here so every
     ``*_with_gin`` entry point, which parses through :func:`parse_gin`, accepts it."""
-    if name not in PIPELINES:
-        raise ValueError(f"unknown pipeline.name {name!r}; known: {', '.join(PIPELINES)}.")
+    if name not in PIPELINE_NAMES:
+        raise ValueError(f"unknown pipeline.name {name!r}; known: {', '.join(PIPELINE_NAMES)}.")
     return name
+
+
+#: Configurables that only some pipelines read (``pipeline.name`` values). A binding given
+#: for one of them (``--gin_bindings``) under any other pipeline would silently do nothing, so
+#: the pipelines refuse it (:func:`check_bindings_are_read`). Config files may carry
+#: settings of several pipelines (the study reuses quickstart.gin for PBT).
+_PBT = ("pbt_vae", "rpu_vae")
+PIPELINE_ONLY: dict[str, tuple[str, ...]] = {
+    **{name: _PBT for name in ("pbt", "pbt_vae", "pbt_stopping", "local_executor", "ray_executor", "udr_score",
+                               "mig_score", "metric_score", "surrogate_mig_score", "vae_hyperparameters",
+                               "batch_size_choices", "beta_choices", "learning_rate_choices")},
+    **{name: ("rpu_vae",) for name in ("rpu_vae", "active_latents", "reduction")},
+    **{name: ("single_model",) for name in ("model", "supervision")},
+    **{name: () for name in ("study", "study_method")},  # rpu_study's, no pipeline's
+}
 
 
 CONFIG_FOLDER = "gin_configs"
@@ -125,13 +143,11 @@ def bound_configurables(gin_bindings: Sequence[str]) -> list[tuple[str, str]]:
 
 def check_bindings_are_read(pipeline: str, gin_bindings: Sequence[str]) -> None:
     """Refuses bindings that ``pipeline`` never reads (their configurable belongs to other
-    pipelines, :data:`rpu_tf.registry.PIPELINE_ONLY`): they would silently do nothing.
+    pipelines, :data:`PIPELINE_ONLY`): they would silently do nothing.
 
     Raises:
       ValueError: naming each such binding, the pipeline, and the pipelines that read it.
     """
-    from rpu_tf.registry import PIPELINE_ONLY
-
     unread = [(binding, PIPELINE_ONLY[name]) for binding, name in bound_configurables(gin_bindings)
               if name in PIPELINE_ONLY and pipeline not in PIPELINE_ONLY[name]]
     if unread:

@@ -15,7 +15,7 @@ from typing import Optional, Sequence
 
 from rpu_tf.layout import paths
 from rpu_tf.results.aggregate import aggregate_results
-from rpu_tf.results.compare import SCORE_KEYS, Score, extract_scores
+from rpu_tf.results.scores import SCORE_KEYS, Score, extract_scores
 from rpu_tf.visualize.dependencies import pyplot
 from rpu_tf.visualize.distributions import box_with_points, score_grid
 from rpu_tf.visualize.images import save_figure

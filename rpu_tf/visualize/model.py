@@ -36,7 +36,7 @@ from rpu_tf.data import named_data
 from rpu_tf.evaluation import saved_models
 from rpu_tf.evaluation.auto_dataset import config_bindings, dataset_bindings
 from rpu_tf.evaluation.model_dirs import locate_model, replaced_output
-from rpu_tf.rpu.reduction import active_latents
+from rpu_tf.metrics.latent_codes import active_latents
 from rpu_tf.training.representation import gaussian_kl_per_latent
 from rpu_tf.visualize import traversals
 from rpu_tf.visualize.dependencies import pyplot

@@ -25,7 +25,7 @@ from rpu_tf.data.ground_truth_data import FiniteGroundTruthData
 from rpu_tf.evaluation import saved_models
 from rpu_tf.evaluation.ground_truth import factors_tracked
 from rpu_tf.layout import paths, rpu_files
-from rpu_tf.rpu.reduction import smoothed_gaps
+from rpu_tf.metrics.latent_codes import smoothed_gaps
 from rpu_tf.training.summaries import SummaryWriter
 from rpu_tf.visualize.dependencies import MissingDependencyError, pyplot
 from rpu_tf.visualize.images import save_figure

@@ -1,6 +1,6 @@
 """Runs a tiny study in a fresh interpreter (for tests/test_studies.py); prints one JSON line.
 
-Run as ``python tests/study_run.py WORK_DIR``: the study (WORK_DIR/study) has rPU-VAE with 0
+Run as ``python tests/helpers/study_run.py WORK_DIR``: the study (WORK_DIR/study) has rPU-VAE with 0
 and 1 leaf-runs, the same with the paper's final stage from scratch on its stages, two beta-TCVAE methods at the measured budget (one train_group: per seed trained together), one method whose gin config
 is broken and a UDR selection over the two, 2 seeds, every run in this process
 (``in_process_launcher``). It runs the study twice (the second must train nothing new) and
@@ -14,7 +14,7 @@ import json
 import os
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIGS = os.path.join(ROOT, "gin_configs")
 
 TINY_RPU = (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-from rpu_tf.results.compare import (BASELINES, SCORE_KEYS, Score, display_name,
+from rpu_tf.results.scores import (BASELINES, SCORE_KEYS, Score, display_name,
                                     method_order)
 from rpu_tf.visualize.dependencies import pyplot
 from rpu_tf.visualize.distributions import ACCENT_COLOURS, BASELINE_COLOUR, box_with_points, score_grid

@@ -1,4 +1,4 @@
-"""A tiny rPU-VAE run for the kill/resume test: ``python tests/rpu_run.py RUN_DIR [PART COUNT]``
+"""A tiny rPU-VAE run for the kill/resume test: ``python tests/helpers/rpu_run.py RUN_DIR [PART COUNT]``
 runs the quickstart on tiny sprites (every stage: initial metaEpoch, one leaf-run, final
 PBT-S-VAE, export, evaluation). With ``PART COUNT`` the process dies (``os._exit(137)``, no
 cleanup, like SIGKILL) at the COUNT-th atomic file replace whose target lies under
@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 QUICKSTART = os.path.join(ROOT, "gin_configs", "quickstart.gin")
 SCOPES = ("metaepoch/initial/", "metaepoch/leaf/", "final/")
 #: The tiny rPU-VAE of tests/test_rpu_recursive.py (every stage in seconds).

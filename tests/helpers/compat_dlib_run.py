@@ -1,7 +1,7 @@
 """For tests/test_compat_dlib.py: disentanglement_lib's code beside rpu_train's modules in one
 fresh interpreter, through rpu_tf.compat.dlib; prints one JSON line.
 
-Usage: ``python tests/compat_dlib_run.py WORK_DIR`` (a small dSprites file is written there).
+Usage: ``python tests/helpers/compat_dlib_run.py WORK_DIR`` (a small dSprites file is written there).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import warnings
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, ROOT)
 
 
 def _parses(files, bindings=()) -> str:
@@ -32,7 +32,7 @@ def _parses(files, bindings=()) -> str:
 def main(work_dir: str) -> dict:
     import gin
 
-    import metric_testdata as td
+    from tests.helpers import metric_testdata as td
     import rpu_tf.cli.train  # noqa: F401 -- rpu_train's modules, every rpu_tf gin name
     import rpu_tf.metrics as ours
     from rpu_tf import registry
@@ -79,7 +79,7 @@ def main(work_dir: str) -> dict:
 
 def _dsprites(work_dir: str) -> dict:
     """Its DSprites class and ours on the same small file in dSprites' format."""
-    from data_helpers import write_small_dsprites
+    from tests.helpers.data_helpers import write_small_dsprites
 
     from rpu_tf.compat.dlib import import_dlib
     from rpu_tf.data import DSprites

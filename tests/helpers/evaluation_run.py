@@ -1,6 +1,6 @@
 """Trains, evaluates and visualizes one tiny model in a fresh interpreter (for the tests).
 
-Run as ``python tests/evaluation_run.py WORK_DIR``; prints one JSON line with the exit code
+Run as ``python tests/helpers/evaluation_run.py WORK_DIR``; prints one JSON line with the exit code
 of every CLI call. A fresh process keeps the gin registry free of disentanglement_lib's
 metric names, which other test modules import (``@mig`` would be ambiguous there).
 
@@ -19,7 +19,7 @@ import json
 import os
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 METRICS = os.path.join(ROOT, "gin_configs", "metrics")
 TRAIN_BINDINGS = [
     "model.training_steps = 60", "model.batch_size = 16", "model.eval_steps = 2",
@@ -35,7 +35,7 @@ SMALL = ["--gin_bindings=mig.num_train = 300", "--gin_bindings=dci.num_train = 1
 def main(work_dir: str) -> dict:
     sys.path.insert(0, ROOT)
     from rpu_tf.cli import evaluate, visualize
-    from rpu_tf.training import train_with_gin
+    from rpu_tf.pipelines.single_model import train_with_gin
 
     run = os.path.join(work_dir, "run")
     train_with_gin(run, False, [os.path.join(ROOT, "gin_configs", "baselines", "beta_tc_vae.gin")],

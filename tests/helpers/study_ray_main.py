@@ -1,7 +1,7 @@
 """A study on a Ray cluster of a head and two worker nodes started with ``ray start`` (called by
 tests/test_studies_ray.py inside a loopback-only network namespace); prints one JSON line.
 
-Usage: ``python tests/study_ray_main.py WORK_DIR``. The head holds no CPUs, worker A 1 and
+Usage: ``python tests/helpers/study_ray_main.py WORK_DIR``. The head holds no CPUs, worker A 1 and
 worker B 2, so 3 one-CPU tasks run at a time. It measures:
 
 1. scheduling: 6 units of known duration (``SleepLauncher``) on the cluster: how many ran at
@@ -21,8 +21,8 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, ROOT)
 os.environ["RPU_NUM_CPUS"] = "1"  # the local reference trains with the thread pools of a 1-CPU task
 
 RAY = os.path.join(os.path.dirname(sys.executable), "ray")

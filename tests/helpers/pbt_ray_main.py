@@ -1,15 +1,15 @@
 """Runs the toy PBT with the Ray executor (called by test_pbt_ray.py inside a network namespace).
 
-Usage: python tests/pbt_ray_main.py RUN_DIR MARKER_FILE
+Usage: python tests/helpers/pbt_ray_main.py RUN_DIR MARKER_FILE
 """
 
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 from rpu_tf.pbt.ray_executor import RayExecutor  # noqa: E402
-from tests.pbt_toy import CrashOnceTrainable, make_pbt  # noqa: E402
+from tests.helpers.pbt_toy import CrashOnceTrainable, make_pbt  # noqa: E402
 
 
 def main(run_dir: str, marker: str) -> None:

@@ -1,7 +1,7 @@
-"""Runs the tiny rPU-VAE of ``tests/rpu_run.py`` with the Ray executor (2 actors), for
+"""Runs the tiny rPU-VAE of ``tests/helpers/rpu_run.py`` with the Ray executor (2 actors), for
 ``tests/test_rpu_ray.py``, inside a loopback-only network namespace.
 
-Usage: python tests/rpu_ray_main.py RUN_DIR [MARKER_FILE]
+Usage: python tests/helpers/rpu_ray_main.py RUN_DIR [MARKER_FILE]
 
 With MARKER_FILE, the first member step that finds no such file creates it and kills its
 actor's process (``os._exit``) in the middle of training a VAE member; Ray restarts the actor
@@ -14,9 +14,8 @@ import logging
 import os
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
-sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 
 class CrashOnceFactory:
@@ -53,7 +52,7 @@ def ray_bindings(temp_dir: str) -> list[str]:
 
 
 def main(run_dir: str, marker: str | None = None) -> None:
-    from rpu_run import QUICKSTART, TINY_BASE
+    from tests.helpers.rpu_run import QUICKSTART, TINY_BASE
 
     import rpu_tf.rpu.pbt_vae as pbt_vae
     from rpu_tf.pipelines.rpu_vae import rpu_vae_with_gin

@@ -102,8 +102,8 @@ def kill_at(kind: str, count: int) -> None:
         raise ValueError(kind)
 
 
-if __name__ == "__main__":  # the kill/resume test: python tests/pbt_toy.py RUN_DIR [train|write] COUNT
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+if __name__ == "__main__":  # the kill/resume test: python tests/helpers/pbt_toy.py RUN_DIR [train|write] COUNT
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     if len(sys.argv) > 2:
         kill_at(sys.argv[2], int(sys.argv[3]))
     make_pbt(sys.argv[1]).run()

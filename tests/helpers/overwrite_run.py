@@ -1,6 +1,6 @@
 """``rpu_evaluate --overwrite`` with failing settings, in a fresh interpreter (for the tests).
 
-Run as ``python tests/overwrite_run.py WORK_DIR EVIL_DIR``; prints one JSON line: per step its
+Run as ``python tests/helpers/overwrite_run.py WORK_DIR EVIL_DIR``; prints one JSON line: per step its
 exit code and a digest of every file under ``run/metrics`` and ``run/postprocessed``. A fresh
 process keeps the gin registry free of disentanglement_lib's metric names.
 
@@ -20,7 +20,7 @@ import json
 import os
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 METRICS = os.path.join(ROOT, "gin_configs", "metrics")
 TRAIN_BINDINGS = [
     "model.training_steps = 4", "model.batch_size = 8", "model.eval_steps = 1", "encoder.num_latent = 3",
@@ -46,7 +46,7 @@ def digest(run: str) -> dict[str, str]:
 def main(work_dir: str, evil_dir: str) -> dict:
     sys.path.insert(0, ROOT)
     from rpu_tf.cli import evaluate
-    from rpu_tf.training import train_with_gin
+    from rpu_tf.pipelines.single_model import train_with_gin
 
     run = os.path.join(work_dir, "run")
     train_with_gin(run, False, [os.path.join(ROOT, "gin_configs", "baselines", "beta_tc_vae.gin")], TRAIN_BINDINGS)
