@@ -21,6 +21,9 @@ MIG = os.path.join(ROOT, "gin_configs", "metrics", "mig.gin")
 TINY_MODEL = ["model.training_steps = 2", "model.batch_size = 8", "model.eval_steps = 1", "encoder.num_latent = 2",
               "sprites.num_orientations = 2", "sprites.num_positions_x = 4", "sprites.num_positions_y = 4",
               "training.progress = False"]
+#: A tiny rPU-VAE whose setting is refused once the run has been readied (a fractional count).
+REFUSED_RPU = ["sprites.num_positions_x = 4", "sprites.num_positions_y = 4", "training.precision = 'float32'",
+               "rpu_vae.max_meta_epochs = 1.5"]
 PROBE = "import os\nopen(os.environ['SAFETY_PROBE_MARKER'], 'w').write('ran')\n"
 
 
@@ -129,14 +132,12 @@ def test_a_failed_redo_leaves_the_old_stages_byte_for_byte(tmp_path, clean_gin):
 
     run = _crafted_rpu_run(tmp_path / "run")
     before = _snapshot(run)
-    bad = ["sprites.num_positions_x = 4", "sprites.num_positions_y = 4", "training.precision = 'float32'",
-           "rpu_vae.max_meta_epochs = 1.5"]
     with pytest.raises(ValueError, match=r"rpu_vae.max_meta_epochs must be a whole number, got 1.5"):
-        rpu_vae_with_gin(run, False, [QUICKSTART], bad, redo_from="leaf1_meta1")
+        rpu_vae_with_gin(run, False, [QUICKSTART], REFUSED_RPU, redo_from="leaf1_meta1")
     assert _snapshot(run) == before
     assert not [n for n in os.listdir(run) if n.startswith(".redo_from")]
     with pytest.raises(ValueError, match="has no such stage"):  # a name from the flag is never a path
-        rpu_vae_with_gin(run, False, [QUICKSTART], bad, redo_from="../../x")
+        rpu_vae_with_gin(run, False, [QUICKSTART], REFUSED_RPU, redo_from="../../x")
     assert _snapshot(run) == before
 
 
@@ -145,10 +146,8 @@ def test_a_failed_overwrite_leaves_the_old_run_byte_for_byte(tmp_path, clean_gin
 
     run = _crafted_rpu_run(tmp_path / "run")
     before = _snapshot(run)
-    bad = ["sprites.num_positions_x = 4", "sprites.num_positions_y = 4", "training.precision = 'float32'",
-           "rpu_vae.max_meta_epochs = 1.5"]
     with pytest.raises(ValueError, match=r"rpu_vae.max_meta_epochs must be a whole number, got 1.5"):
-        rpu_vae_with_gin(run, True, [QUICKSTART], bad)
+        rpu_vae_with_gin(run, True, [QUICKSTART], REFUSED_RPU)
     assert _snapshot(run) == before
     assert sorted(os.listdir(run)) == [".rpu_lock", "manifest.json", "model", "stages"]  # no backup left
 

@@ -263,14 +263,16 @@ def reduce_indices(codes, rank: int = 0, edge_trim_fraction: float = 1 / 15,
 
     if latent_selection == "all":
         selected = list(range(len(latents)))
+        candidates = candidates_of(selected)
     else:  # best-structured first; a latent joins only if enough candidates remain
         by_score = sorted(structured, key=lambda j: -latents[j].scores[0])
         selected = by_score[:1]
+        candidates = candidates_of(selected)
         top = latents[by_score[0]].scores[0]
         for j in (j for j in by_score[1:] if latents[j].scores[0] >= min_score_ratio * top):
-            if len(candidates_of(selected + [j])) > rank:
-                selected.append(j)
-    candidates = candidates_of(selected)
+            trial = candidates_of(selected + [j])
+            if len(trial) > rank:
+                selected, candidates = selected + [j], trial
     if rank >= len(candidates):
         what = "interval" if len(selected) == 1 else "non-empty intersection"
         return ReductionResult(None, f"rank {rank} asked for, but there are {len(candidates)} candidate "
