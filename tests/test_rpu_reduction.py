@@ -183,3 +183,5 @@ def test_greedy_latent_selection_cuts_on_the_clean_latents_where_all_of_them_kee
     assert reduce_indices(codes, latent_selection="greedy", rank=1).found  # the next cell for leaf-run 2
     with pytest.raises(ValueError, match="latent_selection must be 'all' or 'greedy'"):
         reduce_indices(codes, latent_selection="best")
+    with pytest.raises(ValueError, match=r"reduction.min_score_ratio must be in \[0, 1\], got 2"):
+        reduce_indices(codes, latent_selection="greedy", min_score_ratio=2)

@@ -210,6 +210,8 @@ def reduce_indices(codes, rank: int = 0, edge_trim_fraction: float = 1 / 15,
         raise ValueError(f"reduction.intersection_order must be 'rank' or 'median_size', got {intersection_order!r}.")
     if latent_selection not in ("all", "greedy"):
         raise ValueError(f"reduction.latent_selection must be 'all' or 'greedy', got {latent_selection!r}.")
+    if not 0.0 <= min_score_ratio <= 1.0:
+        raise ValueError(f"reduction.min_score_ratio must be in [0, 1], got {min_score_ratio}.")
     if not 0.0 <= interval_trim < 0.5:
         raise ValueError(f"reduction.interval_trim must be in [0, 0.5), got {interval_trim}.")
     if not 0.0 <= gap_smoothing_fraction < 0.5:
