@@ -6,7 +6,6 @@ import os
 import numpy as np
 import pytest
 
-from rpu_tf.pipelines.choice import select_pipeline
 from rpu_tf.pbt import read_generation_log
 from rpu_tf.pipelines.pbt_vae import pbt_vae_with_gin
 
@@ -99,12 +98,19 @@ def test_a_stopped_run_continues_only_in_its_precision_a_finished_one_reads_in_a
     assert resumed.pbt.best_score == first.pbt.best_score  # its own precision continues it
 
 
-def test_pipeline_is_chosen_by_the_gin_config():
-    assert select_pipeline([SMALL], []) == "pbt_vae"
+def test_pipeline_is_chosen_by_the_gin_config(monkeypatch, tmp_path):
+    from rpu_tf.pipelines import choice
+
+    monkeypatch.setattr(choice, "PIPELINES", {name: (lambda model_dir, overwrite, _name=name: _name)
+                                              for name in choice.PIPELINES})
+    run_dir = str(tmp_path / "run")
+    assert choice.run_pipeline(run_dir, [SMALL], []) == ("pbt_vae", "pbt_vae")
     baseline = os.path.join(ROOT, "gin_configs", "baselines", "beta_tc_vae.gin")
-    assert select_pipeline([baseline], []) == "single_model"
+    assert choice.run_pipeline(run_dir, [baseline], []).name == "single_model"
     with pytest.raises(ValueError, match="unknown pipeline.name"):
-        select_pipeline([baseline], ['pipeline.name = "nope"'])
+        choice.run_pipeline(run_dir, [baseline], ['pipeline.name = "nope"'])
+    with pytest.raises(ValueError, match="--redo_from is for rPU-VAE runs"):
+        choice.run_pipeline(run_dir, [SMALL], [], redo_from="final")
 
 
 def test_non_pbt_directory_is_not_touched(tmp_path):

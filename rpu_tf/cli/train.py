@@ -80,12 +80,10 @@ def main(argv: Sequence[str]) -> int:
                          path, shipped_config_dir())
             return 2
     import_tensorflow_quietly()  # before the pipelines load the models: no C++ start-up noise
-    from rpu_tf.pipelines.choice import choose_pipeline
+    from rpu_tf.pipelines.choice import run_pipeline
 
     def train() -> int:
-        call = choose_pipeline(model_dir, configs, values.gin_bindings, values.overwrite, values.redo_from)
-        logger.info("Pipeline %s -> %s", call.name, model_dir)
-        call.run()
+        run_pipeline(model_dir, configs, values.gin_bindings, values.overwrite, values.redo_from)  # parses once
         logger.info("Done: %s", os.path.join(model_dir, MODEL_DIR))
         return 0
 

@@ -1,18 +1,19 @@
 """Which pipeline a command runs: ``pipeline.name`` of its gin configs picks it, here only.
 
 ``rpu_train`` and the study runner (its in-process launcher; its subprocesses are
-``rpu_train``) turn a command line into a pipeline and its settings with
-:func:`choose_pipeline`::
+``rpu_train``) run a command line with :func:`run_pipeline`, which parses the configs once,
+reads ``pipeline.name`` from that parse and runs the pipeline on it::
 
-    call = choose_pipeline("runs/q", ["gin_configs/quickstart.gin"], [])
-    call.name          # "rpu_vae"
-    call.run()         # rpu_vae_with_gin(model_dir="runs/q", overwrite=False, ...)
+    ran = run_pipeline("runs/q", ["gin_configs/quickstart.gin"], [])
+    ran.name       # "rpu_vae"
+    ran.result     # what rpu_vae_from_gin returned: the run's summary
 
 :func:`known_names` lists what configs may name, for error messages.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Callable, NamedTuple, Optional, Sequence
 
 import gin
@@ -21,31 +22,29 @@ from rpu_tf import registry
 from rpu_tf.data.named_data import known_dataset_names
 from rpu_tf.evaluation.evaluate import METRICS
 from rpu_tf.models import DECODERS, ENCODERS, MODELS, RECONSTRUCTION_LOSSES
-from rpu_tf.pipelines.pbt_vae import pbt_vae_with_gin
-from rpu_tf.pipelines.rpu_vae import rpu_vae_with_gin
-from rpu_tf.pipelines.single_model import train_with_gin
-from rpu_tf.utils.gin_files import parse_gin, pipeline_name
+from rpu_tf.pipelines.pbt_vae import pbt_vae_from_gin
+from rpu_tf.pipelines.rpu_vae import rpu_vae_from_gin
+from rpu_tf.pipelines.single_model import train_from_gin
+from rpu_tf.training.gin_context import parsed_gin
+from rpu_tf.utils.gin_files import check_bindings_are_read, pipeline_name, with_model_name
 
-#: ``pipeline.name`` -> the pipeline, called as
-#: ``f(model_dir, overwrite, gin_config_files, gin_bindings, **options)`` (the names are
+logger = logging.getLogger(__name__)
+
+#: ``pipeline.name`` -> the pipeline, run on the parsed config as
+#: ``f(model_dir, overwrite, **options)`` (the names are
 #: :data:`rpu_tf.utils.gin_files.PIPELINE_NAMES`).
 PIPELINES: dict[str, Callable[..., Any]] = {
-    "single_model": train_with_gin,
-    "pbt_vae": pbt_vae_with_gin,
-    "rpu_vae": rpu_vae_with_gin,
+    "single_model": train_from_gin,
+    "pbt_vae": pbt_vae_from_gin,
+    "rpu_vae": rpu_vae_from_gin,
 }
 
 
-class PipelineCall(NamedTuple):
-    """A chosen pipeline and its settings (the pipeline's keyword arguments)."""
+class PipelineRun(NamedTuple):
+    """The pipeline a command ran and what it returned."""
 
     name: str
-    pipeline: Callable[..., Any]
-    settings: dict[str, Any]
-
-    def run(self) -> Any:
-        """Runs the pipeline on its settings; returns what it returns."""
-        return self.pipeline(**self.settings)
+    result: Any
 
 
 def pipeline(name: str) -> Callable[..., Any]:
@@ -55,34 +54,32 @@ def pipeline(name: str) -> Callable[..., Any]:
     return PIPELINES[name]
 
 
-def select_pipeline(gin_config_files: Sequence[str], gin_bindings: Sequence[str]) -> str:
-    """Parses the config once to read ``pipeline.name``; leaves gin cleared."""
-    registry.register_gin_configurables()
-    parse_gin(gin_config_files, gin_bindings)
-    try:
-        return pipeline_name()
-    finally:
-        gin.clear_config()
-
-
-def choose_pipeline(model_dir: str, gin_config_files: Sequence[str], gin_bindings: Sequence[str],
-                    overwrite: bool = False, redo_from: Optional[str] = None) -> PipelineCall:
-    """The pipeline ``gin_config_files`` and ``gin_bindings`` name, with its settings: the run
-    directory, ``overwrite``, the configs and, for rPU-VAE runs, ``redo_from``.
+def run_pipeline(model_dir: str, gin_config_files: Sequence[str], gin_bindings: Sequence[str],
+                 overwrite: bool = False, redo_from: Optional[str] = None) -> PipelineRun:
+    """Parses ``gin_config_files`` and ``gin_bindings`` once, runs the pipeline their
+    ``pipeline.name`` names on that config in ``model_dir`` (``redo_from`` for rPU-VAE runs),
+    clears gin; returns the name and what the pipeline returned.
 
     Raises:
-      ValueError: an unknown ``pipeline.name``, or ``redo_from`` for a pipeline other than
-        ``rpu_vae``.
+      ValueError: an unknown ``pipeline.name``, a binding the pipeline never reads, or
+        ``redo_from`` for a pipeline other than ``rpu_vae``.
     """
-    name = select_pipeline(gin_config_files, gin_bindings)
-    settings: dict[str, Any] = {"model_dir": model_dir, "overwrite": bool(overwrite),
-                                "gin_config_files": list(gin_config_files), "gin_bindings": list(gin_bindings)}
-    if redo_from:
-        if name != "rpu_vae":
-            raise ValueError(f"--redo_from is for rPU-VAE runs (pipeline.name = 'rpu_vae'); this config runs "
-                             f"{name!r}.")
-        settings["redo_from"] = redo_from
-    return PipelineCall(name, pipeline(name), settings)
+    registry.register_gin_configurables()
+    bindings = [str(b) for b in gin_bindings]
+    with parsed_gin(gin_config_files, bindings):
+        name = pipeline_name()
+        run = pipeline(name)
+        check_bindings_are_read(name, bindings)
+        options: dict[str, Any] = {}
+        if redo_from:
+            if name != "rpu_vae":
+                raise ValueError(f"--redo_from is for rPU-VAE runs (pipeline.name = 'rpu_vae'); this config runs "
+                                 f"{name!r}.")
+            options["redo_from"] = redo_from
+        if name == "single_model":  # the run is labelled with the model it trains
+            gin.parse_config(with_model_name(bindings)[len(bindings):])
+        logger.info("Pipeline %s -> %s", name, model_dir)
+        return PipelineRun(name, run(model_dir, bool(overwrite), **options))
 
 
 #: What configs may name, per kind (``known_names``).

@@ -17,7 +17,7 @@ import gin
 from rpu_tf.data import named_data
 from rpu_tf.layout import paths
 from rpu_tf.rpu.pbt_vae import PBTVAEResult, run_pbt_vae
-from rpu_tf.training.gin_context import gin_run
+from rpu_tf.training.gin_context import parsed_gin, run_context
 
 
 def models_per_step() -> int:
@@ -34,10 +34,16 @@ def models_per_step() -> int:
     return bound("pbt_vae.num_replicas", 5) * bound("local_executor.members_together", 1)
 
 
-def pbt_vae_with_gin(model_dir: str, overwrite: bool = False, gin_config_files: Sequence[str] = (),
-                     gin_bindings: Sequence[str] = ()) -> PBTVAEResult:
-    """Parses gin, runs :func:`~rpu_tf.rpu.pbt_vae.run_pbt_vae` on ``dataset.name`` in ``model_dir``, clears gin."""
-    with gin_run(gin_config_files, gin_bindings, model_dir, overwrite, marker=paths.PBT_DIR, resumable=True,
-                 pipeline="pbt_vae", models_per_step=models_per_step):
+def pbt_vae_from_gin(model_dir: str, overwrite: bool = False) -> PBTVAEResult:
+    """Readies and locks the run directory and runs :func:`~rpu_tf.rpu.pbt_vae.run_pbt_vae` on
+    the config gin holds (parsed once by the caller: :func:`rpu_tf.pipelines.choice.run_pipeline`)."""
+    with run_context(model_dir, overwrite, marker=paths.PBT_DIR, resumable=True, models_per_step=models_per_step):
         os.makedirs(model_dir, exist_ok=True)
         return run_pbt_vae(model_dir, named_data.get_named_ground_truth_data())
+
+
+def pbt_vae_with_gin(model_dir: str, overwrite: bool = False, gin_config_files: Sequence[str] = (),
+                     gin_bindings: Sequence[str] = ()) -> PBTVAEResult:
+    """Parses gin, runs :func:`pbt_vae_from_gin`, clears gin."""
+    with parsed_gin(gin_config_files, gin_bindings, pipeline="pbt_vae"):
+        return pbt_vae_from_gin(model_dir, overwrite)

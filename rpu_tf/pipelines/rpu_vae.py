@@ -41,7 +41,7 @@ from rpu_tf.rpu.journal import StageJournal
 from rpu_tf.pipelines.pbt_vae import models_per_step
 from rpu_tf.rpu.pbt_vae import PBTVAEResult
 from rpu_tf.rpu.stages import FINAL_WARM_STARTS, FinalSupervision, paper_stages
-from rpu_tf.training.gin_context import gin_run
+from rpu_tf.training.gin_context import parsed_gin, run_context
 from rpu_tf.training.precision import default_precision
 from rpu_tf.training.representation import DEFAULT_ENCODE_BATCH_SIZE, mean_representation_function
 from rpu_tf.utils.files import read_json
@@ -219,24 +219,31 @@ def summarise(run_dir: str, data: FiniteGroundTruthData, manifest: dict, final: 
             "elapsed_time": elapsed}
 
 
-def rpu_vae_with_gin(model_dir: str, overwrite: bool = False, gin_config_files: Sequence[str] = (),
-                     gin_bindings: Sequence[str] = (), redo_from: Optional[str] = None,
+def rpu_vae_from_gin(model_dir: str, overwrite: bool = False, redo_from: Optional[str] = None,
                      data: Optional[FiniteGroundTruthData] = None) -> dict:
-    """Parses gin, runs :func:`run_rpu_vae` on ``data`` (None: ``dataset.name``) in
-    ``model_dir``, clears gin.
+    """Runs :func:`run_rpu_vae` on ``data`` (None: ``dataset.name``) in ``model_dir`` on the
+    config gin holds (parsed once by the caller: :func:`rpu_tf.pipelines.choice.run_pipeline`).
 
     ``redo_from`` (``rpu_train --redo_from``) recomputes a stopped or finished run from a stage
     on: that stage, every later one and the final stage are deleted and computed again with the
     current settings; earlier stages are kept (``"final"``: the final stage alone). Use it when
     changed settings concern only later stages (e.g. ``metaepoch/leaf/`` or ``final/``)."""
-    with gin_run(gin_config_files, gin_bindings, model_dir, overwrite, marker=paths.MANIFEST_FILE, resumable=True,
-                 pipeline="rpu_vae", models_per_step=models_per_step):  # sized for the metaEpochs' members
+    with run_context(model_dir, overwrite, marker=paths.MANIFEST_FILE, resumable=True,
+                     models_per_step=models_per_step):  # sized for the metaEpochs' members
         if redo_from:
             if rpu_files.has_manifest(model_dir):  # the precision first: a refused redo deletes nothing
                 StageJournal(model_dir).check_precision(default_precision(), redo=True)
             with redo_stages_from(model_dir, redo_from):  # a failed redo leaves the old stages
                 return run_rpu_vae(model_dir, data if data is not None else named_data.get_named_ground_truth_data())
         return run_rpu_vae(model_dir, data if data is not None else named_data.get_named_ground_truth_data())
+
+
+def rpu_vae_with_gin(model_dir: str, overwrite: bool = False, gin_config_files: Sequence[str] = (),
+                     gin_bindings: Sequence[str] = (), redo_from: Optional[str] = None,
+                     data: Optional[FiniteGroundTruthData] = None) -> dict:
+    """Parses gin, runs :func:`rpu_vae_from_gin`, clears gin."""
+    with parsed_gin(gin_config_files, gin_bindings, pipeline="rpu_vae"):
+        return rpu_vae_from_gin(model_dir, overwrite, redo_from, data)
 
 
 @contextlib.contextmanager

@@ -28,7 +28,7 @@ import gin
 from rpu_tf.data import named_data
 from rpu_tf.models.vae import BaseVAE
 from rpu_tf.training import runtime
-from rpu_tf.training.gin_context import gin_run
+from rpu_tf.training.gin_context import parsed_gin, run_context
 from rpu_tf.training.optimizers import resolve_model_optimizers
 from rpu_tf.training.supervision import ground_truth_supervision
 from rpu_tf.training.train import SingleModelRun, train_runs
@@ -76,9 +76,16 @@ def train(model_dir: str, overwrite: bool = False, **settings) -> dict[str, Any]
     return train_runs([single_model_run(model_dir, **settings)], overwrite)[0]
 
 
+def train_from_gin(model_dir: str, overwrite: bool = False) -> dict[str, Any]:
+    """Runs :func:`train` on the config gin holds (parsed once by the caller:
+    :func:`rpu_tf.pipelines.choice.run_pipeline`)."""
+    with run_context():
+        return train(model_dir, overwrite)
+
+
 def train_with_gin(model_dir: str, overwrite: bool = False,
                    gin_config_files: Optional[Sequence[str]] = None,
                    gin_bindings: Optional[Sequence[str]] = None) -> dict[str, Any]:
     """Parses the gin files and bindings, runs :func:`train`, and clears the gin config."""
-    with gin_run(gin_config_files, with_model_name(gin_bindings or []), pipeline="single_model"):
-        return train(model_dir, overwrite)
+    with parsed_gin(gin_config_files, with_model_name(gin_bindings or []), pipeline="single_model"):
+        return train_from_gin(model_dir, overwrite)

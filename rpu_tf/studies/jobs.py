@@ -118,13 +118,13 @@ def in_process_launcher(job, log_path: str) -> int:
     """Runs ``job`` in this process (tests, debugging): 0, or 1 with the error in ``log_path``."""
     from rpu_tf import registry
     from rpu_tf.evaluation.pipeline import evaluate_model
-    from rpu_tf.pipelines.choice import choose_pipeline
+    from rpu_tf.pipelines.choice import run_pipeline
     from rpu_tf.pipelines.train_together import train_together_with_gin
 
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     try:
         if isinstance(job, TrainJob):
-            choose_pipeline(job.model_dir, job.configs, job.bindings, job.overwrite).run()
+            run_pipeline(job.model_dir, job.configs, job.bindings, job.overwrite)
         elif isinstance(job, TrainTogetherJob):
             registry.register_gin_configurables()
             train_together_with_gin([j.model_dir for j in job.jobs], job.overwrite, list(job.jobs[0].configs),
