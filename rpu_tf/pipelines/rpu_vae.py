@@ -12,7 +12,8 @@ the metaEpochs or the final run (e.g. ``final/pbt_vae.num_replicas = 1``). The r
     stages/<stage>/traversals.png, reconstructions.png, reduction.png    figures (rpu_tf.visualize.stages)
     stages/<stage>/tensorboard/   its population's curves (rpu_tf.rpu.population_board), its figures
     model/                        the final model (Keras file, SavedModel, results)
-    metrics/mean/{mig,dci}/results/   final model vs ground truth (labelled data only)
+    ground_truth/{mig,dci}/results/   final model vs ground truth (labelled data only; rpu_evaluate
+                                  writes metrics/ and postprocessed/ beside it)
     summary.json                  per metaEpoch: size, active latents, best-matching factor; MIG/DCI;
                                   training images per stage and in total; the precision
 
@@ -34,8 +35,7 @@ import gin
 from rpu_tf.data import named_data
 from rpu_tf.data.ground_truth_data import FiniteGroundTruthData
 from rpu_tf.evaluation.ground_truth import NUM_BINS, evaluate_ground_truth, factors_tracked
-from rpu_tf.layout import paths, rpu_files
-from rpu_tf.layout.budget import run_training_images
+from rpu_tf.layout import paths, rpu_files, run_state
 from rpu_tf.rpu.algorithm import Settings, StageOutcome, run_algorithm_1
 from rpu_tf.rpu.journal import StageJournal
 from rpu_tf.pipelines.pbt_vae import models_per_step
@@ -102,8 +102,7 @@ def run_rpu_vae(run_dir: str, data: FiniteGroundTruthData, max_leaf_runs: int = 
                                                              whole_number(final_supervision_batch_size,
                                                                           "rpu_vae.final_supervision_batch_size", 1)))
     stages.journal.check_precision(default_precision())
-    stages.journal.check_settings({**stage_settings(gin.config_str()), DATA_SETTING: describe_data(data)},
-                                  unchecked=lambda key: not is_stage_setting(key))
+    stages.journal.check_settings({**stage_settings(gin.config_str()), DATA_SETTING: describe_data(data)})
     outcome = run_algorithm_1(data, stages, settings)
     final = final_record(outcome.final)
     stored = stages.journal.manifest.get("final") or {}
@@ -215,7 +214,7 @@ def summarise(run_dir: str, data: FiniteGroundTruthData, manifest: dict, final: 
             entry["factor_tracked"] = factors_tracked(data, saved.root_indices, saved.labels, saved.active.tolist())
         stages.append(entry)
     return {"data": data.name, "num_observations": data.num_observations, "stages": stages, "final": final,
-            "training_images": run_training_images(run_dir), "precision": default_precision(),
+            "training_images": run_state.run_training_images(run_dir), "precision": default_precision(),
             "elapsed_time": elapsed}
 
 
@@ -231,7 +230,8 @@ def rpu_vae_from_gin(model_dir: str, overwrite: bool = False, redo_from: Optiona
     with run_context(model_dir, overwrite, marker=paths.MANIFEST_FILE, resumable=True,
                      models_per_step=models_per_step):  # sized for the metaEpochs' members
         if redo_from:
-            if rpu_files.has_manifest(model_dir):  # the precision first: a refused redo deletes nothing
+            # the precision first: a refused redo deletes nothing
+            if run_state.run_kind(model_dir) == run_state.RPU_VAE:
                 StageJournal(model_dir).check_precision(default_precision(), redo=True)
             with redo_stages_from(model_dir, redo_from):  # a failed redo leaves the old stages
                 return run_rpu_vae(model_dir, data if data is not None else named_data.get_named_ground_truth_data())
@@ -252,7 +252,7 @@ def redo_stages_from(run_dir: str, stage: str) -> Iterator[None]:
     and the final stage of the run in ``run_dir`` are forgotten, so the run computes them again
     (``--redo_from``); their old files are deleted when the body succeeds and restored, with
     the manifest, when it fails (:meth:`StageJournal.redoing_from`)."""
-    if not rpu_files.has_manifest(run_dir):
+    if run_state.run_kind(run_dir) != run_state.RPU_VAE:
         raise ValueError(f"--redo_from={stage}: {run_dir} holds no rPU-VAE run yet; run it without "
                          "--redo_from first.")
     with StageJournal(run_dir).redoing_from(stage) as moved:
