@@ -248,25 +248,23 @@ def test_a_stopped_run_goes_on_only_in_its_precision_a_finished_one_reads_in_any
     assert json.load(open(os.path.join(run_dir, "manifest.json")))["precision"] == "float32"
 
 
-def test_older_runs_resume_their_precision_and_settings(tmp_path):
-    # Written before manifests recorded the precision and when they still compared
-    # training.precision as text: the stages' checkpoints say what they trained in, and the
-    # recorded setting no longer counts as a change.
-    from rpu_tf.pipelines.rpu_vae import is_stage_setting
+def test_a_run_of_an_earlier_version_is_refused(tmp_path):
+    # Written by an earlier, unreleased rpu_tf: its manifest records no precision although a
+    # stage has trained, and recorded settings that are no longer compared. Such run
+    # directories are no longer read: the resume is refused with what to do.
+    from rpu_tf.layout.run_state import UnsupportedRunError
     from rpu_tf.rpu.journal import StageJournal
-    from rpu_tf.training import PrecisionChangeError
 
     run_dir = str(tmp_path / "run")
     _stage_checkpoint(run_dir, "initial", "float32")
     settings = {"reduction.peak_height_std": "7", "training.precision": "'auto'"}
     json.dump({"stages": {"initial": {"name": "initial"}}, "leaf_runs": [], "final": None, "settings": settings},
               open(os.path.join(run_dir, "manifest.json"), "w"))
-    with pytest.raises(PrecisionChangeError, match="trained in float32 so far"):
-        StageJournal(run_dir).check_precision("mixed_bfloat16")
-    journal = StageJournal(run_dir)
-    journal.check_precision("float32")
-    journal.check_settings({"reduction.peak_height_std": "7"}, unchecked=lambda key: not is_stage_setting(key))
-    assert json.load(open(os.path.join(run_dir, "manifest.json")))["precision"] == "float32"
+    with pytest.raises(UnsupportedRunError, match=r"manifest.json records no training precision.*earlier, "
+                                                  r"unreleased version of rpu_tf.*--overwrite"):
+        StageJournal(run_dir).check_precision("float32")
+    with pytest.raises(ValueError, match=r"training.precision: was 'auto', now <unset>"):
+        StageJournal(run_dir).check_settings({"reduction.peak_height_std": "7"})
 
 
 def test_a_refused_redo_deletes_nothing(tmp_path):

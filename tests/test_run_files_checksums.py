@@ -65,7 +65,7 @@ def test_a_record_is_sha256sums_format_and_a_file_without_one_is_read_unchecked(
     with pytest.raises(DamagedFileError, match=rf"{re.escape(path)}: cannot be read: its content .* differs from "
                                                r"the sha256 recorded in labels\.npz\.sha256.*damaged"):
         load_state(path)
-    os.remove(checksums.record_file(path))  # a run written before records: read unchecked
+    os.remove(checksums.record_file(path))  # a kill between the file and its record: read unchecked
     assert load_state(path)["labels"][0, 0] == 1.0
     save_state(path, {"labels": np.zeros(2)})
     with open(checksums.record_file(path), "w") as f:

@@ -266,21 +266,21 @@ def test_whole_numbers_are_refused_not_truncated():
 @pytest.mark.parametrize("binding, message", [("model.batch_size = 8.5", "model.batch_size must be a whole number"),
                                               ("model.batch_size = 0", "model.batch_size must be >= 1")])
 def test_a_refused_setting_leaves_nothing_that_blocks_the_corrected_command(tmp_path, clean_gin, binding, message):
+    from rpu_tf.layout import run_state
     from rpu_tf.pipelines.single_model import train_with_gin
-    from rpu_tf.training import checkpoints
 
     run = str(tmp_path / "run")
     with pytest.raises(ValueError, match=message):
         train_with_gin(run, False, [BETA_TC_VAE], TINY_MODEL + [binding])
-    assert checkpoints.run_status(run) == checkpoints.FRESH
+    assert run_state.single_model_status(run) == run_state.FRESH
     assert not os.path.exists(os.path.join(run, "checkpoint"))
 
 
 def test_a_failure_before_the_first_checkpoint_removes_the_claim(tmp_path, clean_gin, monkeypatch):
     import importlib
 
+    from rpu_tf.layout import run_state
     from rpu_tf.pipelines.single_model import train_with_gin
-    from rpu_tf.training import checkpoints
 
     train = importlib.import_module("rpu_tf.training.train")  # the module (the package exports a function so named)
 
@@ -292,7 +292,7 @@ def test_a_failure_before_the_first_checkpoint_removes_the_claim(tmp_path, clean
     run = str(tmp_path / "run")
     with pytest.raises(ValueError, match="refused by the replica group"):
         train_with_gin(run, False, [BETA_TC_VAE], TINY_MODEL)
-    assert checkpoints.run_status(run) == checkpoints.FRESH and os.listdir(run) in ([], [".rpu_lock"])
+    assert run_state.single_model_status(run) == run_state.FRESH and os.listdir(run) in ([], [".rpu_lock"])
 
 
 @pytest.mark.parametrize("suffix", [".npz", ".h5"])

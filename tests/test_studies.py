@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from rpu_tf.layout.budget import run_training_images
-from rpu_tf.studies import Method, Study, plan_runs, share_stages
+from rpu_tf.layout.run_state import copy_stages, run_training_images
+from rpu_tf.studies import Method, Study, plan_runs
 from rpu_tf.studies.runner import BUDGET_FILE, train_job
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -117,7 +117,6 @@ def test_the_study_precision_is_chosen_once_and_runs_left_at_auto_get_it(tmp_pat
 def test_a_study_without_a_precision_record_takes_what_its_runs_trained_in(tmp_path):
     from rpu_tf.layout import paths
     from rpu_tf.studies.study_precision import study_precision
-    from rpu_tf.training import checkpoints
     from rpu_tf.utils.state_files import save_state
 
     def finished(run_dir, precision):
@@ -127,8 +126,8 @@ def test_a_study_without_a_precision_record_takes_what_its_runs_trained_in(tmp_p
 
     def stopped(run_dir, precision):  # a single model's checkpoint: its state's config says
         config = json.dumps({"model_config": {"precision": precision}})
-        os.makedirs(checkpoints.checkpoint_dir(run_dir))
-        save_state(checkpoints.state_file(run_dir), {"config": np.asarray(config)})
+        os.makedirs(paths.training_checkpoint_dir(run_dir))
+        save_state(paths.training_state_file(run_dir), {"config": np.asarray(config)})
 
     for name, (first, second) in {"same": ("float32", "float32"), "mixed": ("float32", "mixed_bfloat16"),
                                   "pinned": ("mixed_bfloat16", "mixed_bfloat16")}.items():
@@ -157,7 +156,7 @@ def test_share_stages_keeps_the_first_leaf_runs_and_drops_the_final(tmp_path):
     manifest = {"stages": {n: {"name": n, "leaf_run": lr} for n, lr in stages.items()},
                 "leaf_runs": [[1], [2]], "final": {"best_score": 0.5}}
     (source / "manifest.json").write_text(json.dumps(manifest))
-    share_stages(str(source), str(target), 1)
+    copy_stages(str(source), str(target), 1)
     shared = json.loads((target / "manifest.json").read_text())
     assert sorted(shared["stages"]) == ["initial", "leaf1_meta1"] and shared["final"] is None
     assert sorted(os.listdir(target / "stages")) == ["initial", "leaf1_meta1"]

@@ -53,7 +53,7 @@ def repair_hint(gin_path: str) -> str:
 
 def config_bindings(gin_path: str) -> dict[str, str]:
     """``{binding: value}`` of a step's operative config, checked against its checksum record
-    (or, written before records, for truncation): a damaged file is one line naming it and
+    (or, without a record, for truncation): a damaged file is one line naming it and
     the repair, never a data set silently rebuilt from what is left of it."""
     return read_config_bindings(gin_path, repair_hint(gin_path))
 

@@ -1,8 +1,8 @@
 """Where trained models, representations and their outputs live in a run directory.
 
 A run directory (``rpu_train --model_dir=RUN``; the rPU-VAE and PBT runs export their final
-model the same way) is disentanglement_lib's "output directory"; its names are
-:mod:`rpu_tf.layout.paths` owns its names.
+model the same way) is disentanglement_lib's "output directory": :mod:`rpu_tf.layout.paths`
+owns its names, :mod:`rpu_tf.layout.run_state` says what it holds.
 
 Every folder below a run that has this ``model/`` layout (e.g. each metaEpoch's best
 replica, once a run exports them) can be evaluated with a glob (:func:`find_models`).
@@ -22,6 +22,7 @@ from rpu_tf.layout.guard import check_directory, prepare_directory
 from rpu_tf.layout.paths import MODEL_DIR as MODEL_SUBDIR
 from rpu_tf.layout.paths import RESULTS_DIR, SAVED_MODEL_DIR, VISUALIZATIONS_DIR
 from rpu_tf.layout.replace import replaced_on_success
+from rpu_tf.layout.run_state import has_model, missing_model_files
 
 logger = logging.getLogger(__name__)
 
@@ -69,18 +70,6 @@ class TrainedModel(_SavedModelFolder):
         return os.path.join(self.run_dir, VISUALIZATIONS_DIR)
 
 
-def _model_files_missing(model_dir: str) -> list[str]:
-    required = [os.path.join(SAVED_MODEL_DIR, "saved_model.pb"),
-                paths.step_gin(RESULTS_DIR, "train")]
-    return [rel for rel in required if not os.path.isfile(os.path.join(model_dir, rel))]
-
-
-def is_trained_model(path: str) -> bool:
-    """Whether ``path`` is a run directory (or its ``model/`` folder) with a trained model."""
-    return (not _model_files_missing(os.path.join(path, MODEL_SUBDIR))
-            or not _model_files_missing(path))
-
-
 def locate_model(path: str) -> TrainedModel:
     """The trained model of run directory ``path`` (or of ``path`` = ``RUN/model``).
 
@@ -92,14 +81,14 @@ def locate_model(path: str) -> TrainedModel:
             f"--model_dir {path} does not exist. Expected a run directory written by "
             f"rpu_train --model_dir={path}.")
     nested = os.path.join(path, MODEL_SUBDIR)
-    if not _model_files_missing(nested):
+    if not missing_model_files(nested):
         return TrainedModel(run_dir=path, model_dir=nested)
-    if not _model_files_missing(path) and os.path.basename(os.path.normpath(path)) == MODEL_SUBDIR:
+    if not missing_model_files(path) and os.path.basename(os.path.normpath(path)) == MODEL_SUBDIR:
         return TrainedModel(run_dir=os.path.dirname(os.path.normpath(path)), model_dir=path)
     # Report against RUN/model, unless the user pointed at a model folder itself.
     looks_like_model = os.path.isdir(os.path.join(path, SAVED_MODEL_DIR)) and not os.path.isdir(nested)
     checked = path if looks_like_model else nested
-    missing = ", ".join(os.path.join(checked, rel) for rel in _model_files_missing(checked))
+    missing = ", ".join(os.path.join(checked, rel) for rel in missing_model_files(checked))
     raise NotATrainedModelError(
         f"{path} is not a trained model: expected {os.path.join(path, MODEL_SUBDIR, SAVED_MODEL_DIR)}/ "
         f"(a SavedModel with a gaussian_encoder signature) and "
@@ -128,7 +117,7 @@ def find_models(run_dir: str, model_subdir: Optional[str] = None) -> list[Traine
     for match in matches:
         if not os.path.isdir(match) or os.path.basename(os.path.normpath(match)) == MODEL_SUBDIR:
             continue
-        if is_trained_model(match):
+        if has_model(match):
             model = locate_model(match)
             if model.model_dir not in seen:
                 seen.add(model.model_dir)

@@ -6,6 +6,8 @@ reads or writes a run directory asks this package for the names.
 - :mod:`~rpu_tf.layout.paths`: the folder tree (model, results, metrics, PBT, rPU-VAE stages);
 - :mod:`~rpu_tf.layout.results`: disentanglement_lib's result directories (gin, json, aggregate);
 - :mod:`~rpu_tf.layout.rpu_files`: the manifest, a stage's ``labels.npz``, the summary;
+- :mod:`~rpu_tf.layout.run_state`: what a run directory holds (kind, precision, finished,
+  resumable, images trained, stages); every other module asks it;
 - :mod:`~rpu_tf.layout.guard`: what happens to an existing output folder (resume, overwrite, refuse);
 - :mod:`~rpu_tf.layout.lock`: one writer per run directory;
 - :mod:`~rpu_tf.layout.names`: names read from run files are checked before they become paths,

@@ -58,6 +58,31 @@ TRAINING_GROUP_FILE = "group.json"
 TRAINING_RUN_ID_FILE = "run_id"
 
 
+def training_checkpoint_dir(run_dir: str) -> str:
+    """``RUN/checkpoint``: a single model still training."""
+    return os.path.join(run_dir, TRAINING_CHECKPOINT_DIR)
+
+
+def training_claim_file(run_dir: str) -> str:
+    """``RUN/checkpoint/train.gin``: the claim (the settings) of a single model still training."""
+    return os.path.join(run_dir, TRAINING_CHECKPOINT_DIR, TRAINING_CLAIM_FILE)
+
+
+def training_state_file(run_dir: str) -> str:
+    """``RUN/checkpoint/state.npz``: the replica group's state at the last checkpoint."""
+    return os.path.join(run_dir, TRAINING_CHECKPOINT_DIR, TRAINING_STATE_FILE)
+
+
+def train_results_file(run_dir: str) -> str:
+    """``RUN/model/results/json/train_results.json``: a finished run's train results."""
+    return step_results_json(results_dir(os.path.join(run_dir, MODEL_DIR)), "train")
+
+
+def train_gin_file(run_dir: str) -> str:
+    """``RUN/model/results/gin/train.gin``: the operative config a finished run trained with."""
+    return step_gin(results_dir(os.path.join(run_dir, MODEL_DIR)), "train")
+
+
 def results_dir(folder: str) -> str:
     """The disentanglement_lib result directory of a model (or representation) folder."""
     return os.path.join(folder, RESULTS_DIR)

@@ -174,9 +174,10 @@ def parse_gin_bindings(text: str) -> dict[str, str]:
 
 def read_config_text(path: str, repair: str = REPAIR) -> str:
     """The text of an operative gin config a run wrote (``results/gin/train.gin``,
-    ``checkpoint/train.gin``), checked: against its checksum record; a file without one (an
-    older run) for being non-empty UTF-8 that ends with the newline gin ends every config with
-    (most truncations cut a line; a cut exactly after a newline goes unnoticed there).
+    ``checkpoint/train.gin``), checked: against its checksum record; a file without one (a kill
+    between the file and its record) for being non-empty UTF-8 that ends with the newline gin
+    ends every config with (most truncations cut a line; a cut exactly after a newline goes
+    unnoticed there).
     ``DamagedFileError`` naming the file, what is wrong and ``repair``."""
     recorded = checksums.expected_digest(path, repair) is not None
     data = checksums.read_checked(path, repair)

@@ -69,10 +69,6 @@ def empty_manifest() -> dict:
     return {"stages": {}, "leaf_runs": [], "final": None}
 
 
-def has_manifest(run_dir: str) -> bool:
-    return os.path.exists(os.path.join(run_dir, paths.MANIFEST_FILE))
-
-
 def read_manifest(run_dir: str) -> dict:
     """The run's manifest, or an empty one for a new run; checked (:func:`check_manifest`)."""
     path = os.path.join(run_dir, paths.MANIFEST_FILE)
@@ -192,7 +188,8 @@ def redo_stage_hint(name: str) -> str:
 
 def read_stage_labels(run_dir: str, name: str) -> StageLabels:
     """The arrays of ``stages/<name>/labels.npz``, checked against its checksum record
-    (:mod:`rpu_tf.utils.checksums`; older runs without one are read unchecked).
+    (:mod:`rpu_tf.utils.checksums`; one without a record, left by a kill between the file and its
+    record, is read unchecked).
     :class:`~rpu_tf.utils.state_files.CorruptCheckpointError` (a ``DamagedFileError``: one
     line naming the file and ``--redo_from=<name>``) when it is truncated or altered."""
     saved = load_state(paths.stage_labels_file(run_dir, name), redo_stage_hint(name))

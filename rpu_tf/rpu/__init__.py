@@ -9,8 +9,9 @@
 - :mod:`~rpu_tf.rpu.pbt_vae`: PBT of VAE replica groups (gin ``pbt_vae``), the model export;
 - :mod:`~rpu_tf.rpu.scoring`: member scorers (UDR, MIG, any metric, surrogate-label MIG);
 - :mod:`~rpu_tf.rpu.vae_member`: a replica group as a PBT member;
-- :mod:`~rpu_tf.rpu.search_space`: the VAE hyperparameter search space;
-- :mod:`~rpu_tf.rpu.run_precision`: the precision a run directory trained in (resumes keep it).
+- :mod:`~rpu_tf.rpu.search_space`: the VAE hyperparameter search space.
+
+What a run directory holds (kind, precision, stages, ...) is :mod:`rpu_tf.layout.run_state`'s.
 
 The whole run with figures and evaluation is :mod:`rpu_tf.pipelines.rpu_vae`, PBT-VAE alone
 :mod:`rpu_tf.pipelines.pbt_vae`.
@@ -21,7 +22,6 @@ from rpu_tf.rpu.algorithm import (Algorithm1Result, Labelling, Settings, StageOu
 from rpu_tf.rpu.pbt_vae import PBTVAEResult, run_pbt_vae
 from rpu_tf.metrics.latent_codes import active_latents
 from rpu_tf.rpu.reduction import LatentIntervals, ReductionResult, find_intervals, reduce_indices
-from rpu_tf.rpu.run_precision import pbt_precision, run_precision
 from rpu_tf.rpu.scoring import MetricScore, MIGScore, SurrogateMIGScore, UDRScore
 from rpu_tf.rpu.search_space import batch_size_choices, beta_choices, learning_rate_choices, vae_hyperparameter_space
 from rpu_tf.rpu.stages import label, paper_stages, pbt_s_vae, pbt_u_vae
@@ -32,7 +32,5 @@ __all__ = [
     "ReductionResult", "Settings", "StageOutcome", "Stages", "SurrogateMIGScore", "UDRScore", "VAEMember",
     "VAEMemberFactory", "active_latents", "batch_size_choices", "beta_choices", "export_replica",
     "find_intervals", "label", "leaf_run", "learning_rate_choices", "meta_epoch", "paper_stages",
-    "pbt_precision", "pbt_s_vae", "pbt_u_vae", "reduce_indices", "run_algorithm_1", "run_pbt_vae",
-    "run_precision",
-    "vae_hyperparameter_space",
+    "pbt_s_vae", "pbt_u_vae", "reduce_indices", "run_algorithm_1", "run_pbt_vae", "vae_hyperparameter_space",
 ]

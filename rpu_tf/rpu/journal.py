@@ -10,17 +10,16 @@ import contextlib
 import copy
 import logging
 import os
-from typing import Any, Callable, Iterator, Mapping, Optional
+from typing import Any, Iterator, Mapping, Optional
 
 import numpy as np
 
-from rpu_tf.layout import paths, rpu_files
+from rpu_tf.layout import paths, rpu_files, run_state
 from rpu_tf.layout.names import FINAL_STAGE, check_stage_name
 from rpu_tf.layout.replace import set_aside
 from rpu_tf.layout.rpu_files import StageLabels, StageRecord
 from rpu_tf.rpu.algorithm import LabelBlocks, StageOutcome
 from rpu_tf.rpu.reduction import ReductionResult
-from rpu_tf.rpu.run_precision import run_precision
 from rpu_tf.training.precision import check_resume_precision
 from rpu_tf.utils.files import DamagedFileError
 from rpu_tf.utils.state_files import CorruptCheckpointError
@@ -36,19 +35,14 @@ class StageJournal:
         self.manifest = rpu_files.read_manifest(run_dir)
         self._finished_in: Optional[tuple[str, str]] = None  # (trained in, would train in): check_precision
         self._rebuilding: dict[str, str] = {}  # stage -> why its labels are rebuilt (load)
-        if not rpu_files.has_manifest(run_dir):  # marks the folder as an rPU-VAE run from the start,
+        if run_state.run_kind(run_dir) != run_state.RPU_VAE:  # marks the folder as an rPU-VAE run from the start,
             rpu_files.write_manifest(run_dir, self.manifest)  # so one stopped in its first stage resumes
 
-    def check_settings(self, settings: Mapping[str, str], unchecked: Callable[[str], bool] = lambda key: False
-                       ) -> None:
+    def check_settings(self, settings: Mapping[str, str]) -> None:
         """Records the settings the stages are computed with; on a resume with finished stages,
         raises ``ValueError`` naming every setting that changed (a finished stage would
-        otherwise be reused as if computed with the new ones). Recorded keys for which
-        ``unchecked`` holds (settings an older rpu_tf recorded that are no longer compared)
-        are dropped first."""
+        otherwise be reused as if computed with the new ones)."""
         stored = self.manifest.get("settings")
-        if stored is not None:
-            stored = {key: value for key, value in stored.items() if not unchecked(key)}
         if stored is not None and self.manifest["stages"] and dict(stored) != dict(settings):
             changed = [f"{key}: was {stored.get(key, '<unset>')}, now {settings.get(key, '<unset>')}"
                        for key in sorted(set(stored) | set(settings)) if stored.get(key) != settings.get(key)]
@@ -66,13 +60,12 @@ class StageJournal:
     def check_precision(self, precision: str, redo: bool = False) -> None:
         """Records the (concrete) precision the run trains in. Raises
         :class:`~rpu_tf.training.precision.PrecisionChangeError` when the run has trained in
-        another one (its record, or for older runs what its checkpoints say) and is unfinished,
-        or ``redo`` (``--redo_from`` is about to recompute stages): its stages would mix
+        another one (:func:`rpu_tf.layout.run_state.trained_precision`) and is unfinished, or
+        ``redo`` (``--redo_from`` is about to recompute stages): its stages would mix
         precisions. A finished run is read in any precision, but a stage it has not trained yet
         (more leaf-runs) is then refused in :meth:`load`."""
         self._finished_in = None
-        trained = self._has_trained()
-        stored = run_precision(self.run_dir) if trained else None  # the record, else the checkpoints
+        stored = run_state.trained_precision(self.run_dir) if run_state.training_begun(self.run_dir) else None
         if stored is not None and stored != precision:
             if self.manifest["final"] is not None and not redo:
                 self._finished_in = (stored, precision)
@@ -81,12 +74,6 @@ class StageJournal:
         if self.manifest.get("precision") != (stored or precision):
             self.manifest["precision"] = stored or precision
             rpu_files.write_manifest(self.run_dir, self.manifest)
-
-    def _has_trained(self) -> bool:
-        """Whether a stage is recorded, or a stage's or the final stage's training has begun."""
-        stages = os.path.join(self.run_dir, paths.STAGES_DIR)
-        return (bool(self.manifest["stages"]) or os.path.isdir(os.path.join(self.run_dir, paths.PBT_DIR))
-                or (os.path.isdir(stages) and bool(os.listdir(stages))))
 
     def load(self, name: str) -> Optional[StageOutcome]:
         """The finished stage ``name``, or None when it is to be trained (refused when a

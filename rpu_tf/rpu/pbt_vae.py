@@ -34,11 +34,11 @@ import numpy as np
 
 from rpu_tf.data.ground_truth_data import FiniteGroundTruthData, GroundTruthData
 from rpu_tf.layout import paths
+from rpu_tf.layout.run_state import is_pbt_finished, pbt_precision
 from rpu_tf.layout.results import update_result_directory
 from rpu_tf.models.vae import BaseVAE
 from rpu_tf.pbt import PBTResult, PopulationBasedTraining, make_executor
 from rpu_tf.rpu.population_board import PopulationBoard
-from rpu_tf.rpu.run_precision import pbt_precision
 from rpu_tf.rpu.search_space import vae_hyperparameter_space
 from rpu_tf.rpu.vae_member import VAEMember, VAEMemberFactory, best_replica, export_replica
 from rpu_tf.training import runtime
@@ -163,7 +163,7 @@ def check_pbt_precision(pbt_dir: str, precision: str) -> None:
     """Raises :class:`~rpu_tf.training.precision.PrecisionChangeError` when the unfinished PBT
     run in ``pbt_dir`` trained its members in another precision than ``precision`` (as its
     newest readable member checkpoint records). A finished run is read in any precision."""
-    if os.path.exists(os.path.join(pbt_dir, paths.PBT_RESULT_FILE)):
+    if is_pbt_finished(pbt_dir):
         return
     check_resume_precision(f"The stopped PBT run in {os.path.dirname(pbt_dir)}", pbt_precision(pbt_dir), precision)
 

@@ -5,7 +5,7 @@ run directories, evaluated alike, reported as the paper's Fig. 4, Fig. 6 and tab
 from rpu_tf.studies.report import collect_results, summary_table, write_report
 from rpu_tf.studies.jobs import (EvaluateJob, SubprocessLauncher, TrainJob, TrainTogetherJob, in_process_launcher,
                                  subprocess_launcher)
-from rpu_tf.studies.plan import Run, plan_runs, share_stages, training_images
+from rpu_tf.studies.plan import Run, plan_runs
 from rpu_tf.studies.runner import run_study
 from rpu_tf.studies.selection import method_udr, udr_selection
 from rpu_tf.studies.spec import Method, Study, leaf_run_name, study_method, study_spec
@@ -14,6 +14,6 @@ from rpu_tf.studies.status import StudyStatus, study_progress
 __all__ = [
     "EvaluateJob", "Method", "Run", "Study", "StudyStatus", "SubprocessLauncher", "TrainJob", "TrainTogetherJob",
     "collect_results", "in_process_launcher", "leaf_run_name", "method_udr", "plan_runs", "run_study",
-    "share_stages", "study_method", "study_progress", "study_spec", "subprocess_launcher", "summary_table",
-    "training_images", "udr_selection", "write_report",
+    "study_method", "study_progress", "study_spec", "subprocess_launcher", "summary_table", "udr_selection",
+    "write_report",
 ]

@@ -38,8 +38,8 @@ from typing import Optional
 
 from rpu_tf.studies.jobs import (EvaluateJob, SubprocessLauncher, TrainJob, TrainTogetherJob,  # noqa: F401 (API)
                                  in_process_launcher, subprocess_launcher)
-from rpu_tf.studies.plan import (Run, evaluate_job, is_evaluated, is_trained, plan_runs, share_stages,  # noqa: F401
-                                 train_job, training_images)
+from rpu_tf.layout.run_state import copy_stages, is_finished, training_images
+from rpu_tf.studies.plan import Run, evaluate_job, is_evaluated, plan_runs, train_job  # noqa: F401 (API)
 from rpu_tf.studies.study_precision import study_precision
 from rpu_tf.studies.spec import Study, leaf_run_name, slug
 from rpu_tf.studies.status import ATTEMPT, StudyStatus, count_stopped_attempts
@@ -160,11 +160,11 @@ class _Scheduler:
         budget = measured_budget(self.study, self.study_dir, self.status) if unit[0].method.budget_binding else None
         source = self._source(unit[0])
         if source is not None:
-            share_stages(source.run_dir, unit[0].run_dir, unit[0].leaf_runs)
+            copy_stages(source.run_dir, unit[0].run_dir, unit[0].leaf_runs)
         work = []
         for run in unit:
             log = os.path.join(self.study_dir, "logs", run.key.replace("/", "_") + ".log")
-            trained = is_trained(run.run_dir)
+            trained = is_finished(run.run_dir)
             evaluated = trained and is_evaluated(self.study, run.run_dir)
             work.append(RunWork(run.key, log, None if trained else train_job(self.study, run, budget),
                                 None if evaluated else evaluate_job(self.study, run.run_dir)))

@@ -7,8 +7,9 @@ longer be at equal arithmetic. ``study.precision`` (default ``"auto"``) is there
 once and written to ``STUDY_DIR/precision.json``; every training run whose gin files and
 bindings leave ``training.precision`` at ``"auto"`` gets it as a binding
 (``training.precision = "<precision>"``). A run that sets a precision itself (the paper configs:
-float32) keeps it. A study started before this record existed takes the precision its
-runs trained in so far.
+float32) keeps it. A study directory without the record whose runs have trained (runs copied
+into a new study directory, or a deleted record) takes the precision they trained in
+(:func:`rpu_tf.layout.run_state.trained_precision`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import logging
 import os
 from typing import Optional, Sequence
 
+from rpu_tf.layout.run_state import trained_precision
 from rpu_tf.utils.files import atomic_write_json, read_json
 
 logger = logging.getLogger(__name__)
@@ -52,25 +54,12 @@ def leaves_precision_to_auto(configs: Sequence[str], bindings: Sequence[str]) ->
         gin.clear_config()
 
 
-def _trained_precisions(run_dirs: Sequence[str]) -> dict[str, str]:
-    """``{run directory: precision}`` of the runs that have trained something that says
-    (finished or stopped; :func:`~rpu_tf.rpu.run_precision.run_precision`)."""
-    from rpu_tf.rpu.run_precision import run_precision
-
-    found = {}
-    for run_dir in run_dirs:
-        precision = run_precision(run_dir)
-        if precision:
-            found[run_dir] = precision
-    return found
-
-
 def study_precision(setting: str, study_dir: str, run_dirs: Sequence[str]) -> str:
     """The concrete precision of the study in ``study_dir`` for ``study.precision = setting``.
 
     The first invocation resolves ``setting`` (``"auto"``: from this machine) and records it;
     later ones return the record. A study without a record whose runs (``run_dirs``) have
-    trained already (started by an older rpu_tf) takes the precision they trained in. Raises
+    trained already takes the precision they trained in. Raises
     ``ValueError`` when ``setting`` names a precision other than the recorded (or trained) one,
     or when the runs of an unrecorded study trained in different ones."""
     from rpu_tf.training.precision import CHOICES, describe_precision, resolve_precision
@@ -82,7 +71,7 @@ def study_precision(setting: str, study_dir: str, run_dirs: Sequence[str]) -> st
     source = f"recorded in {path}"
     new = recorded is None
     if new:
-        trained = _trained_precisions(run_dirs)
+        trained = {run_dir: p for run_dir in run_dirs if (p := trained_precision(run_dir))}
         if len(set(trained.values())) > 1:
             raise ValueError(f"{study_dir}: its runs trained in different precisions "
                              f"({', '.join(f'{k}: {v}' for k, v in sorted(trained.items()))}); the study cannot "

@@ -32,8 +32,8 @@ from rpu_tf.layout import paths
 from rpu_tf.layout.lock import LOCK_FILE
 from rpu_tf.layout.names import inside
 from rpu_tf.layout.results import parse_gin_bindings, read_config_text
+from rpu_tf.layout.run_state import UNFINISHED, state_precision
 from rpu_tf.training.precision import check_resume_precision
-from rpu_tf.training.replica_state import state_precision
 from rpu_tf.utils.checksums import write_checked_text
 from rpu_tf.utils.files import atomic_write_json, read_json
 from rpu_tf.utils.state_files import CorruptCheckpointError, load_state, save_state
@@ -48,44 +48,6 @@ RUNTIME_SETTINGS = ("model.checkpoint_every", "training.progress", "training.int
 #: What a stopped run may change besides: more (or the same) training steps continue it.
 RESUMABLE_CHANGES = RUNTIME_SETTINGS + ("model.training_steps",)
 
-FRESH, UNFINISHED, FINISHED, PARTIAL, FOREIGN = "fresh", "unfinished", "finished", "partial", "foreign"
-
-
-def checkpoint_dir(model_dir: str) -> str:
-    return os.path.join(model_dir, paths.TRAINING_CHECKPOINT_DIR)
-
-
-def state_file(model_dir: str) -> str:
-    return os.path.join(checkpoint_dir(model_dir), paths.TRAINING_STATE_FILE)
-
-
-def results_json(model_dir: str) -> str:
-    return paths.step_results_json(paths.results_dir(os.path.join(model_dir, paths.MODEL_DIR)), "train")
-
-
-def results_gin(model_dir: str) -> str:
-    return paths.step_gin(paths.results_dir(os.path.join(model_dir, paths.MODEL_DIR)), "train")
-
-
-def run_status(model_dir: str) -> str:
-    """What ``model_dir`` holds: ``"fresh"`` (missing or empty), ``"unfinished"`` (claimed,
-    training or stopped), ``"finished"`` (results written), ``"partial"`` (a ``model/`` folder
-    without results or claim: an older rpu_train's interrupted run), ``"foreign"`` (files that
-    are no single-model run)."""
-    if not os.path.isdir(model_dir):
-        return FRESH
-    if not [entry for entry in os.listdir(model_dir) if entry != LOCK_FILE]:
-        return FRESH
-    if os.path.isfile(os.path.join(checkpoint_dir(model_dir), paths.TRAINING_CLAIM_FILE)):
-        return UNFINISHED
-    if os.path.isfile(results_json(model_dir)):
-        return FINISHED
-    if os.path.isdir(os.path.join(model_dir, paths.MODEL_DIR)):
-        return PARTIAL
-    entries = {entry for entry in os.listdir(model_dir) if entry != LOCK_FILE}
-    if entries == {paths.TRAINING_CHECKPOINT_DIR}:  # killed while claiming: nothing trained yet
-        return FRESH
-    return FOREIGN
 
 
 def settings(config: str, ignored: Sequence[str] = RESUMABLE_CHANGES) -> dict[str, str]:
@@ -107,11 +69,11 @@ RETRAIN = "Restore it from a copy of the run, or train the run afresh: the same 
 
 
 def stored_config(model_dir: str, status: str) -> str:
-    """The operative config a claimed (``unfinished``) or ``finished`` run was started with,
-    checked (:func:`rpu_tf.layout.results.read_config_text`): a damaged one is a
-    ``DamagedFileError`` naming it, not a list of changed settings."""
-    path = (os.path.join(checkpoint_dir(model_dir), paths.TRAINING_CLAIM_FILE) if status == UNFINISHED
-            else results_gin(model_dir))
+    """The operative config a claimed (``unfinished``) or ``finished`` run was started with
+    (``status``: :func:`rpu_tf.layout.run_state.single_model_status`), checked
+    (:func:`rpu_tf.layout.results.read_config_text`): a damaged one is a ``DamagedFileError``
+    naming it, not a list of changed settings."""
+    path = paths.training_claim_file(model_dir) if status == UNFINISHED else paths.train_gin_file(model_dir)
     return read_config_text(path, RETRAIN)
 
 
@@ -132,14 +94,14 @@ def claim(model_dir: str, config: str) -> None:
     """Writes ``checkpoint/train.gin`` with its checksum record (this also checks that the
     folder is writable). A ``checkpoint/`` folder without a claim (a kill while claiming or
     releasing) is emptied."""
-    claim_file = os.path.join(checkpoint_dir(model_dir), paths.TRAINING_CLAIM_FILE)
-    if not os.path.isfile(claim_file):
-        shutil.rmtree(checkpoint_dir(model_dir), ignore_errors=True)
-    os.makedirs(checkpoint_dir(model_dir), exist_ok=True)
+    folder = paths.training_checkpoint_dir(model_dir)
+    if not os.path.isfile(paths.training_claim_file(model_dir)):
+        shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder, exist_ok=True)
     if _run_id(model_dir) is None:  # before the claim: a kill in between leaves no claim, so it is redone
-        with open(os.path.join(checkpoint_dir(model_dir), paths.TRAINING_RUN_ID_FILE), "w", encoding="utf-8") as f:
+        with open(os.path.join(folder, paths.TRAINING_RUN_ID_FILE), "w", encoding="utf-8") as f:
             f.write(uuid.uuid4().hex)
-    write_checked_text(os.path.join(checkpoint_dir(model_dir), paths.TRAINING_CLAIM_FILE), config)
+    write_checked_text(paths.training_claim_file(model_dir), config)
 
 
 def undo_unstarted_claims(model_dirs: Sequence[str], fresh: Mapping[str, set]) -> list[str]:
@@ -148,11 +110,11 @@ def undo_unstarted_claims(model_dirs: Sequence[str], fresh: Mapping[str, set]) -
     refused setting (a claim with ``model.batch_size = 0``) does not block the corrected
     command with "was 0, now 8". Runs with a checkpoint or results are left to resume.
     Returns what it deleted."""
-    if not model_dirs or os.path.exists(state_file(model_dirs[0])):
+    if not model_dirs or os.path.exists(paths.training_state_file(model_dirs[0])):
         return []
     removed = []
     for model_dir, before in fresh.items():
-        if os.path.isfile(results_json(model_dir)) or not os.path.isdir(model_dir):
+        if os.path.isfile(paths.train_results_file(model_dir)) or not os.path.isdir(model_dir):
             continue
         for entry in sorted(set(os.listdir(model_dir)) - set(before) - {LOCK_FILE}):
             target = inside(model_dir, os.path.join(model_dir, entry))
@@ -168,12 +130,13 @@ def _names(model_dirs: Sequence[str]) -> list[str]:
 
 
 def _group_file(model_dirs: Sequence[str]) -> str:
-    return os.path.join(checkpoint_dir(model_dirs[0]), paths.TRAINING_GROUP_FILE)
+    return os.path.join(paths.training_checkpoint_dir(model_dirs[0]), paths.TRAINING_GROUP_FILE)
 
 
 def _run_id(model_dir: str) -> str | None:
     try:
-        with open(os.path.join(checkpoint_dir(model_dir), paths.TRAINING_RUN_ID_FILE), encoding="utf-8") as f:
+        with open(os.path.join(paths.training_checkpoint_dir(model_dir), paths.TRAINING_RUN_ID_FILE),
+                  encoding="utf-8") as f:
             return f.read().strip() or None
     except OSError:
         return None
@@ -193,20 +156,17 @@ def _stored_group(model_dirs: Sequence[str]) -> dict:
 
 def _same_group(model_dirs: Sequence[str]) -> bool:
     """Whether the first run's checkpoint trains exactly these runs, in this order: the ids their
-    claims wrote (a moved or renamed run keeps its id), or for checkpoints written before run ids
-    existed, the folder names."""
-    stored = _stored_group(model_dirs)
-    if stored.get("ids") is not None and None not in _ids(model_dirs):
-        return stored["ids"] == _ids(model_dirs)
-    return stored.get("runs") == _names(model_dirs)
+    claims wrote (a moved or renamed run keeps its id)."""
+    ids = _ids(model_dirs)
+    return None not in ids and _stored_group(model_dirs).get("ids") == ids
 
 
 def start_group(model_dirs: Sequence[str]) -> None:
     """Records in the first run's ``checkpoint/group.json`` which runs its state trains (call it
     after the claims, before the first checkpoint); the state of another grouping is deleted first."""
     if not _same_group(model_dirs):
-        if os.path.exists(state_file(model_dirs[0])):
-            os.remove(state_file(model_dirs[0]))
+        if os.path.exists(paths.training_state_file(model_dirs[0])):
+            os.remove(paths.training_state_file(model_dirs[0]))
         atomic_write_json(_group_file(model_dirs), {"runs": _names(model_dirs), "ids": _ids(model_dirs)})
 
 
@@ -216,18 +176,19 @@ def save(group, model_dirs: Sequence[str]) -> None:
     training chunk (what a run resumed after its last step reports)."""
     state = group.get_state()
     state["last_train_metrics"] = {k: np.asarray(v, np.float32) for k, v in group.last_train_metrics.items()}
-    save_state(state_file(model_dirs[0]), state)
+    save_state(paths.training_state_file(model_dirs[0]), state)
 
 
 def restore(group, model_dirs: Sequence[str]) -> bool:
     """Loads the first run's checkpoint into ``group`` when there is one for exactly these runs;
     returns whether it did. A checkpoint of another grouping, or an unreadable one (truncated,
-    or differing from its checksum record; one without a record, from an older rpu_tf, is read
-    unchecked), is logged and training starts from step 0 (every run of the group is then
-    retrained, which rewrites it). A checkpoint
-    trained in another precision than ``group``'s raises
+    or differing from its checksum record; one without a record, left by a kill between the
+    state and its record, is read unchecked), or one that records no precision (an earlier,
+    unreleased rpu_tf wrote it), is logged and training starts from step 0 (every run of the
+    group is then retrained, which rewrites it). A checkpoint trained in another precision than
+    ``group``'s raises
     :class:`~rpu_tf.training.precision.PrecisionChangeError` (a run keeps its precision)."""
-    path = state_file(model_dirs[0])
+    path = paths.training_state_file(model_dirs[0])
     if not os.path.isfile(path):
         return False
     if not _same_group(model_dirs):
@@ -240,7 +201,7 @@ def restore(group, model_dirs: Sequence[str]) -> bool:
         logger.warning("%s", error)
         return False
     try:
-        trained_in = state_precision(state)
+        trained_in = state_precision(state, path)
     except (ValueError, KeyError) as error:
         logger.warning("The checkpoint %s cannot be used (%s); starting from step 0.", path, error)
         return False
@@ -258,11 +219,9 @@ def restore(group, model_dirs: Sequence[str]) -> bool:
 
 def release(model_dir: str) -> None:
     """Removes ``checkpoint/`` of a finished run: its claim first, then the state."""
-    folder = checkpoint_dir(model_dir)
-    claim_file = os.path.join(folder, paths.TRAINING_CLAIM_FILE)
-    if os.path.exists(claim_file):
-        os.remove(claim_file)
-    shutil.rmtree(folder, ignore_errors=True)
+    if os.path.exists(paths.training_claim_file(model_dir)):
+        os.remove(paths.training_claim_file(model_dir))
+    shutil.rmtree(paths.training_checkpoint_dir(model_dir), ignore_errors=True)
 
 
 def disk_bytes(group) -> int:
@@ -283,9 +242,8 @@ def check_free_space(model_dir: str, needed: int) -> None:
 
 
 def load_results(model_dir: str) -> Mapping[str, object]:
-    return read_json(results_json(model_dir))
+    return read_json(paths.train_results_file(model_dir))
 
 
-__all__ = ["FINISHED", "FOREIGN", "FRESH", "PARTIAL", "RESUMABLE_CHANGES", "RUNTIME_SETTINGS", "UNFINISHED", "changed_settings",
-           "check_free_space", "check_same_settings", "claim", "release", "restore", "run_status", "save",
-           "settings", "start_group", "disk_bytes", "undo_unstarted_claims"]
+__all__ = ["RESUMABLE_CHANGES", "RUNTIME_SETTINGS", "changed_settings", "check_free_space", "check_same_settings",
+           "claim", "release", "restore", "save", "settings", "start_group", "disk_bytes", "undo_unstarted_claims"]

@@ -6,22 +6,22 @@
 hyperparameters, optimizer slots and counters, global step, batch size, data-stream and
 noise seeds and (float16) the loss scale, in the format ``rpu_tf.pbt`` stores (atomic
 ``.npz``). A state trained in one precision loads into a group of another (variables are
-float32 in every precision).
+float32 in every precision); the precision it trained in is
+:func:`rpu_tf.layout.run_state.state_precision`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import zipfile
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from rpu_tf.data.ground_truth_data import GroundTruthData
 from rpu_tf.models.vae import get_model_class
 from rpu_tf.training.optimizers import AdamSpec
-from rpu_tf.utils.state_files import CorruptCheckpointError, load_state, save_state
+from rpu_tf.utils.state_files import load_state, save_state
 
 STATE_FORMAT = 1
 
@@ -35,23 +35,6 @@ def _structure(model_config: Mapping[str, Any]) -> dict[str, Any]:
 def read_state(path: str) -> dict[str, Any]:
     """Reads a state file written by ``ReplicaGroup.save`` (nested dict of arrays)."""
     return load_state(path)
-
-
-def state_precision(state: Mapping[str, Any]) -> Optional[str]:
-    """The precision the group that wrote ``state`` trained in (None: a state written before
-    states recorded it)."""
-    config = json.loads(str(np.asarray(state["config"])))
-    return config.get("model_config", {}).get("precision")
-
-
-def read_state_precision(path: str) -> Optional[str]:
-    """:func:`state_precision` of the state file ``path``, reading its config entry alone;
-    ``CorruptCheckpointError`` if unreadable."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return state_precision({"config": data["config"]})
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as e:
-        raise CorruptCheckpointError(f"checkpoint {path} cannot be read: {e}") from e
 
 
 class ReplicaStateMixin:

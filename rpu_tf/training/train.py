@@ -32,6 +32,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
+from rpu_tf.layout import paths, run_state
 from rpu_tf.layout.guard import readied_directory
 from rpu_tf.layout.lock import remove_stale_temporaries, run_lock
 from rpu_tf.layout.paths import KERAS_FILE, SAVED_MODEL_DIR, TENSORBOARD_DIR, TRAINING_CHECKPOINT_DIR
@@ -130,11 +131,11 @@ def train_runs(runs: Sequence[SingleModelRun], overwrite: bool = False) -> list[
         for run in runs:  # every directory locked and checked before any is changed
             locks.enter_context(run_lock(run.model_dir))  # one writer per run directory
         statuses = [_check_run_directory(run, overwrite) for run in runs]
-        if not overwrite and all(status == checkpoints.FINISHED for status in statuses):
+        if not overwrite and all(status == run_state.FINISHED for status in statuses):
             results = [dict(checkpoints.load_results(run.model_dir)) for run in runs]
             current = precision.resolve_precision(precision.default_precision())
-            for run, result in zip(runs, results):
-                trained_in = result.get("precision", current)
+            for run in runs:
+                trained_in = run_state.trained_precision(run.model_dir)
                 if trained_in == current:
                     logger.info("%s is already trained with these settings; nothing to do (pass --overwrite to "
                                 "train it again).", run.model_dir)
@@ -145,13 +146,13 @@ def train_runs(runs: Sequence[SingleModelRun], overwrite: bool = False) -> list[
             return results
         fresh = {}  # the directories this command starts afresh, with what they held before
         for run, status in zip(runs, statuses):
-            if overwrite and status != checkpoints.FRESH:
-                marker = (TRAINING_CHECKPOINT_DIR if os.path.isdir(checkpoints.checkpoint_dir(run.model_dir))
+            if overwrite and status != run_state.FRESH:
+                marker = (TRAINING_CHECKPOINT_DIR if os.path.isdir(paths.training_checkpoint_dir(run.model_dir))
                           else MODEL_SUBDIR)
                 locks.enter_context(readied_directory(run.model_dir, True, marker))  # back if training fails
-            elif status in (checkpoints.UNFINISHED, checkpoints.FINISHED):
+            elif status in (run_state.UNFINISHED, run_state.FINISHED):
                 remove_stale_temporaries(run.model_dir)
-            if overwrite or status == checkpoints.FRESH:
+            if overwrite or status == run_state.FRESH:
                 fresh[run.model_dir] = set(os.listdir(run.model_dir))
             checkpoints.claim(run.model_dir, run.operative_config)
         try:
@@ -162,20 +163,16 @@ def train_runs(runs: Sequence[SingleModelRun], overwrite: bool = False) -> list[
 
 
 def _check_run_directory(run: SingleModelRun, overwrite: bool) -> str:
-    """The status of ``run``'s directory (:func:`rpu_tf.training.checkpoints.run_status`), or
+    """The status of ``run``'s directory (:func:`rpu_tf.layout.run_state.single_model_status`), or
     ``FileExistsError`` saying what to do where training there would lose or mix results."""
-    status = checkpoints.run_status(run.model_dir)
-    if status == checkpoints.FOREIGN:
-        raise FileExistsError(f"Refusing to overwrite or resume in {run.model_dir}: it is not empty and has no {MODEL_SUBDIR}/ or "
-                              f"{checkpoints.checkpoint_dir('')}/, so it does not look like an output of this step "
-                              "Delete it yourself if you mean it, or "
-                              "choose another --model_dir.")
-    if overwrite or status == checkpoints.FRESH:
+    status = run_state.single_model_status(run.model_dir)
+    if status == run_state.FOREIGN:
+        raise FileExistsError(f"Refusing to overwrite or resume in {run.model_dir}: it is not empty and holds neither "
+                              f"a stopped run ({TRAINING_CHECKPOINT_DIR}/{paths.TRAINING_CLAIM_FILE}) nor a finished "
+                              f"one ({paths.train_results_file('')}), so it does not look like an "
+                              "output of this step. Delete it yourself if you mean it, or choose another --model_dir.")
+    if overwrite or status == run_state.FRESH:
         return status
-    if status == checkpoints.PARTIAL:
-        raise FileExistsError(f"--model_dir {run.model_dir} already exists and holds a model without results or "
-                              "checkpoint (an interrupted run of an older rpu_train); pass --overwrite to replace "
-                              "it, or choose another directory.")
     checkpoints.check_same_settings(run.model_dir, status, run.operative_config)
     return status
 

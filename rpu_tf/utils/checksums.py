@@ -10,8 +10,8 @@ another version of ``F``.
 
 Reading (:func:`read_checked`, :func:`verify`): a file whose record exists must match it,
 else :class:`~rpu_tf.utils.files.DamagedFileError` naming the file, what is wrong and the
-command that repairs it. **A file without a record is read unchecked**: run directories
-written before records existed, or a kill between the two writes above. A record guards
+command that repairs it. **A file without a record is read unchecked**: a kill between the
+two writes above leaves one (the file is complete: it was replaced atomically). A record guards
 against damage (truncation, a disk error, an edit by hand or another program), not against
 someone who rewrites the record too.
 """

@@ -2,8 +2,8 @@
 written atomically with a checksum record beside them (:mod:`rpu_tf.utils.checksums`).
 
 Nested dicts are flattened with ``/`` in the key; :func:`load_state` rebuilds them, checking
-the file against its record first (a file without one, written by an older rpu_tf, is read
-unchecked).
+the file against its record first (a file without one, left by a kill between the file and its
+record, is read unchecked).
 """
 
 from __future__ import annotations

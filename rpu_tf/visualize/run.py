@@ -19,9 +19,10 @@ import logging
 import os
 from typing import Optional, Sequence
 
-from rpu_tf.evaluation.model_dirs import NotATrainedModelError, find_models, is_trained_model
+from rpu_tf.evaluation.model_dirs import NotATrainedModelError, find_models
 from rpu_tf.layout.paths import (GENERATIONS_FILE, MODEL_DIR, PBT_DIR, SAVED_MODEL_DIR, VISUALIZATIONS_DIR,
                                  step_gin)
+from rpu_tf.layout.run_state import has_model
 from rpu_tf.visualize.pbt import plot_pbt_trajectories, read_generations
 
 logger = logging.getLogger(__name__)
@@ -77,15 +78,15 @@ def visualize_run(run_dir: str, output_dir: Optional[str] = None, overwrite: boo
     if not os.path.isdir(run_dir):
         raise NotATrainedModelError(f"--model_dir {run_dir} does not exist.")
     logs = find_generation_logs(run_dir)
-    has_model = model_subdir is not None or is_trained_model(run_dir)
-    if not has_model and not logs:
+    with_model = model_subdir is not None or has_model(run_dir)
+    if not with_model and not logs:
         raise NotATrainedModelError(
             f"{run_dir} holds nothing to visualize: expected a trained model "
             f"({os.path.join(run_dir, MODEL_DIR, SAVED_MODEL_DIR)}/ and "
             f"{step_gin(os.path.join(run_dir, MODEL_DIR, 'results'), 'train')}, as rpu_train "
             f"writes them) or PBT logs ({GENERATIONS_FILE} below it).")
     written: list[str] = []
-    if has_model:
+    if with_model:
         from rpu_tf.visualize.model import visualize  # TensorFlow: only when there is a model
 
         for model in find_models(run_dir, model_subdir):
