@@ -135,7 +135,12 @@ class BaseVAE(keras.Model):
     @staticmethod
     def sample_from_latent_distribution(z_mean: tf.Tensor, z_logvar: tf.Tensor,
                                         seed: Seed = None) -> tf.Tensor:
-        """One sample of N(mean, exp(logvar)); ``seed`` (shape [2]) makes it stateless."""
+        """One sample of N(mean, exp(logvar)); ``seed`` (shape [2]) makes it stateless.
+
+        ``mean + exp(logvar / 2) * eps``, ``eps`` from ``tf.random.stateless_normal`` on the
+        seed as given. ``tfd.Normal(...).sample(seed=...)`` draws the same numbers but takes
+        int32 seeds only; it refuses the int64 noise seeds of training, and a cast would wrap
+        values past 2**31 and change the noise that resumed runs repeat."""
         if seed is None:
             eps = tf.random.normal(tf.shape(z_mean))
         else:

@@ -7,32 +7,35 @@ Gin names as in disentanglement_lib: ``reconstruction_loss.loss_fn`` selects
 All per-sample losses take ``true_images`` (float32 in [0, 1], shape ``(batch,) +
 observation_shape``) and ``reconstructed_images`` (decoder outputs before the activation,
 same shape) and return a ``(batch,)`` tensor in nats (sum over pixels, not mean).
+
+The Gaussian log density and the Bernoulli likelihood and entropy are TensorFlow Probability's
+(:mod:`rpu_tf.models.distributions`); ``l2_loss`` is disentanglement_lib's plain squared error
+(no variance, no normalising constant), not a Gaussian log likelihood, so it stays tf.math.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Callable
 
 import gin
 import tensorflow as tf
 
-_LOG_2PI = math.log(2.0 * math.pi)
+from rpu_tf.models import distributions
+
 _ACTIVATIONS = ("logits", "tanh")
 _ENTROPY_CLIP = 1e-6
 
 
 def gaussian_log_density(samples: tf.Tensor, mean: tf.Tensor, log_var: tf.Tensor) -> tf.Tensor:
     """Elementwise log N(samples; mean, exp(log_var)) in nats; arguments broadcast."""
-    diff = samples - mean
-    return -0.5 * (diff * diff * tf.exp(-log_var) + log_var + _LOG_2PI)
+    return distributions.gaussian(mean, log_var).log_prob(samples)
 
 
 def bernoulli_entropy(probs: tf.Tensor) -> tf.Tensor:
     """Elementwise entropy (nats) of Bernoulli(probs), probs clipped to [1e-6, 1 - 1e-6]."""
     p = tf.clip_by_value(probs, _ENTROPY_CLIP, 1.0 - _ENTROPY_CLIP)
-    return -(p * tf.math.log(p) + (1.0 - p) * tf.math.log1p(-p))
+    return distributions.bernoulli(probs=p).entropy()
 
 
 def _flatten(images: tf.Tensor) -> tf.Tensor:
@@ -60,12 +63,11 @@ def bernoulli_loss(true_images: tf.Tensor, reconstructed_images: tf.Tensor,
     true_flat = _flatten(true_images)
     recon_flat = _flatten(reconstructed_images)
     if activation == "logits":
-        loss = tf.reduce_sum(
-            tf.nn.sigmoid_cross_entropy_with_logits(labels=true_flat, logits=recon_flat), axis=1)
+        likelihood = distributions.bernoulli(logits=recon_flat)
     else:
-        probs = tf.clip_by_value(tf.nn.tanh(recon_flat) / 2 + 0.5, 1e-6, 1 - 1e-6)
-        loss = -tf.reduce_sum(
-            true_flat * tf.math.log(probs) + (1 - true_flat) * tf.math.log(1 - probs), axis=1)
+        likelihood = distributions.bernoulli(
+            probs=tf.clip_by_value(tf.nn.tanh(recon_flat) / 2 + 0.5, 1e-6, 1 - 1e-6))
+    loss = -tf.reduce_sum(likelihood.log_prob(true_flat), axis=1)
     if subtract_true_image_entropy:
         loss = loss - tf.reduce_sum(bernoulli_entropy(true_flat), axis=1)
     return loss

@@ -2,7 +2,9 @@
 
 KL to the unit Gaussian, the minibatch total-correlation estimate (beta-TCVAE), the
 permutation of codes (FactorVAE's discriminator input), DIP-VAE's covariance penalties and
-the AnnealedVAE capacity, with disentanglement_lib's semantics.
+the AnnealedVAE capacity, with disentanglement_lib's semantics. The KL and the log densities
+of the total-correlation estimator are TensorFlow Probability's
+(:mod:`rpu_tf.models.distributions`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Optional
 
 import tensorflow as tf
 
+from rpu_tf.models import distributions
 from rpu_tf.models.losses import gaussian_log_density
 
 Seed = Optional[tf.Tensor]  # shape-[2] int32/int64 tensor for stateless random ops, or None
@@ -18,8 +21,10 @@ Seed = Optional[tf.Tensor]  # shape-[2] int32/int64 tensor for stateless random 
 
 def compute_gaussian_kl(z_mean: tf.Tensor, z_logvar: tf.Tensor) -> tf.Tensor:
     """KL(N(mean, exp(logvar)) || N(0, I)) summed over latents, averaged over the batch (nats)."""
-    return tf.reduce_mean(
-        0.5 * tf.reduce_sum(tf.square(z_mean) + tf.exp(z_logvar) - z_logvar - 1.0, axis=1))
+    z_mean = tf.convert_to_tensor(z_mean)
+    kl = distributions.tfd().kl_divergence(distributions.gaussian(z_mean, z_logvar),
+                                           distributions.unit_gaussian(z_mean.dtype))
+    return tf.reduce_mean(tf.reduce_sum(kl, axis=1))
 
 
 def total_correlation(z: tf.Tensor, z_mean: tf.Tensor, z_logvar: tf.Tensor) -> tf.Tensor:
