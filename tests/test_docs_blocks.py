@@ -7,8 +7,9 @@ checkout's root, as their commands' are. A block that cannot run on a test machi
 its doc by ``<!-- not run: REASON -->`` on the line before its fence; it is listed here and
 skipped with that reason, never silently. A block that needs a run directory first gets it from
 the command the doc names before the block (:data:`SETUPS`); what the doc says a block prints or
-writes is checked by :data:`CHECKS`. Both are keyed by a line of the block, and every key must
-match one block. A block with neither just has to exit with status 0.
+writes is checked by :data:`CHECKS`, with what the doc says of calling it again run after it in
+the same interpreter (:data:`AFTER_BLOCK`). All are keyed by a line of the block, and every key
+must match one block. A block with none just has to exit with status 0.
 """
 
 from __future__ import annotations
@@ -130,26 +131,28 @@ def _check_readme_rpu(block: Block, done, folder, sentences: str) -> None:
     assert manifest["settings"]["metaepoch/initial/pbt_vae.generation_images"] == "8192"
     assert manifest["settings"]["<data>"] == "sprites: 768 images of (32, 32, 1), factors [3, 2, 2, 8, 8]"
     assert os.path.isdir(os.path.join(run_dir, "model", "saved_model"))
-    # "called again, it loads the finished run": nothing is trained or rewritten; and another
-    # data set object does not reuse its stages
-    labels = os.path.join(run_dir, "stages", "initial", "labels.npz")
-    stamp = os.path.getmtime(labels)
-    other = block.code + REFUSED_DATA
-    again = run_block(dataclasses.replace(block, code=other), folder)
-    assert again.stdout == done.stdout + "refused: <data>: was sprites: 768 images\n"
-    assert os.path.getmtime(labels) == stamp
+    # "called again, it loads the finished run": nothing is trained or rewritten (AFTER_BLOCK,
+    # run after the block in its interpreter); and another data set object does not reuse its stages
+    assert done.stdout.splitlines()[-2:] == ["called again: same summary True, labels rewritten False",
+                                            "refused: <data>: was sprites: 768 images"]
 
 
-REFUSED_DATA = """
+#: (doc, a line of the block) -> code run after the block, in the same interpreter.
+AFTER_BLOCK = {("README.md", "summary = rpu.run()  # called again, it loads the finished run"): """
+import os
 import re
 
+labels = os.path.join(rpu.run_dir, "stages", "initial", "labels.npz")
+stamp = os.path.getmtime(labels)
+again = rpu.run()
+print(f"called again: same summary {again == summary}, labels rewritten {os.path.getmtime(labels) != stamp}")
 other = rpu_tf.data.Sprites(image_size=32, num_scales=3, num_orientations=2, num_positions_x=8, num_positions_y=8)
 try:
     RPUVAE(rpu.run_dir, other, initial=rpu.initial, final=rpu.final, max_leaf_runs=1, max_meta_epochs=1,
            num_latent=4, gin_bindings=rpu.extra_bindings).run()
 except ValueError as error:
     print("refused:", re.search(r"<data>: was sprites: \\d+ images", str(error)).group(0))
-"""
+"""}
 
 
 def _check_evaluation(block: Block, done, folder, sentences: str) -> None:
@@ -225,7 +228,8 @@ def test_doc_block_runs_as_written(block: Block, tmp_path):
         prepared = subprocess.run(_command(command), cwd=tmp_path, capture_output=True, text=True, timeout=600,
                                   env={**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "2"})
         assert prepared.returncode == 0, prepared.stderr[-3000:]
-    done = run_block(block, tmp_path)
+    after = _key(block, AFTER_BLOCK)
+    done = run_block(dataclasses.replace(block, code=block.code + AFTER_BLOCK[after]) if after else block, tmp_path)
     check = _key(block, CHECKS)
     if check:
         CHECKS[check](block, done, str(tmp_path), " ".join((block.before + block.after).split()))
@@ -236,7 +240,7 @@ def test_every_python_block_is_found_and_every_key_matches_one():
               for m in re.finditer(r"^```(\w+)", open(os.path.join(ROOT, doc), encoding="utf-8").read(), re.M)]
     assert not [f for f in fences if f[1].startswith("py") and f[1] != "python"], "spell Python fences ```python"
     assert len(BLOCKS) == sum(lang == "python" for _, lang in fences) >= 4
-    for table in (SETUPS, CHECKS, REQUIRES, SLOW):
+    for table in (SETUPS, CHECKS, REQUIRES, SLOW, AFTER_BLOCK):
         for key in table:
             assert sum(_key(b, {key: None}) == key for b in BLOCKS) == 1, f"{key} matches no block, or several"
     for doc in DOCS:  # a marker that is not right before a Python fence would skip nothing

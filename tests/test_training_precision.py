@@ -90,14 +90,16 @@ def test_bfloat16_matches_float32_at_the_same_weights():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("prec", ["mixed_bfloat16", "mixed_float16"])
-def test_sixteen_bit_groups_learn(prec):
+@pytest.mark.parametrize("prec, steps", [("mixed_bfloat16", 60), ("mixed_float16", 15)])
+def test_sixteen_bit_groups_learn(prec, steps):
+    # float16 has no fast CPU kernels (about 15x bfloat16's step time here), so fewer steps;
+    # with these seeds the reconstruction loss falls by 12 nats in 15 steps
     group = _group(prec, seed=1)
     first = group.train(1)["reconstruction_loss"]
-    last = group.train(60)
+    last = group.train(steps)
     assert np.isfinite(last["loss"])
     assert last["reconstruction_loss"] < first
-    assert group.step == 61 - group.skipped_steps
+    assert group.step == steps + 1 - group.skipped_steps
 
 
 def test_state_moves_between_precisions():
