@@ -1,5 +1,6 @@
 """The rPU-VAE pipeline end to end on tiny sprites: stages, labels, figures, final model, resume."""
 
+import importlib.util
 import json
 import os
 
@@ -22,6 +23,10 @@ pytestmark = pytest.mark.usefixtures("clean_gin")
 def test_rpu_vae_runs_all_stages_writes_the_run_directory_and_resumes(tmp_path):
     run_dir = str(tmp_path / "rpu")
     summary = rpu_vae_with_gin(run_dir, False, [QUICKSTART], TINY)
+    if importlib.util.find_spec("tensorboard") is not None:  # the test extra: TensorBoard shows the population
+        from test_tensorboard_population import check_rpu_vae_board
+
+        check_rpu_vae_board(run_dir)
     manifest = json.load(open(os.path.join(run_dir, "manifest.json")))
     assert "initial" in manifest["stages"]
     initial = manifest["stages"]["initial"]
