@@ -68,3 +68,13 @@ def test_population_runs_parse_their_config_once(parses, monkeypatch, tmp_path, 
     assert cli.main(_flags(config, run_dir, [binding, "training.progress = False"])) == 0
     assert seen == [(run_dir, 1)]  # the mechanism ran on the parsed config, the binding applied
     assert parses[config] == 1 and parses[binding] == 1
+
+
+def test_a_model_swapped_by_a_binding_trains_and_is_named_in_the_same_parse(parses, tmp_path):
+    run_dir = str(tmp_path / "swapped")
+    swap = "model.model = @vae()"
+    assert cli.main(_flags(BASELINE, run_dir, TINY_SINGLE + [swap, "vae.beta = 1."])) == 0
+    assert parses[BASELINE] == 1 and parses[swap] == 1
+    with open(os.path.join(run_dir, "model", "results", "json", "train_config.json")) as f:
+        config = json.load(f)
+    assert config["model.model"] == "@vae()" and config["model.name"] == "'vae'"  # not beta_tc_vae's label

@@ -16,8 +16,6 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, NamedTuple, Optional, Sequence
 
-import gin
-
 from rpu_tf import registry
 from rpu_tf.data.named_data import known_dataset_names
 from rpu_tf.evaluation.evaluate import METRICS
@@ -66,7 +64,9 @@ def run_pipeline(model_dir: str, gin_config_files: Sequence[str], gin_bindings: 
     """
     registry.register_gin_configurables()
     bindings = [str(b) for b in gin_bindings]
-    with parsed_gin(gin_config_files, bindings):
+    # model.name follows a swapped model.model (the run is labelled with the model it trains);
+    # both are single-model bindings, which the other pipelines refuse below anyway
+    with parsed_gin(gin_config_files, with_model_name(bindings)):
         name = pipeline_name()
         run = pipeline(name)
         check_bindings_are_read(name, bindings)
@@ -76,8 +76,6 @@ def run_pipeline(model_dir: str, gin_config_files: Sequence[str], gin_bindings: 
                 raise ValueError(f"--redo_from is for rPU-VAE runs (pipeline.name = 'rpu_vae'); this config runs "
                                  f"{name!r}.")
             options["redo_from"] = redo_from
-        if name == "single_model":  # the run is labelled with the model it trains
-            gin.parse_config(with_model_name(bindings)[len(bindings):])
         logger.info("Pipeline %s -> %s", name, model_dir)
         return PipelineRun(name, run(model_dir, bool(overwrite), **options))
 
