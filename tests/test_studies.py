@@ -147,7 +147,7 @@ def test_a_study_without_a_precision_record_takes_what_its_runs_trained_in(tmp_p
             assert not os.path.exists(os.path.join(study_dir, "precision.json"))
 
 
-def test_share_stages_keeps_the_first_leaf_runs_and_drops_the_final(tmp_path):
+def test_copy_stages_keeps_the_first_leaf_runs_and_drops_the_final(tmp_path):
     source, target = tmp_path / "src", tmp_path / "dst"
     stages = {"initial": None, "leaf1_meta1": 1, "leaf2_meta1": 2}
     for name in stages:

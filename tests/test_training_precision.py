@@ -193,9 +193,9 @@ def test_flops_counted_from_the_layers():
 
 
 def test_a_pipeline_run_does_not_leave_its_precision_behind():
-    from rpu_tf.training.gin_context import gin_run
+    from rpu_tf.training.gin_context import parsed_gin, run_context
 
     assert precision.default_precision() == "float32"
-    with gin_run([], ['training.precision = "mixed_bfloat16"']):
+    with parsed_gin([], ['training.precision = "mixed_bfloat16"']), run_context():
         assert precision.default_precision() == "mixed_bfloat16"
     assert precision.default_precision() == "float32"

@@ -41,4 +41,6 @@ def bernoulli(logits: Optional[tf.Tensor] = None,
               probs: Optional[tf.Tensor] = None) -> "tfp.distributions.Bernoulli":
     """``tfd.Bernoulli`` of pixel ``logits`` or ``probs``, float events (grey values in [0, 1]
     give the cross-entropy, as disentanglement_lib's Bernoulli loss does)."""
+    if (logits is None) == (probs is None):
+        raise ValueError("bernoulli() takes exactly one of logits and probs.")
     return tfd().Bernoulli(logits=logits, probs=probs, dtype=(logits if probs is None else probs).dtype)

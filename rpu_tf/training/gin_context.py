@@ -1,4 +1,4 @@
-"""The one ``*_with_gin`` sequence: parse gin once, set thread pools, ready the run directory, clear.
+"""A command's gin edge: parse gin once, set thread pools, ready the run directory, clear.
 
 Two halves, so that a command parses its configs exactly once:
 
@@ -8,7 +8,8 @@ Two halves, so that a command parses its configs exactly once:
 - :func:`run_context` runs on the config gin holds: thread pools and precision, the run
   directory's lock and readiness.
 
-:func:`gin_run` is both, for a pipeline called directly with its configs.
+A pipeline's ``*_with_gin`` is :func:`parsed_gin` around its ``*_from_gin`` body, which enters
+:func:`run_context`.
 """
 
 from __future__ import annotations
@@ -58,14 +59,3 @@ def run_context(model_dir: Optional[str] = None, overwrite: bool = False, marker
             stack.enter_context(run_lock(model_dir))  # one writer (rpu_tf.layout.lock)
             stack.enter_context(readied_directory(model_dir, overwrite, marker, resumable=resumable))
         yield options
-
-
-@contextlib.contextmanager
-def gin_run(gin_config_files: Optional[Sequence[str]], gin_bindings: Optional[Sequence[str]],
-            model_dir: Optional[str] = None, overwrite: bool = False, marker: Optional[str] = None,
-            resumable: bool = False, pipeline: Optional[str] = None,
-            models_per_step: Callable[[], int] = lambda: 1) -> Iterator[runtime.RuntimeOptions]:
-    """:func:`parsed_gin` then :func:`run_context`: parses once, readies the run, clears gin."""
-    with parsed_gin(gin_config_files, gin_bindings, pipeline):
-        with run_context(model_dir, overwrite, marker, resumable, models_per_step) as options:
-            yield options
