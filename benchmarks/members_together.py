@@ -18,6 +18,8 @@ import statistics
 import sys
 import time
 
+from machine import cpu_name
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -66,8 +68,7 @@ def main() -> None:
             start = time.perf_counter()
             fn(args.steps)
             rates[name].append(images / (time.perf_counter() - start))
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo", encoding="utf-8")
-                if line.startswith("model name")), "unknown CPU") if os.path.exists("/proc/cpuinfo") else "?"
+    cpu = cpu_name()
     print(f"{args.members} members x {args.replicas} replicas, 32x32 sprites, batch 64, {precision}, "
           f"{args.steps} steps per member; threads intra {threads[0]} inter {threads[1]}; {cpu}, "
           f"{os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}")

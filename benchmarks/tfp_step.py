@@ -34,6 +34,8 @@ from typing import Callable, Iterator, NamedTuple
 
 import numpy as np
 
+from machine import cpu_name
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -173,14 +175,6 @@ def measure(runners: dict[str, Callable[[], Rate]], rounds: int) -> dict[str, li
     return rates
 
 
-def _cpu() -> str:
-    if not os.path.exists("/proc/cpuinfo"):
-        return "unknown CPU"
-    with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-        return next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")),
-                    "unknown CPU")
-
-
 def report(case: str, rates: dict[str, list[Rate]]) -> None:
     """Prints the medians over the rounds, their ratio, and the ratio of each round."""
     for field, unit in (("wall", "img/s"), ("cpu", "img/CPU-s")):
@@ -208,7 +202,7 @@ def main() -> None:
     import tensorflow as tf
     import tensorflow_probability as tfp
 
-    print(f"CPU: {_cpu()} ({os.cpu_count()} logical)   load before: "
+    print(f"CPU: {cpu_name()} ({os.cpu_count()} logical)   load before: "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"TensorFlow {tf.__version__}, TFP {tfp.__version__}, precision {args.precision}, "
           f"batch {args.batch_size}, {args.rounds} rounds")

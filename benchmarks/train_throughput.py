@@ -46,6 +46,8 @@ import time
 
 import numpy as np
 
+from machine import cpu_name
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
@@ -315,8 +317,7 @@ def main() -> None:
               for c in cases}
     flops = _flops_per_image(results)
     peaks = peak["gflops"]
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo", encoding="utf-8")
-                if line.startswith("model name")), "unknown CPU") if os.path.exists("/proc/cpuinfo") else "unknown CPU"
+    cpu = cpu_name()
     print(f"beta_tc_vae conv {args.image_size}x{args.image_size}x1, batch {args.batch_size}, K {args.num_replicas}, "
           f"{args.steps} steps x "
           f"{args.repeats} repeats x {args.rounds} rounds; XLA {'on' if args.jit_compile else 'off'}, "
