@@ -229,13 +229,14 @@ def rpu_vae_from_gin(model_dir: str, overwrite: bool = False, redo_from: Optiona
     changed settings concern only later stages (e.g. ``metaepoch/leaf/`` or ``final/``)."""
     with run_context(model_dir, overwrite, marker=paths.MANIFEST_FILE, resumable=True,
                      models_per_step=models_per_step):  # sized for the metaEpochs' members
-        if redo_from:
-            # the precision first: a refused redo deletes nothing
-            if run_state.run_kind(model_dir) == run_state.RPU_VAE:
-                StageJournal(model_dir).check_precision(default_precision(), redo=True)
-            with redo_stages_from(model_dir, redo_from):  # a failed redo leaves the old stages
-                return run_rpu_vae(model_dir, data if data is not None else named_data.get_named_ground_truth_data())
-        return run_rpu_vae(model_dir, data if data is not None else named_data.get_named_ground_truth_data())
+        data = data if data is not None else named_data.get_named_ground_truth_data()
+        if not redo_from:
+            return run_rpu_vae(model_dir, data)
+        # the precision first: a refused redo deletes nothing
+        if run_state.run_kind(model_dir) == run_state.RPU_VAE:
+            StageJournal(model_dir).check_precision(default_precision(), redo=True)
+        with redo_stages_from(model_dir, redo_from):  # a failed redo leaves the old stages
+            return run_rpu_vae(model_dir, data)
 
 
 def rpu_vae_with_gin(model_dir: str, overwrite: bool = False, gin_config_files: Sequence[str] = (),
