@@ -61,7 +61,18 @@ def test_spec_checks_say_what_is_wrong():
     with pytest.raises(ValueError, match="at least as many leaf-runs"):
         Study("s", (0,), (_rpu(), Method("p", kind="rpu_vae", configs=("q.gin",), seed_binding="s = {seed}",
                                          leaf_runs=(0, 2), stages_from="rPU-VAE")), ())
+    for representations in (("sampled",), ("mean", "median"), ("mean", "mean"), ()):
+        with pytest.raises(ValueError, match="representations must be distinct names"):
+            Study("s", (0,), (_single("a", 1),), (), budget_images=10, representations=representations)
     assert _single("a", 1).budget_units(65) == 3  # rounded up: never less than the budget
+
+
+def test_runs_are_evaluated_on_the_studys_representations():
+    from rpu_tf.studies.jobs import EvaluateJob
+
+    assert EvaluateJob("r", ("m.gin",)).argv() == ["--model_dir=r", "--representations=mean", "--overwrite",
+                                                     "--gin_config=m.gin"]
+    assert "--representations=mean,sampled" in EvaluateJob("r", ("m.gin",), ("mean", "sampled")).argv()
 
 
 def test_plan_runs_puts_the_budget_setting_rpu_vae_first(tmp_path):
@@ -225,6 +236,14 @@ def test_a_tiny_study_runs_resumes_survives_a_failure_and_reports(tmp_path):
     for row in ("| rPU-VAE | 2 |", "| beta-TCVAE | 4 |", "| UDR selection | 2 |", "| rPU-VAE (0 leaf-runs) | 2 |"):
         assert row in table
     assert np.isfinite(float(table.split("| rPU-VAE | 2 | ")[1].split(" |")[0]))
+    # ... and on the sampled representation, which every run was evaluated on (the rerun too: it
+    # evaluated nothing again)
+    sampled = table.split("## Per method, sampled representation")[1]
+    assert np.isfinite(float(sampled.split("| beta-TCVAE | 4 | ")[1].split(" |")[0]))
+    for key, entry in first.items():
+        if entry["state"] == "done":
+            assert os.path.exists(os.path.join(entry["run_dir"], "metrics", "sampled", "mig", "results", "aggregate",
+                                               "evaluation.json")), key
     selection = json.load(open(os.path.join(study_dir, "selection.json")))["UDR selection"]
     assert set(selection["chosen"].values()) <= {"b1", "b6"}
     assert all(0.0 <= v <= 1.0 for per_seed in selection["udr"].values() for v in per_seed.values())
@@ -427,3 +446,23 @@ def test_the_report_lists_per_factor_gaps_and_every_run_as_json():
                               "leaf_runs": 1, "mig": None, "dci": 0.4, "training_images": 1000,
                               "wall_seconds": 12.5, "gaps": {}, "run_dir": "/runs/rPU-VAE (1 leaf-run)0"}
     assert out["runs"][0]["gaps"] == {"position_x": 0.61, "scale": 0.05} and gaps_table(results[2:]) == ""
+
+
+def test_the_report_scores_the_sampled_representation_beside_the_mean():
+    from rpu_tf.results.scores import Score
+    from rpu_tf.studies.report import RunResult, results_json, summary_table
+    from rpu_tf.studies.spec import Study
+
+    def run(seed, mig, sampled_mig=None):
+        scores = (Score("sprites", "A", "mig", mig), Score("sprites", "A", "dci", 0.5))
+        sampled = () if sampled_mig is None else (Score("sprites", "A", "mig", sampled_mig),
+                                                   Score("sprites", "A", "dci", 0.25))
+        return RunResult("A", "A", seed, f"/runs/A{seed}", 1000, 1.0, None, scores, (), sampled)
+
+    results = [run(0, 0.4, 0.1), run(1, 0.6, 0.3), run(2, 0.5)]
+    assert "| A | 3 | 0.500 | 0.100 | 0.500 | 0.000 |" in summary_table(results)
+    # medians over the runs evaluated on it: 0.2 of 0.1 and 0.3
+    assert "| A | 3 | 0.200 | 0.100 | 0.250 | 0.000 |" in summary_table(results, "sampled")
+    runs = results_json(Study("s", (0, 1, 2), (), (), budget_images=1), results)["runs"]
+    assert runs[0]["sampled"] == {"mig": 0.1, "dci": 0.25} and runs[0]["mig"] == 0.4 and "sampled" not in runs[2]
+

@@ -116,6 +116,13 @@ def test_metric_configs_equal_dlib_ones(dlib_study):
         assert _file_bindings(ours[name]) == _file_bindings(path), name
 
 
+def test_runs_are_scored_on_dlib_postprocessings(dlib_study):
+    _, folder = dlib_study
+    theirs = {os.path.splitext(f)[0] for f in os.listdir(os.path.join(folder, "postprocess_configs"))
+              if f.endswith(".gin")}
+    assert set(load_study(STUDY).representations) == theirs == {"mean", "sampled"}
+
+
 def test_the_cpu_size_study_keeps_the_grid_and_changes_only_what_it_says(dlib_study, tmp_path):
     sweep, _ = dlib_study
     cpu = load_study(os.path.join(REPO, "gin_configs", "studies", "dlib_unsupervised_cpu.gin"))
@@ -129,3 +136,11 @@ def test_the_cpu_size_study_keeps_the_grid_and_changes_only_what_it_says(dlib_st
     assert len(settings) == 36
     assert {s["model.training_steps"] for s in settings} == {6000}
     assert {s["annealed_vae.iteration_threshold"] for s in settings} == {2000}
+    # its evaluation: MIG as disentanglement_lib's, DCI on fewer points (named in its file), mean only
+    assert cpu.representations == ("mean",)
+    mig, dci = (os.path.normpath(os.path.join(cpu.base_dir, m)) for m in cpu.metrics)
+    folder = os.path.join(os.path.dirname(os.path.dirname(sweep.__file__)), "unsupervised_study_v1", "metric_configs")
+    assert _file_bindings(mig) == _file_bindings(os.path.join(folder, "mig.gin"))
+    theirs = _file_bindings(os.path.join(folder, "dci.gin"))
+    assert _file_bindings(dci) == {**theirs, "dci.num_train": 2000, "dci.num_test": 1000}
+    assert (theirs["dci.num_train"], theirs["dci.num_test"]) == (10000, 5000)

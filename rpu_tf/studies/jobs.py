@@ -50,13 +50,14 @@ class TrainTogetherJob:
 
 @dataclasses.dataclass(frozen=True)
 class EvaluateJob:
-    """An ``rpu_evaluate`` invocation (mean representation, replacing earlier results)."""
+    """An ``rpu_evaluate`` invocation (the study's representations, replacing earlier results)."""
 
     model_dir: str
     metrics: tuple[str, ...]
+    representations: tuple[str, ...] = ("mean",)
 
     def argv(self) -> list[str]:
-        return ([f"--model_dir={self.model_dir}", "--representations=mean", "--overwrite"]
+        return ([f"--model_dir={self.model_dir}", f"--representations={','.join(self.representations)}", "--overwrite"]
                 + [f"--gin_config={m}" for m in self.metrics])
 
 
@@ -130,7 +131,7 @@ def in_process_launcher(job, log_path: str) -> int:
             train_together_with_gin([j.model_dir for j in job.jobs], job.overwrite, list(job.jobs[0].configs),
                                     [list(j.bindings) for j in job.jobs])
         else:
-            evaluate_model(job.model_dir, list(job.metrics), representations=("mean",), overwrite=True)
+            evaluate_model(job.model_dir, list(job.metrics), representations=job.representations, overwrite=True)
     except Exception as error:  # noqa: BLE001 -- a failed run is recorded, the study goes on
         with open(log_path, "a", encoding="utf-8") as log:
             log.write(f"{type(error).__name__}: {error}\n")

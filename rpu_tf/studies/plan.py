@@ -84,10 +84,11 @@ def train_job(study: Study, run: Run, budget_images: Optional[int]) -> TrainJob:
 
 
 def evaluate_job(study: Study, run_dir: str) -> EvaluateJob:
-    return EvaluateJob(run_dir, tuple(_resolve(study, m) for m in study.metrics))
+    return EvaluateJob(run_dir, tuple(_resolve(study, m) for m in study.metrics), study.representations)
 
 
 def is_evaluated(study: Study, run_dir: str) -> bool:
     names = [os.path.splitext(os.path.basename(m))[0] for m in study.metrics]
-    return all(os.path.exists(paths.step_aggregate_json(paths.results_dir(paths.metric_dir(run_dir, "mean", n)),
-                                                        "evaluation")) for n in names)
+    return all(os.path.exists(paths.step_aggregate_json(paths.results_dir(paths.metric_dir(run_dir, r, n)),
+                                                        "evaluation"))
+               for n in names for r in study.representations)

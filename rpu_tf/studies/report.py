@@ -45,21 +45,25 @@ class RunResult:
     leaf_runs: Optional[int]
     scores: tuple[Score, ...]
     gaps: tuple[tuple[str, float], ...] = ()  # (factor, normalised MIG gap), where evaluated
+    sampled_scores: tuple[Score, ...] = ()  # on the sampled representation, where evaluated
 
-    def value(self, metric: str) -> float:
-        values = [s.value for s in self.scores if s.metric == metric]
+    def value(self, metric: str, representation: str = "mean") -> float:
+        scores = self.scores if representation == "mean" else self.sampled_scores
+        values = [s.value for s in scores if s.metric == metric]
         return values[0] if values else float("nan")
 
 
-def _scores(run_dir: str, label: str) -> tuple[tuple[Score, ...], tuple[tuple[str, float], ...]]:
-    """A run's MIG and DCI scores, and its per-factor MIG gaps (empty unless evaluated)."""
+def _scores(run_dir: str, label: str) -> tuple[tuple[Score, ...], tuple[tuple[str, float], ...], tuple[Score, ...]]:
+    """A run's MIG and DCI scores on the mean representation, its per-factor MIG gaps (empty
+    unless evaluated) and its scores on the sampled representation (empty unless evaluated)."""
     rows = aggregate_results([os.path.join(run_dir, paths.METRICS_DIR)])
     gaps: tuple[tuple[str, float], ...] = ()
     for row in rows:
         if gin_value(row.get(METRIC_KEY, "")) == GAPS_METRIC and representation_of(row) == "mean":
             gaps = tuple((key[len(GAP_PREFIX):], float(value)) for key, value in row.items()
                          if key.startswith(GAP_PREFIX) and isinstance(value, (int, float)))
-    return tuple(extract_scores(rows, METRICS, "mean", label=label, source=run_dir)), gaps
+    return (tuple(extract_scores(rows, METRICS, "mean", label=label, source=run_dir)), gaps,
+            tuple(extract_scores(rows, METRICS, "sampled", label=label, source=run_dir)))
 
 
 def collect_results(study: Study, study_dir: str) -> list[RunResult]:
@@ -88,7 +92,9 @@ def collect_results(study: Study, study_dir: str) -> list[RunResult]:
             results.append(RunResult(method.name, method.label, seed, chosen.run_dir,
                                      sum(r.training_images for r in cost), sum(r.wall_seconds for r in cost),
                                      None, tuple(dataclasses.replace(s, method=method.label)
-                                                 for s in chosen.scores), chosen.gaps))
+                                                 for s in chosen.scores), chosen.gaps,
+                                     tuple(dataclasses.replace(s, method=method.label)
+                                           for s in chosen.sampled_scores)))
     return results
 
 
@@ -100,17 +106,18 @@ def _quartiles(values: Sequence[float]) -> tuple[float, float, float]:
     return float(median), float(q1), float(q3)
 
 
-def summary_table(results: Sequence[RunResult]) -> str:
+def summary_table(results: Sequence[RunResult], representation: str = "mean") -> str:
     """Markdown: per method (Fig. 4 label, then the rPU-VAE variants) n, MIG and DCI
-    disentanglement median and IQR, training images per model and wall seconds spent."""
+    disentanglement median and IQR on ``representation``, training images per model and wall
+    seconds spent."""
     labels = list(dict.fromkeys(r.label for r in results))
     head = ("| method | n | MIG median | MIG IQR | DCI median | DCI IQR | images per model (median) | "
             "wall s (all seeds) |")
     lines = [head, "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for label in labels:
         group = [r for r in results if r.label == label]
-        mig, mig_q1, mig_q3 = _quartiles([r.value("mig") for r in group])
-        dci, dci_q1, dci_q3 = _quartiles([r.value("dci") for r in group])
+        mig, mig_q1, mig_q3 = _quartiles([r.value("mig", representation) for r in group])
+        dci, dci_q1, dci_q3 = _quartiles([r.value("dci", representation) for r in group])
         images = int(np.median([r.training_images for r in group]))
         wall = sum(r.wall_seconds for r in group)
         lines.append(f"| {label} | {len(group)} | {mig:.3f} | {mig_q3 - mig_q1:.3f} | {dci:.3f} | "
@@ -149,7 +156,9 @@ def results_json(study: Study, results: Sequence[RunResult]) -> dict:
     return {"study": study.name, "seeds": list(study.seeds), "runs": [
         {"method": r.name, "group": r.label, "seed": r.seed, "leaf_runs": r.leaf_runs,
          "mig": number(r.value("mig")), "dci": number(r.value("dci")), "training_images": r.training_images,
-         "wall_seconds": r.wall_seconds, "gaps": dict(r.gaps), "run_dir": r.run_dir} for r in results]}
+         "wall_seconds": r.wall_seconds, "gaps": dict(r.gaps), "run_dir": r.run_dir,
+         **({"sampled": {"mig": number(r.value("mig", "sampled")), "dci": number(r.value("dci", "sampled"))}}
+            if r.sampled_scores else {})} for r in results]}
 
 
 def budget_sentence(study_dir: str) -> str:
@@ -190,6 +199,10 @@ def write_report(study: Study, study_dir: str) -> dict[str, str]:
             f"most and count only their own final stage's time (their images count every stage they use).\n\n"
             f"## Per method\n\n{summary_table(results)}\n"
             f"## Every run\n\n{per_run_table(results)}")
+    if any(r.sampled_scores for r in results):
+        text += ("\n## Per method, sampled representation\n\nThe same models scored on a sample of "
+                 "q(z|x) instead of its mean (disentanglement_lib's `sampled` postprocessing; "
+                 f"medians over the runs evaluated on it).\n\n{summary_table(results, 'sampled')}")
     gaps = gaps_table(results)
     if gaps:
         text += ("\n## Per-factor MIG gaps\n\nEach factor's normalised gap (mutual information of its "

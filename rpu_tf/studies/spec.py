@@ -35,6 +35,9 @@ import gin
 
 KINDS = ("train", "rpu_vae", "udr_selection")
 EXECUTORS = ("local", "ray")
+#: The representations a study can score (disentanglement_lib's postprocessings,
+#: ``unsupervised_study_v1/postprocess_configs/{mean,sampled}.gin``).
+REPRESENTATIONS = ("mean", "sampled")
 
 
 def slug(name: str) -> str:
@@ -148,10 +151,16 @@ class Study:
     dataset: Optional[str] = None
     executor: str = "local"
     ray_address: Optional[str] = None
+    representations: tuple[str, ...] = ("mean",)
 
     def __post_init__(self):
         if self.executor not in EXECUTORS:
             raise ValueError(f"study {self.name!r}: executor must be one of {EXECUTORS}, got {self.executor!r}.")
+        if (not self.representations or "mean" not in self.representations
+                or any(r not in REPRESENTATIONS for r in self.representations)
+                or len(set(self.representations)) != len(self.representations)):
+            raise ValueError(f"study {self.name!r}: representations must be distinct names from {REPRESENTATIONS} "
+                             f"and include 'mean' (Fig. 4 and the tables score it), got {list(self.representations)}.")
         names = [m.name for m in self.methods]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -220,15 +229,19 @@ def study_spec(name: str = gin.REQUIRED, seeds: Sequence[int] = (0, 1, 2), metho
                metrics: Sequence[str] = ("../metrics/mig.gin", "../metrics/dci.gin"),
                budget_images: Optional[int] = None, base_dir: str = ".",
                common_bindings: Sequence[str] = (), precision: str = "auto",
-               dataset: Optional[str] = None, executor: str = "local", ray_address: Optional[str] = None) -> Study:
+               dataset: Optional[str] = None, executor: str = "local", ray_address: Optional[str] = None,
+               representations: Sequence[str] = ("mean",)) -> Study:
     """The study of a gin file.
 
     Args:
       name: the study's name (figure titles).
       seeds: seeds every method runs with (the issue's studies: 3).
       methods: ``@<scope>/study_method()`` references.
-      metrics: metric gin files every run is evaluated with (``rpu_evaluate``, mean
-        representation), relative to the study's gin file.
+      metrics: metric gin files every run is evaluated with (``rpu_evaluate``), relative to
+        the study's gin file.
+      representations: the representations every run is scored on: ``"mean"`` (Fig. 4,
+        the tables) and optionally ``"sampled"`` (a table of its own), as disentanglement_lib
+        evaluates every model on both postprocessings.
       budget_images: training images every baseline run gets; None: the most any seed of
         the rPU-VAE method (its largest leaf-run count) consumed, measured.
       base_dir: folder the relative config paths start from (set by the runner to the
@@ -252,4 +265,4 @@ def study_spec(name: str = gin.REQUIRED, seeds: Sequence[int] = (0, 1, 2), metho
                  metrics=tuple(metrics), budget_images=None if budget_images is None else int(budget_images),
                  base_dir=base_dir, common_bindings=tuple(common_bindings), precision=str(precision),
                  dataset=None if dataset is None else str(dataset), executor=str(executor),
-                 ray_address=ray_address)
+                 ray_address=ray_address, representations=tuple(str(r) for r in representations))
