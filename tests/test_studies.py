@@ -230,9 +230,11 @@ def test_a_tiny_study_runs_resumes_survives_a_failure_and_reports(tmp_path):
             assert again[key]["wall_seconds"] == entry["wall_seconds"], key
     assert again["broken/seed1"]["state"] == "failed"
     # The report: Fig. 4, Fig. 6, and the tables with every seed, the selection included.
-    for key in ("fig4", "fig6", "table"):
+    for key in ("fig4", "fig6", "table", "fig5_rpu_vae_seed0", "fig5_rpu_vae_seed1"):
         assert os.path.getsize(written[key]) > 100
+    assert not any(key.startswith("fig5_rpu_vae_paper") for key in written)  # it trains no stages of its own
     table = open(written["table"]).read()
+    assert "**rPU-VAE, seed 1** ([fig5_rpu_vae_seed1.png](fig5_rpu_vae_seed1.png)):\n\n- initial: " in table
     for row in ("| rPU-VAE | 2 |", "| beta-TCVAE | 4 |", "| UDR selection | 2 |", "| rPU-VAE (0 leaf-runs) | 2 |"):
         assert row in table
     assert np.isfinite(float(table.split("| rPU-VAE | 2 | ")[1].split(" |")[0]))

@@ -19,11 +19,12 @@ from rpu_tf.results.scores import METRIC_KEY, SCORE_KEYS, Score, extract_scores,
 from rpu_tf.studies.board import write_study_board
 from rpu_tf.studies.runner import BUDGET_FILE, plan_runs
 from rpu_tf.studies.selection import udr_selection
-from rpu_tf.studies.spec import Study
+from rpu_tf.studies.spec import Study, slug
 from rpu_tf.studies.status import StudyStatus
 from rpu_tf.utils.files import atomic_write_json, atomic_write_text, read_json
 from rpu_tf.visualize.method_comparison import plot_comparison
 from rpu_tf.visualize.leaf_runs import plot_leaf_runs
+from rpu_tf.visualize.run_stages import plot_run_stages, stage_caption
 from rpu_tf.utils.errors import RunFailedError
 
 REPORT_DIR = "report"
@@ -161,6 +162,31 @@ def results_json(study: Study, results: Sequence[RunResult]) -> dict:
             if r.sampled_scores else {})} for r in results]}
 
 
+def write_fig5(study: Study, study_dir: str, out_dir: str) -> tuple[dict[str, str], str]:
+    """The paper's Fig. 5 per seed of every rPU-VAE method that trains its own stages: the
+    metaEpochs of its run with the most leaf-runs (which the other variants share), as
+    ``report/fig5_<method>_seed<s>.png`` (:func:`~rpu_tf.visualize.run_stages.plot_run_stages`),
+    and the same as Markdown (one line per metaEpoch); returns the files and the Markdown."""
+    status = StudyStatus(study_dir)
+    written, lines = {}, []
+    for run in plan_runs(study, study_dir):
+        method = run.method
+        if (method.kind != "rpu_vae" or method.stages_from is not None or run.leaf_runs != max(method.leaf_runs)
+                or status.get(run.key).get("state") != "done"):
+            continue
+        name = f"fig5_{slug(method.name)}_seed{run.seed}"
+        path = plot_run_stages(run.run_dir, os.path.join(out_dir, name + ".png"),
+                               f"{study.name}: {method.name}, seed {run.seed}, each metaEpoch's best replica")
+        summary = os.path.join(run.run_dir, paths.SUMMARY_FILE)
+        if path is None or not os.path.isfile(summary):
+            continue
+        written[name] = path
+        lines.append(f"**{method.name}, seed {run.seed}** ([{name}.png]({name}.png)):\n")
+        lines += [f"- {stage_caption(stage)}" for stage in read_json(summary).get("stages", [])]
+        lines.append("")
+    return written, "\n".join(lines)
+
+
 def budget_sentence(study_dir: str) -> str:
     """The study's budget of training images per model (``budget.json``) as one Markdown sentence."""
     path = os.path.join(study_dir, BUDGET_FILE)
@@ -203,6 +229,13 @@ def write_report(study: Study, study_dir: str) -> dict[str, str]:
         text += ("\n## Per method, sampled representation\n\nThe same models scored on a sample of "
                  "q(z|x) instead of its mean (disentanglement_lib's `sampled` postprocessing; "
                  f"medians over the runs evaluated on it).\n\n{summary_table(results, 'sampled')}")
+    fig5, fig5_text = write_fig5(study, study_dir, out_dir)
+    written.update(fig5)
+    if fig5_text:
+        text += ("\n## Fig. 5: what each metaEpoch learned\n\nPer seed, the metaEpochs of the rPU-VAE run "
+                 "with the most leaf-runs: data set size, best UDR, the factor each active latent tracks "
+                 "(most mutual information) and the images the cut kept; the figures show each "
+                 f"metaEpoch's latent traversals.\n\n{fig5_text}")
     gaps = gaps_table(results)
     if gaps:
         text += ("\n## Per-factor MIG gaps\n\nEach factor's normalised gap (mutual information of its "
