@@ -216,3 +216,89 @@ def test_run_directories_of_earlier_versions_are_refused(tmp_path):
     (rpu / paths.MANIFEST_FILE).write_text(json.dumps({"stages": {"initial": {"name": "initial"}}}))
     with pytest.raises(UnsupportedRunError, match="manifest.json records no training precision"):
         run_state.trained_precision(str(rpu))
+
+
+def _write(path, text="{}"):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def test_the_lock_file_alone_is_an_empty_run_directory(tmp_path):
+    from rpu_tf.layout.lock import LOCK_FILE
+
+    run = str(tmp_path / "run")
+    assert run_state.run_entries(run) == set() and not run_state.needs_overwrite(run)  # missing
+    _write(os.path.join(run, LOCK_FILE), "")
+    assert run_state.run_entries(run) == set() and run_state.single_model_status(run) == run_state.FRESH
+    assert not run_state.needs_overwrite(run)
+    _write(os.path.join(run, "notes.txt"), "mine")
+    assert run_state.run_entries(run) == {"notes.txt"} and run_state.needs_overwrite(run)
+
+
+def test_a_study_does_not_overwrite_a_run_directory_holding_only_its_lock(tmp_path):
+    from rpu_tf.layout.lock import LOCK_FILE
+    from rpu_tf.studies.plan import plan_runs, train_job
+    from rpu_tf.studies.spec import Method, Study
+
+    method = Method("b1", configs=("quickstart_single_model.gin",), seed_binding="model.random_seed = {seed}",
+                    budget_binding="model.training_steps = {units}", budget_unit_images=32)
+    study = Study("s", (0,), (method,), (), budget_images=640)
+    (run,) = plan_runs(study, str(tmp_path))
+    _write(os.path.join(run.run_dir, LOCK_FILE), "")
+    assert train_job(study, run, budget_images=640).overwrite is False
+
+
+def test_a_single_models_claim_checkpoint_and_results_and_what_is_overwritten(tmp_path):
+    run = str(tmp_path / "run")
+    assert not (run_state.is_claimed(run) or run_state.has_training_state(run) or run_state.has_train_results(run))
+    _write(paths.training_claim_file(run), "model.training_steps = 4\n")
+    assert run_state.is_claimed(run) and not run_state.has_training_state(run)
+    assert run_state.run_entries(run) == {paths.TRAINING_CHECKPOINT_DIR} and not run_state.needs_overwrite(run)
+    _write(paths.training_state_file(run), "not a zip")  # written, readable or not
+    assert run_state.has_training_state(run) and not run_state.has_train_results(run)
+    finished = str(tmp_path / "finished")
+    _finish_single_model(finished, {"global_step": 4, "precision": "float32", "training_images": 32})
+    assert run_state.has_train_results(finished) and not run_state.is_claimed(finished)
+    assert run_state.needs_overwrite(finished)  # a finished single model is trained afresh, not continued
+
+
+def test_the_summary_of_an_rpu_vae_run(tmp_path):
+    from rpu_tf.layout import rpu_files
+    from rpu_tf.utils.files import DamagedFileError
+
+    run = str(tmp_path / "run")
+    assert run_state.read_summary(run) is None
+    rpu_files.write_summary(run, {"total_images": 12})
+    assert run_state.read_summary(run) == {"total_images": 12}
+    _write(os.path.join(run, paths.SUMMARY_FILE), '{"total_')
+    with pytest.raises(DamagedFileError, match="summary.json"):
+        run_state.read_summary(run)
+
+
+def test_an_export_needs_its_results_keras_file_and_saved_model(tmp_path):
+    model = str(tmp_path / "run" / paths.MODEL_DIR)
+    _write(paths.step_results_json(paths.results_dir(model), "train"))
+    _write(os.path.join(model, paths.KERAS_FILE), "")
+    assert not run_state.is_exported(model)  # no SavedModel folder
+    os.makedirs(os.path.join(model, paths.SAVED_MODEL_DIR))
+    assert run_state.is_exported(model)
+    os.remove(os.path.join(model, paths.KERAS_FILE))
+    assert not run_state.is_exported(model)
+
+
+def test_evaluated_means_every_metric_for_every_representation(tmp_path):
+    run = str(tmp_path / "run")
+
+    def evaluate(representation, metric):
+        _write(paths.step_aggregate_json(paths.results_dir(paths.metric_dir(run, representation, metric)), "evaluation"))
+
+    assert run_state.is_evaluated(run, []) and not run_state.is_evaluated(run, ["mig"])
+    evaluate("mean", "mig")
+    assert run_state.is_evaluated(run, ["mig"]) and not run_state.is_evaluated(run, ["mig", "dci"])
+    evaluate("mean", "dci")
+    assert run_state.is_evaluated(run, ["mig", "dci"])
+    assert not run_state.is_evaluated(run, ["mig", "dci"], ("mean", "sampled"))
+    evaluate("sampled", "mig")
+    evaluate("sampled", "dci")
+    assert run_state.is_evaluated(run, ["mig", "dci"], ("mean", "sampled"))

@@ -4,8 +4,12 @@
   stage trains), ``"pbt_vae"`` (a ``pbt/`` folder), ``"single_model"`` (a claimed checkpoint or
   train results: :func:`single_model_status`), or None;
 - the precision it trained in (:func:`trained_precision`; a resume keeps it);
-- whether it is finished (:func:`is_finished`), resumable (:func:`is_resumable`), holds a model
-  to evaluate (:func:`has_model`);
+- whether it is finished (:func:`is_finished`, :func:`read_summary`), resumable
+  (:func:`is_resumable`), or holds other files that a new run replaces (:func:`needs_overwrite`);
+- a single model's claim, checkpoint and results (:func:`is_claimed`, :func:`has_training_state`,
+  :func:`has_train_results`), the entries a command added (:func:`run_entries`);
+- whether it holds a model to evaluate (:func:`has_model`), an exported one
+  (:func:`is_exported`), and its evaluations (:func:`is_evaluated`);
 - the images it trained on (:func:`training_images`, :func:`run_training_images`), the budget
   unit of fair comparisons;
 - its rPU-VAE stages (:func:`stages_done`), and a copy of the first ones into another run
@@ -22,7 +26,7 @@ import json
 import os
 import shutil
 import zipfile
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -49,19 +53,42 @@ def _unsupported(path: str, what: str) -> UnsupportedRunError:
         "that wrote it.")
 
 
+# --- entries and a single model's files -----------------------------------------------------------
+def run_entries(run_dir: str) -> set[str]:
+    """The names in ``run_dir`` apart from its lock file (:data:`rpu_tf.layout.lock.LOCK_FILE`,
+    which a command holds while it writes there); empty for a missing folder."""
+    if not os.path.isdir(run_dir):
+        return set()
+    return {entry for entry in os.listdir(run_dir) if entry != LOCK_FILE}
+
+
+def is_claimed(run_dir: str) -> bool:
+    """Whether a single model's claim (``checkpoint/train.gin``) is written: it is training or stopped."""
+    return os.path.isfile(paths.training_claim_file(run_dir))
+
+
+def has_training_state(run_dir: str) -> bool:
+    """Whether a single model's checkpoint (``checkpoint/state.npz``) is written (readable or not)."""
+    return os.path.isfile(paths.training_state_file(run_dir))
+
+
+def has_train_results(run_dir: str) -> bool:
+    """Whether the run's train results (``model/results/json/train_results.json``) are written."""
+    return os.path.isfile(paths.train_results_file(run_dir))
+
+
 # --- kind ---------------------------------------------------------------------------------------
 def single_model_status(run_dir: str) -> str:
-    """What ``run_dir`` holds for a single-model run: ``"fresh"`` (missing or empty, or a claim
-    killed before it was written), ``"unfinished"`` (claimed: training or stopped),
-    ``"finished"`` (train results written) or ``"foreign"`` (files that are no single-model run)."""
-    if not os.path.isdir(run_dir):
-        return FRESH
-    entries = {entry for entry in os.listdir(run_dir) if entry != LOCK_FILE}
+    """What ``run_dir`` holds for a single-model run: ``"fresh"`` (missing or empty, the lock file
+    apart, or a claim killed before it was written), ``"unfinished"`` (claimed: training or
+    stopped), ``"finished"`` (train results written) or ``"foreign"`` (files that are no
+    single-model run)."""
+    entries = run_entries(run_dir)
     if not entries:
         return FRESH
-    if os.path.isfile(paths.training_claim_file(run_dir)):
+    if is_claimed(run_dir):
         return UNFINISHED
-    if os.path.isfile(paths.train_results_file(run_dir)):
+    if has_train_results(run_dir):
         return FINISHED
     if entries == {paths.TRAINING_CHECKPOINT_DIR}:  # killed while claiming: nothing trained yet
         return FRESH
@@ -92,11 +119,24 @@ def is_finished(run_dir: str) -> bool:
     return model
 
 
+def read_summary(run_dir: str) -> Optional[dict[str, Any]]:
+    """The rPU-VAE run's ``summary.json`` (written last: the run is finished), or None where it
+    is not written yet; a damaged one is a ``DamagedFileError`` naming it."""
+    path = os.path.join(run_dir, paths.SUMMARY_FILE)
+    return read_json(path) if os.path.isfile(path) else None
+
+
 def is_resumable(run_dir: str) -> bool:
     """Whether ``rpu_train`` continues the run in ``run_dir`` instead of replacing it: an
     rPU-VAE or PBT-VAE run (stopped, or finished: then it recomputes nothing), or a single
     model's claimed checkpoint (a kill loses at most ``model.checkpoint_every`` steps)."""
     return run_kind(run_dir) in (RPU_VAE, PBT_VAE) or single_model_status(run_dir) == UNFINISHED
+
+
+def needs_overwrite(run_dir: str) -> bool:
+    """Whether ``rpu_train`` must replace what ``run_dir`` holds (``--overwrite``): files, the
+    lock file apart, of a run it does not continue (:func:`is_resumable`)."""
+    return bool(run_entries(run_dir)) and not is_resumable(run_dir)
 
 
 def is_pbt_finished(pbt_dir: str) -> bool:
@@ -115,6 +155,24 @@ def has_model(path: str) -> bool:
     """Whether ``path`` is a run directory (or its ``model/`` folder) with a trained model to
     evaluate (:func:`missing_model_files`)."""
     return not missing_model_files(os.path.join(path, paths.MODEL_DIR)) or not missing_model_files(path)
+
+
+def is_exported(model_dir: str) -> bool:
+    """Whether the model folder ``model_dir`` (``RUN/model``) holds a whole export: its train
+    results (written last), Keras file and SavedModel folder. Which model the results name is
+    theirs to say."""
+    return (os.path.isfile(paths.step_results_json(paths.results_dir(model_dir), "train"))
+            and os.path.isfile(os.path.join(model_dir, paths.KERAS_FILE))
+            and os.path.isdir(os.path.join(model_dir, paths.SAVED_MODEL_DIR)))
+
+
+def is_evaluated(run_dir: str, metrics: Sequence[str], representations: Sequence[str] = ("mean",)) -> bool:
+    """Whether ``rpu_evaluate`` has written the result of every metric in ``metrics`` (names:
+    ``mig``, ``dci``, ...) for every representation in ``representations`` (its
+    ``metrics/<representation>/<metric>/results/aggregate/evaluation.json``)."""
+    return all(os.path.exists(paths.step_aggregate_json(paths.results_dir(paths.metric_dir(run_dir, r, m)),
+                                                        "evaluation"))
+               for m in metrics for r in representations)
 
 
 # --- precision ----------------------------------------------------------------------------------
@@ -181,10 +239,9 @@ def trained_precision(run_dir: str) -> Optional[str]:
         return precision
     if run_kind(run_dir) == RPU_VAE:  # the manifest records it before the first stage trains
         return _recorded_precision(os.path.join(run_dir, paths.MANIFEST_FILE), lambda: training_begun(run_dir))
-    state = paths.training_state_file(run_dir)
-    if os.path.isfile(state):
+    if has_training_state(run_dir):
         try:
-            return read_state_precision(state)
+            return read_state_precision(paths.training_state_file(run_dir))
         except CorruptCheckpointError:
             pass  # training starts again from step 0 (rpu_tf.training.checkpoints.restore)
     return pbt_precision(os.path.join(run_dir, paths.PBT_DIR))
@@ -203,7 +260,7 @@ def training_begun(run_dir: str) -> bool:
     stages = os.path.join(run_dir, paths.STAGES_DIR)
     return (bool(stages_done(run_dir)) or os.path.isdir(os.path.join(run_dir, paths.PBT_DIR))
             or (os.path.isdir(stages) and bool(os.listdir(stages)))
-            or os.path.isfile(paths.training_state_file(run_dir)))
+            or has_training_state(run_dir))
 
 
 def _link_or_copy(src: str, dst: str) -> None:
@@ -277,7 +334,8 @@ def training_images(run_dir: str) -> int:
 
 
 __all__ = ["FINISHED", "FOREIGN", "FRESH", "PBT_VAE", "RPU_VAE", "SINGLE_MODEL", "UNFINISHED", "UnsupportedRunError",
-           "copy_stages", "has_model", "is_finished", "is_pbt_finished", "is_resumable", "missing_model_files",
-           "pbt_precision", "pbt_training_images", "read_state_precision", "run_kind", "run_training_images",
-           "single_model_status", "stages_done", "state_precision", "trained_precision", "training_begun",
-           "training_images"]
+           "copy_stages", "has_model", "has_train_results", "has_training_state", "is_claimed", "is_evaluated",
+           "is_exported", "is_finished", "is_pbt_finished", "is_resumable", "missing_model_files", "needs_overwrite",
+           "pbt_precision", "pbt_training_images", "read_state_precision", "read_summary", "run_entries", "run_kind",
+           "run_training_images", "single_model_status", "stages_done", "state_precision", "trained_precision",
+           "training_begun", "training_images"]

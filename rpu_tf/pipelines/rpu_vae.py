@@ -44,7 +44,6 @@ from rpu_tf.rpu.stages import FINAL_WARM_STARTS, FinalSupervision, paper_stages
 from rpu_tf.training.gin_context import parsed_gin, run_context
 from rpu_tf.training.precision import default_precision
 from rpu_tf.training.representation import DEFAULT_ENCODE_BATCH_SIZE, mean_representation_function
-from rpu_tf.utils.files import read_json
 from rpu_tf.utils.whole_numbers import whole_number
 from rpu_tf.visualize.stages import draw_stage_figures, figures_to_tensorboard
 
@@ -106,12 +105,13 @@ def run_rpu_vae(run_dir: str, data: FiniteGroundTruthData, max_leaf_runs: int = 
     outcome = run_algorithm_1(data, stages, settings)
     final = final_record(outcome.final)
     stored = stages.journal.manifest.get("final") or {}
-    summary_path = os.path.join(run_dir, paths.SUMMARY_FILE)
-    if os.path.isfile(summary_path) and {k: v for k, v in stored.items() if k not in GROUND_TRUTH_KEYS} == final and (
+    if {k: v for k, v in stored.items() if k not in GROUND_TRUTH_KEYS} == final and (
             "ground_truth" in stored or not (evaluate_final and data.num_factors > 0)):
-        logger.info("rPU-VAE run %s is finished; nothing to recompute (--redo_from=final recomputes the final "
-                    "stage).", run_dir)
-        return read_json(summary_path)
+        written = run_state.read_summary(run_dir)
+        if written is not None:
+            logger.info("rPU-VAE run %s is finished; nothing to recompute (--redo_from=final recomputes the final "
+                        "stage).", run_dir)
+            return written
     if evaluate_final and data.num_factors > 0:
         model = outcome.final.load_best_member().group.model(outcome.final.best_replica)
         final["ground_truth"] = evaluate_ground_truth(mean_representation_function(model), data, run_dir,

@@ -34,7 +34,7 @@ import numpy as np
 
 from rpu_tf.data.ground_truth_data import FiniteGroundTruthData, GroundTruthData
 from rpu_tf.layout import paths
-from rpu_tf.layout.run_state import is_pbt_finished, pbt_precision
+from rpu_tf.layout.run_state import is_exported, is_pbt_finished, pbt_precision
 from rpu_tf.layout.results import update_result_directory
 from rpu_tf.models.vae import BaseVAE
 from rpu_tf.pbt import PBTResult, PopulationBasedTraining, make_executor
@@ -171,12 +171,10 @@ def check_pbt_precision(pbt_dir: str, precision: str) -> None:
 def _exported(result: PBTVAEResult) -> bool:
     """Whether ``result.model_dir`` holds this run's best replica already (a rerun of a
     finished run: the results, written last, name the same member, replica and score)."""
-    path = paths.step_results_json(paths.results_dir(result.model_dir), "train")
-    if not (os.path.isfile(path) and os.path.isfile(os.path.join(result.model_dir, paths.KERAS_FILE))
-            and os.path.isdir(os.path.join(result.model_dir, paths.SAVED_MODEL_DIR))):
+    if not is_exported(result.model_dir):
         return False
     try:
-        stored = read_json(path)
+        stored = read_json(paths.step_results_json(paths.results_dir(result.model_dir), "train"))
     except ValueError:
         return False
     pbt = result.pbt

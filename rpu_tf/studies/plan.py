@@ -8,8 +8,7 @@ import dataclasses
 import os
 from typing import Optional
 
-from rpu_tf.layout import paths
-from rpu_tf.layout.run_state import is_resumable
+from rpu_tf.layout import run_state
 from rpu_tf.studies.jobs import EvaluateJob, TrainJob
 from rpu_tf.studies.study_precision import leaves_precision_to_auto, precision_binding
 from rpu_tf.studies.spec import Method, Study, leaf_run_name, slug
@@ -79,8 +78,7 @@ def train_job(study: Study, run: Run, budget_images: Optional[int]) -> TrainJob:
         bindings.append(precision_binding(study.precision))
     # stopped runs resume (rPU-VAE and PBT from their stages and generations, single models
     # from their last checkpoint); anything else in the directory is replaced
-    overwrite = os.path.isdir(run.run_dir) and bool(os.listdir(run.run_dir)) and not is_resumable(run.run_dir)
-    return TrainJob(run.run_dir, configs, tuple(bindings), overwrite)
+    return TrainJob(run.run_dir, configs, tuple(bindings), run_state.needs_overwrite(run.run_dir))
 
 
 def evaluate_job(study: Study, run_dir: str) -> EvaluateJob:
@@ -88,7 +86,7 @@ def evaluate_job(study: Study, run_dir: str) -> EvaluateJob:
 
 
 def is_evaluated(study: Study, run_dir: str) -> bool:
+    """Whether every metric of the study (named by its config file) is evaluated for every
+    representation of the study (:func:`rpu_tf.layout.run_state.is_evaluated`)."""
     names = [os.path.splitext(os.path.basename(m))[0] for m in study.metrics]
-    return all(os.path.exists(paths.step_aggregate_json(paths.results_dir(paths.metric_dir(run_dir, r, n)),
-                                                        "evaluation"))
-               for n in names for r in study.representations)
+    return run_state.is_evaluated(run_dir, names, study.representations)

@@ -14,6 +14,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from rpu_tf.layout import paths
+from rpu_tf.layout.run_state import read_summary
 from rpu_tf.results.aggregate import aggregate_results
 from rpu_tf.results.scores import METRIC_KEY, SCORE_KEYS, Score, extract_scores, gin_value, representation_of
 from rpu_tf.studies.board import write_study_board
@@ -177,12 +178,12 @@ def write_fig5(study: Study, study_dir: str, out_dir: str) -> tuple[dict[str, st
         name = f"fig5_{slug(method.name)}_seed{run.seed}"
         path = plot_run_stages(run.run_dir, os.path.join(out_dir, name + ".png"),
                                f"{study.name}: {method.name}, seed {run.seed}, each metaEpoch's best replica")
-        summary = os.path.join(run.run_dir, paths.SUMMARY_FILE)
-        if path is None or not os.path.isfile(summary):
+        summary = read_summary(run.run_dir)
+        if path is None or summary is None:
             continue
         written[name] = path
         lines.append(f"**{method.name}, seed {run.seed}** ([{name}.png]({name}.png)):\n")
-        lines += [f"- {stage_caption(stage)}" for stage in read_json(summary).get("stages", [])]
+        lines += [f"- {stage_caption(stage)}" for stage in summary.get("stages", [])]
         lines.append("")
     return written, "\n".join(lines)
 

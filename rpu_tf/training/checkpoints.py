@@ -29,10 +29,10 @@ import numpy as np
 from typing import Mapping, Sequence
 
 from rpu_tf.layout import paths
-from rpu_tf.layout.lock import LOCK_FILE
 from rpu_tf.layout.names import inside
 from rpu_tf.layout.results import parse_gin_bindings, read_config_text
-from rpu_tf.layout.run_state import UNFINISHED, state_precision
+from rpu_tf.layout.run_state import (UNFINISHED, has_train_results, has_training_state, is_claimed, run_entries,
+                                     state_precision)
 from rpu_tf.training.precision import check_resume_precision
 from rpu_tf.utils.checksums import write_checked_text
 from rpu_tf.utils.files import atomic_write_json, read_json
@@ -95,7 +95,7 @@ def claim(model_dir: str, config: str) -> None:
     folder is writable). A ``checkpoint/`` folder without a claim (a kill while claiming or
     releasing) is emptied."""
     folder = paths.training_checkpoint_dir(model_dir)
-    if not os.path.isfile(paths.training_claim_file(model_dir)):
+    if not is_claimed(model_dir):
         shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder, exist_ok=True)
     if _run_id(model_dir) is None:  # before the claim: a kill in between leaves no claim, so it is redone
@@ -110,13 +110,13 @@ def undo_unstarted_claims(model_dirs: Sequence[str], fresh: Mapping[str, set]) -
     refused setting (a claim with ``model.batch_size = 0``) does not block the corrected
     command with "was 0, now 8". Runs with a checkpoint or results are left to resume.
     Returns what it deleted."""
-    if not model_dirs or os.path.exists(paths.training_state_file(model_dirs[0])):
+    if not model_dirs or has_training_state(model_dirs[0]):
         return []
     removed = []
     for model_dir, before in fresh.items():
-        if os.path.isfile(paths.train_results_file(model_dir)) or not os.path.isdir(model_dir):
+        if has_train_results(model_dir):
             continue
-        for entry in sorted(set(os.listdir(model_dir)) - set(before) - {LOCK_FILE}):
+        for entry in sorted(run_entries(model_dir) - set(before)):
             target = inside(model_dir, os.path.join(model_dir, entry))
             shutil.rmtree(target) if os.path.isdir(target) and not os.path.islink(target) else os.remove(target)
             removed.append(target)
@@ -188,9 +188,9 @@ def restore(group, model_dirs: Sequence[str]) -> bool:
     group is then retrained, which rewrites it). A checkpoint trained in another precision than
     ``group``'s raises
     :class:`~rpu_tf.training.precision.PrecisionChangeError` (a run keeps its precision)."""
-    path = paths.training_state_file(model_dirs[0])
-    if not os.path.isfile(path):
+    if not has_training_state(model_dirs[0]):
         return False
+    path = paths.training_state_file(model_dirs[0])
     if not _same_group(model_dirs):
         logger.warning("The checkpoint in %s trains the runs %s, not %s; starting from step 0.", path,
                        _stored_group(model_dirs).get("runs"), _names(model_dirs))

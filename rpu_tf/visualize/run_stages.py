@@ -15,7 +15,7 @@ import os
 from typing import Any, Mapping, Optional
 
 from rpu_tf.layout import paths
-from rpu_tf.utils.files import read_json
+from rpu_tf.layout.run_state import read_summary
 from rpu_tf.visualize.dependencies import MissingDependencyError, pyplot
 from rpu_tf.visualize.images import save_figure
 
@@ -40,12 +40,12 @@ def plot_run_stages(run_dir: str, path: str, title: str) -> Optional[str]:
     """Writes the metaEpochs' traversal figures of the finished rPU-VAE run in ``run_dir``
     one below the other to ``path`` (PNG); returns ``path``, or None when the run has no
     ``summary.json`` or no traversal figure, or matplotlib is missing (logged)."""
-    summary_path = os.path.join(run_dir, paths.SUMMARY_FILE)
-    if not os.path.isfile(summary_path):
+    summary = read_summary(run_dir)
+    if summary is None:
         logger.info("No Fig. 5 for %s: it has no %s yet.", run_dir, paths.SUMMARY_FILE)
         return None
     panels = [(stage_caption(stage), os.path.join(paths.stage_dir(run_dir, stage["name"]), paths.TRAVERSALS_FIGURE))
-              for stage in read_json(summary_path).get("stages", [])]
+              for stage in summary.get("stages", [])]
     panels = [(caption, figure) for caption, figure in panels if os.path.isfile(figure)]
     if not panels:
         logger.info("No Fig. 5 for %s: its stages drew no traversals (matplotlib was missing when it ran?).",
