@@ -2,8 +2,7 @@
 
 Run as ``python tests/helpers/study_run.py WORK_DIR``: the study (WORK_DIR/study) has rPU-VAE with 0
 and 1 leaf-runs, the same with the paper's final stage from scratch on its stages, two beta-TCVAE methods at the measured budget (one train_group: per seed trained together), one method whose gin config
-is broken and a UDR selection over the two, 2 seeds, each model scored on the mean and the sampled
-representation, every run in this process
+is broken and a UDR selection over the two, 2 seeds, every run in this process
 (``in_process_launcher``). It runs the study twice (the second must train nothing new) and
 writes the report. A fresh process keeps the gin registry free of disentanglement_lib's
 metric names, which other test modules import (``@mig`` would be ambiguous there).
@@ -64,8 +63,7 @@ def main(work_dir: str) -> dict:
                single("b1", 1.0, train_group="sweep"), single("b6", 6.0, train_group="sweep"),
                single("broken", 2.0, ("no_such_configurable.x = 1",)),
                Method("UDR selection", kind="udr_selection", select_from=("b1", "b6")))
-    study = Study("tiny", (0, 1), methods, _tiny_metrics(work_dir), base_dir=CONFIGS,
-                  representations=("mean", "sampled"))
+    study = Study("tiny", (0, 1), methods, _tiny_metrics(work_dir), base_dir=CONFIGS)
     study_dir = os.path.join(work_dir, "study")
     first = dict(run_study(study, study_dir, launcher=in_process_launcher).entries)
     again = dict(run_study(study, study_dir, launcher=in_process_launcher).entries)
