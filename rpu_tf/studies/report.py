@@ -50,7 +50,7 @@ class RunResult:
     sampled_scores: tuple[Score, ...] = ()  # on the sampled representation, where evaluated
 
     def value(self, metric: str, representation: str = "mean") -> float:
-        scores = self.scores if representation == "mean" else self.sampled_scores
+        scores = {"mean": self.scores, "sampled": self.sampled_scores}[representation]
         values = [s.value for s in scores if s.metric == metric]
         return values[0] if values else float("nan")
 
